@@ -1,0 +1,9 @@
+"""geoplan: a geospatial planner for deputy homes, liaison stations and contact points."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from geoplan.datasets import Dataset, load
+from geoplan.exceptions import DatasetError, GeoplanError, InputError
+
+__all__ = ["Dataset", "DatasetError", "GeoplanError", "InputError", "load", "__version__"]

@@ -1,0 +1,23 @@
+"""Package-wide defaults, in one place (like ``osmnx.settings``).
+
+These are plain constants, read by functions as default argument values; nothing
+here is mutated at run time.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The bundled Yancheng dataset.
+BUNDLED_DATASET: Path = Path(__file__).resolve().parent.parent / "data" / "yancheng.gpkg"
+
+#: CRS of everything on disk and over the API.
+STORAGE_CRS: str = "EPSG:4326"
+
+#: Default service radius per station tier, metres (a home serves a wider area).
+DEFAULT_RADIUS_M: dict[str, float] = {"home": 3000.0, "station": 2000.0, "point": 1500.0}
+
+#: Radius used for the "share of people within reach" headline figure.
+HEADLINE_RADIUS_M: float = 2000.0
+
+#: Default seed for everything random (dataset synthesis, tie-breaking).
+DEFAULT_SEED: int = 20240601
