@@ -1,0 +1,425 @@
+"""The ``geoplan`` command line.
+
+Every command takes ``--dataset`` (default: the bundled Yancheng dataset) and,
+where it writes anything, ``--out DIR``. Bad input ends with one clear red line
+per problem and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geoplan.exceptions import DatasetError, GeoplanError
+from geoplan.settings import BUNDLED_DATASET
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from geoplan.datasets import Dataset
+    from geoplan.scenario import Plan, Scenario
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan deputy homes, liaison stations and contact points.")
+data_app = typer.Typer(no_args_is_help=True, help="Inspect, validate and import datasets.")
+app.add_typer(data_app, name="data")
+
+console = Console()
+err = Console(stderr=True)
+
+DatasetOpt = typer.Option(BUNDLED_DATASET, "--dataset", "-d", help="Dataset GeoPackage (default: bundled Yancheng)")
+OutOpt = typer.Option(Path("out"), "--out", "-o", help="Output directory")
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    """Turn expected errors into one clear line each and exit code 2."""
+    from pydantic import ValidationError
+
+    try:
+        yield
+    except DatasetError as exc:
+        for p in exc.problems:
+            err.print(f"[red]error[/red] {p}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e["loc"]) or "scenario"
+            err.print(f"[red]error[/red] scenario field '{loc}': {e['msg']}", highlight=False)
+        raise typer.Exit(2) from None
+    except (GeoplanError, FileNotFoundError, json.JSONDecodeError) as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _load(path: Path) -> "Dataset":
+    from geoplan.datasets import Dataset
+
+    with console.status(f"Loading {path} …"):
+        return Dataset.load(path)
+
+
+def _print_frame(df: "pd.DataFrame", title: str, floats: str = "{:,.0f}", shares: tuple[str, ...] = ()) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in df.columns:
+        table.add_column(str(col), justify="right" if df[col].dtype.kind in "if" else "left")
+    for _, row in df.iterrows():
+        cells = []
+        for col in df.columns:
+            v = row[col]
+            if col in shares:
+                cells.append(f"{v:.1%}")
+            elif isinstance(v, float):
+                cells.append(floats.format(v))
+            else:
+                cells.append(str(v))
+        table.add_row(*cells)
+    console.print(table)
+
+
+# -- data ------------------------------------------------------------------
+
+
+@data_app.command("info")
+def data_info(path: Path = typer.Argument(BUNDLED_DATASET, help="Dataset GeoPackage")) -> None:
+    """Print layer counts and the current station network of a dataset.
+
+    Example: geoplan data info data/yancheng.gpkg
+    """
+    from geoplan.network import network_summary
+
+    with _friendly_errors():
+        ds = _load(path)
+        s = ds.summary()
+        t = Table(title=f"{path.name}")
+        t.add_column("layer")
+        t.add_column("rows", justify="right")
+        for k, v in s.items():
+            t.add_row(k, f"{v:,.0f}")
+        console.print(t)
+        ns = network_summary(ds)
+        _print_frame(ns.by_county, f"Active stations by tier and county; people within {ns.radius_m:,.0f} m", shares=("share_within",))
+
+
+@data_app.command("validate")
+def data_validate(path: Path = typer.Argument(..., help="Dataset GeoPackage to check")) -> None:
+    """Check every layer of a dataset and print all problems at once.
+
+    Example: geoplan data validate data/yancheng.gpkg
+    """
+    from geoplan.datasets import Dataset, validate
+
+    with _friendly_errors():
+        problems = validate(Dataset.read_layers(path))
+    if problems:
+        for p in problems:
+            err.print(f"[red]error[/red] {p}", highlight=False)
+        err.print(f"{len(problems)} problem(s) in {path}")
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green] {path}: all layers valid")
+
+
+@data_app.command("import")
+def data_import(
+    layer: str = typer.Argument(..., help="Layer to fill: demand, sites, stations, deputies, …"),
+    source: Path = typer.Argument(..., help="CSV, GeoJSON, GeoPackage or Shapefile"),
+    dataset: Path = DatasetOpt,
+    into: Path = typer.Option(..., "--into", help="Write the updated dataset here"),
+    coords: str = typer.Option("wgs84", help="Source coordinates: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)"),
+    lon: Optional[str] = typer.Option(None, help="CSV longitude column"),
+    lat: Optional[str] = typer.Option(None, help="CSV latitude column"),
+    mode: str = typer.Option("replace", help="replace the layer, or append to it"),
+) -> None:
+    """Import a user's table into a layer and save a new, validated dataset.
+
+    Example: geoplan data import sites markets.csv --lon lng --lat lat --coords gcj02 --into my.gpkg
+    """
+    from geoplan.sources.tables import import_layer
+
+    with _friendly_errors():
+        ds = _load(dataset)
+        new = import_layer(ds, layer, source, lon=lon, lat=lat, coords=coords, mode=mode)  # type: ignore[arg-type]
+        new.save(into)
+    console.print(f"[green]saved[/green] {into} ({layer}: {len(getattr(new, layer)):,} rows)")
+
+
+@data_app.command("build")
+def data_build(out: Path = typer.Option(BUNDLED_DATASET, "--out", "-o", help="Where to write the GeoPackage")) -> None:
+    """Rebuild the bundled Yancheng dataset from data/raw (deterministic).
+
+    Example: geoplan data build --out /tmp/yancheng.gpkg
+    """
+    from geoplan.sources import yancheng
+
+    with _friendly_errors(), console.status("Building the Yancheng dataset …"):
+        ds = yancheng.build()
+        ds.save(out)
+    console.print(f"[green]saved[/green] {out}")
+
+
+# -- planning ----------------------------------------------------------------
+
+
+def _scenario(path: Optional[Path], overrides: dict[str, Any]) -> "Scenario":
+    from geoplan.scenario import Scenario
+
+    base: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return Scenario.model_validate(base)
+
+
+def _progress_bar() -> tuple[Any, Callable[[float, str], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description:<40}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True)
+    task = bar.add_task("planning", total=1.0)
+
+    def update(fraction: float, message: str) -> None:
+        bar.update(task, completed=fraction, description=message)
+
+    return bar, update
+
+
+def _run_plan(ds: "Dataset", scenario: "Scenario") -> "Plan":
+    from geoplan.scenario import plan as make_plan
+
+    bar, update = _progress_bar()
+    with bar:
+        return make_plan(ds, scenario, progress=update)
+
+
+def _print_plan(p: "Plan") -> None:
+    m = p.metrics
+    console.print(
+        f"[bold]{p.scenario.name}[/bold]: keep {m['n_keep']:,}, close {m['n_close']:,}, open {m['n_open']:,}; "
+        f"people within reach {m['people_before']:,.0f} ({m['share_before']:.1%}) → {m['people_after']:,.0f} ({m['share_after']:.1%}); "
+        f"mean distance to nearest station {m['mean_distance_before_m']:,.0f} m → {m['mean_distance_after_m']:,.0f} m; "
+        f"solver {m['solver']} ({m['status']}), gap {m['gap']:.3%}, {m['seconds']:.2f} s"
+    )
+    _print_frame(p.summary_table(), "Plan summary", shares=tuple(c for c in p.summary_table().columns if "share" in c))
+    show = ["id", "name", "town_code", "reason"]
+    if len(p.opened):
+        console.print(f"[bold green]New points (first 15 of {len(p.opened)})[/bold green]")
+        for _, r in p.opened[show].head(15).iterrows():
+            console.print(f"  + {r['id']} {r['name']}: {r['reason']}", highlight=False)
+    if len(p.closed):
+        console.print(f"[bold red]Closures (first 15 of {len(p.closed)})[/bold red]")
+        for _, r in p.closed[show].head(15).iterrows():
+            console.print(f"  − {r['id']} {r['name']}: {r['reason']}", highlight=False)
+
+
+def _write_plan_outputs(ds: "Dataset", p: "Plan", out: Path, assignment: Any = None) -> None:
+    from geoplan.maps import plan_map
+
+    out.mkdir(parents=True, exist_ok=True)
+    p.save(out / "plan.gpkg")
+    table = p.summary_table()
+    table.to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), encoding="utf-8")
+    p.towns.drop(columns="geometry").to_csv(out / "towns.csv", index=False)
+    p.stations.drop(columns="geometry").to_csv(out / "stations.csv", index=False)
+    plan_map(ds, p, assignment=assignment).save(str(out / "plan.html"))
+    console.print(f"[green]wrote[/green] {out}/plan.gpkg, plan.html, summary.csv, summary.md, towns.csv, stations.csv")
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@app.command("plan")
+def plan_cmd(
+    dataset: Path = DatasetOpt,
+    scenario: Optional[Path] = typer.Option(None, "--scenario", "-s", help="Scenario JSON file"),
+    budget: Optional[int] = typer.Option(None, help="New contact points to open"),
+    footfall_weight: Optional[float] = typer.Option(None, help="People-equivalents per daily visitor"),
+    solver: Optional[str] = typer.Option(None, help="auto, exact or greedy"),
+    time_limit: Optional[float] = typer.Option(None, help="Optimizer time limit, seconds"),
+    closures: Optional[bool] = typer.Option(None, "--closures/--no-closures", help="Run the network review"),
+    out: Path = OutOpt,
+) -> None:
+    """Review the network and site new contact points; write GeoPackage, map and summary.
+
+    Example: geoplan plan --budget 150 --out out/b150
+    """
+    with _friendly_errors():
+        sc = _scenario(scenario, {"budget": budget, "footfall_weight": footfall_weight, "solver": solver,
+                                  "time_limit": time_limit, "allow_closures": closures})
+        ds = _load(dataset)
+        p = _run_plan(ds, sc)
+        _print_plan(p)
+        _write_plan_outputs(ds, p, out)
+
+
+@app.command("review")
+def review_cmd(
+    dataset: Path = DatasetOpt,
+    scenario: Optional[Path] = typer.Option(None, "--scenario", "-s", help="Scenario JSON file"),
+    out: Path = OutOpt,
+) -> None:
+    """The network review: which stations are redundant, and what closing each costs.
+
+    Example: geoplan review --out out
+    """
+    from geoplan.scenario import review
+
+    with _friendly_errors():
+        sc = _scenario(scenario, {})
+        ds = _load(dataset)
+        table = review(ds, sc)
+        out.mkdir(parents=True, exist_ok=True)
+        table.drop(columns="geometry").to_csv(out / "review.csv", index=False)
+        red = table[table["redundant"]]
+        console.print(f"{len(red):,} of {len(table):,} active stations flagged for closure; wrote {out}/review.csv")
+        cols = [c for c in ("id", "name", "tier", "level", "reach_people", "unique_people", "reason") if c in table.columns]
+        _print_frame(red[cols].head(20), "First 20 flagged stations")
+
+
+@app.command("assign")
+def assign_cmd(
+    dataset: Path = DatasetOpt,
+    plan_path: Optional[Path] = typer.Option(None, "--plan", help="A plan.gpkg written by `geoplan plan`"),
+    out: Path = OutOpt,
+) -> None:
+    """Assign deputy groups to stations, conveners, committees and visiting deputies.
+
+    Example: geoplan assign --plan out/plan.gpkg --out out
+    """
+    from geoplan.assign import assign
+    from geoplan.scenario import Plan
+
+    with _friendly_errors():
+        ds = _load(dataset)
+        p = Plan.load(plan_path) if plan_path else None
+        with console.status("Assigning deputies …"):
+            a = assign(ds, plan=p)
+        _print_assignment(a)
+        out.mkdir(parents=True, exist_ok=True)
+        a.to_csv(out / "assignment")
+        a.save(out / "assignment.gpkg")
+        console.print(f"[green]wrote[/green] {out}/assignment.gpkg and {out}/assignment/*.csv")
+
+
+def _print_assignment(a: Any) -> None:
+    t = Table(title="Assignment metrics")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for k, v in a.metrics.items():
+        t.add_row(k, f"{v:,.3g}" if isinstance(v, float) else str(v))
+    console.print(t)
+    if a.unmet:
+        console.print(f"[yellow]{len(a.unmet)} rule(s) not fully met[/yellow]")
+        for s in list(a.unmet)[:10]:
+            console.print(f"  ! {s}", highlight=False)
+
+
+@app.command("map")
+def map_cmd(
+    dataset: Path = DatasetOpt,
+    plan_path: Optional[Path] = typer.Option(None, "--plan", help="A plan.gpkg; without it, the current network"),
+    out: Path = OutOpt,
+) -> None:
+    """Write an interactive HTML map of the network or of a plan.
+
+    Example: geoplan map --plan out/plan.gpkg --out out
+    """
+    from geoplan import maps
+
+    with _friendly_errors():
+        ds = _load(dataset)
+        out.mkdir(parents=True, exist_ok=True)
+        if plan_path:
+            from geoplan.scenario import Plan
+
+            target = out / "plan.html"
+            maps.plan_map(ds, Plan.load(plan_path)).save(str(target))
+        else:
+            target = out / "network.html"
+            maps.network_map(ds).save(str(target))
+    console.print(f"[green]wrote[/green] {target}")
+
+
+@app.command("compare")
+def compare_cmd(
+    plan_a: Path = typer.Argument(..., help="First plan.gpkg"),
+    plan_b: Path = typer.Argument(..., help="Second plan.gpkg"),
+    dataset: Path = DatasetOpt,
+    out: Path = OutOpt,
+) -> None:
+    """Compare two plans: metrics, stations whose decision differs, towns; writes a comparison map.
+
+    Example: geoplan compare out/b100/plan.gpkg out/b200/plan.gpkg --out out/cmp
+    """
+    from geoplan import maps
+    from geoplan.scenario import Plan, compare
+
+    with _friendly_errors():
+        a, b = Plan.load(plan_a), Plan.load(plan_b)
+        c = compare(a, b)
+        _print_frame(c.metrics, "Plan A vs plan B", floats="{:,.3f}")
+        console.print(f"{len(c.stations):,} stations with a different decision")
+        out.mkdir(parents=True, exist_ok=True)
+        c.metrics.to_csv(out / "compare_metrics.csv", index=False)
+        c.stations.to_csv(out / "compare_stations.csv", index=False)
+        ds = _load(dataset)
+        maps.compare_map(ds, a, b).save(str(out / "compare.html"))
+    console.print(f"[green]wrote[/green] {out}/compare.html, compare_metrics.csv, compare_stations.csv")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8000, help="TCP port"),
+) -> None:
+    """Serve the HTTP API (bundled dataset unless GEOPLAN_DATASET_PATH is set).
+
+    Example: geoplan serve --port 8000   # then open http://127.0.0.1:8000/docs
+    """
+    from api.main import serve
+
+    serve(host, port)
+
+
+@app.command("demo")
+def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer.Option(150, help="New contact points")) -> None:
+    """The main job on the bundled data: network summary, review, plan, assignment, maps.
+
+    Example: geoplan demo --out out
+    """
+    from geoplan import maps
+    from geoplan.assign import assign
+    from geoplan.network import network_summary
+    from geoplan.scenario import Scenario
+
+    with _friendly_errors():
+        ds = _load(dataset)
+        out.mkdir(parents=True, exist_ok=True)
+        ns = network_summary(ds)
+        _print_frame(ns.by_county, f"Current network: active stations by tier and county; people within {ns.radius_m:,.0f} m", shares=("share_within",))
+        maps.network_map(ds).save(str(out / "network.html"))
+        p = _run_plan(ds, Scenario(name=f"review + {budget} new points", budget=budget))
+        _print_plan(p)
+        with console.status("Assigning deputies …"):
+            a = assign(ds, plan=p)
+        _print_assignment(a)
+        a.to_csv(out / "assignment")
+        _write_plan_outputs(ds, p, out, assignment=a)
+        a.save(out / "plan.gpkg")
+    console.print(f"[green]wrote[/green] {out}/network.html")
+
+
+def main() -> None:
+    """Entry point of the ``geoplan`` console script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
