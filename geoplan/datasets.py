@@ -329,7 +329,10 @@ def _normalise(name: str, df: pd.DataFrame) -> pd.DataFrame:
         if col.kind == "str":
             s = df[col.name]
             df[col.name] = s.where(s.isna(), s.astype(str)).astype(object)
-        elif col.kind in ("int", "float"):
+        elif col.kind == "float":
+            # Always float, so an int column read from a CSV or GeoPackage compares equal after a round trip.
+            df[col.name] = pd.to_numeric(df[col.name], errors="coerce").astype(float)
+        elif col.kind == "int":
             df[col.name] = pd.to_numeric(df[col.name], errors="coerce")
     df = df.reset_index(drop=True)
     if schema.geometry is None and isinstance(df, gpd.GeoDataFrame):
@@ -425,10 +428,14 @@ class Dataset:
         tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.gpkg'}")
         if tmp.exists():
             tmp.unlink()
-        for lname in LAYERS:
-            df = getattr(self, lname)
-            pyogrio.write_dataframe(df, tmp, layer=lname, driver="GPKG")
-        tmp.replace(path)  # nothing already saved is lost if writing fails midway
+        try:
+            for lname in LAYERS:
+                df = getattr(self, lname)
+                pyogrio.write_dataframe(df, tmp, layer=lname, driver="GPKG")
+            tmp.replace(path)  # nothing already saved is lost if writing fails midway
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # don't leave a half-written file behind
+            raise
         return path
 
     # -- access ---------------------------------------------------------

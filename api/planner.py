@@ -1,0 +1,81 @@
+"""The one door to :mod:`geoplan`'s planning functions, and turning a ``Plan`` into stored bytes/JSON."""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from api.problems import ApiProblem
+
+
+def geoplan_function(module: str, name: str) -> Callable[..., Any]:
+    """Import ``geoplan.<module>.<name>``; 503 if this build lacks it."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"geoplan.{module}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise ApiProblem(503, f"geoplan.{module}.{name} is not available in this build ({exc})",
+                         kind="unavailable") from exc
+
+
+def jsonable(value: Any) -> Any:
+    """numpy/pandas scalars → Python; NaN/inf → None; containers recursively."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray, pd.Series)):
+        return [jsonable(v) for v in list(value)]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if value is None or isinstance(value, (int, str)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A (Geo)DataFrame's rows as JSON-safe dicts, without geometry."""
+    if df is None:
+        return []
+    frame = pd.DataFrame(df).drop(columns=[c for c in df.columns if str(c) == "geometry" or
+                                           getattr(df, "_geometry_column_name", None) == c], errors="ignore")
+    return jsonable(frame.to_dict(orient="records"))
+
+
+def serialise(plan: Any) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
+    """``(GeoPackage bytes from Plan.save, summary JSON, stations GeoJSON)`` of a plan."""
+    with tempfile.TemporaryDirectory(prefix="geoplan-plan-") as tmp:
+        path = Path(tmp) / "plan.gpkg"
+        plan.save(path)
+        gpkg = path.read_bytes()
+    summary = {
+        "scenario": json.loads(plan.scenario.model_dump_json()),
+        "dataset": str(getattr(plan, "dataset_name", "")),
+        "metrics": jsonable(dict(plan.metrics)),
+        "counties": records(plan.counties),
+        "towns": records(plan.towns),
+    }
+    geojson = jsonable(plan.to_geojson())
+    return gpkg, summary, geojson
+
+
+def load_plan(gpkg: bytes) -> Any:
+    """A ``geoplan.scenario.Plan`` back from its stored GeoPackage bytes."""
+    plan_cls = geoplan_function("scenario", "Plan")
+    with tempfile.TemporaryDirectory(prefix="geoplan-plan-") as tmp:
+        path = Path(tmp) / "plan.gpkg"
+        path.write_bytes(gpkg)
+        return plan_cls.load(path)

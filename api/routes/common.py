@@ -1,0 +1,72 @@
+"""Helpers shared by routes: pagination links, JSON responses, query checks."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+
+from api.problems import ApiProblem
+
+GEOJSON = "application/geo+json"
+
+
+def page_links(request: Request, offset: int, limit: int, matched: int, media: str | None = None) -> list[dict[str, Any]]:
+    """``self`` and, when more rows remain, ``next`` links (OGC API Features style)."""
+    links = [{"href": str(request.url), "rel": "self", "type": media}]
+    if offset + limit < matched:
+        links.append({"href": str(request.url.include_query_params(offset=offset + limit, limit=limit)),
+                      "rel": "next", "type": media})
+    if offset > 0:
+        links.append({"href": str(request.url.include_query_params(offset=max(0, offset - limit), limit=limit)),
+                      "rel": "prev", "type": media})
+    return links
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # SQLite drops the zone; every stored time is UTC.
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    return str(value)
+
+
+def json_response(body: Any, media_type: str = "application/json", status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":"), default=_default), status_code=status,
+                    media_type=media_type, headers=headers)
+
+
+def check_limit(limit: int, max_page: int) -> None:
+    if limit > max_page:
+        raise ApiProblem(422, f"limit must be <= {max_page}", field="query.limit", kind="validation-error")
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``minLon,minLat,maxLon,maxLat`` (WGS84) → tuple; 422 naming ``query.bbox`` if malformed."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        vals = tuple(float(p) for p in parts)
+    except ValueError:
+        vals = ()
+    if len(parts) != 4 or len(vals) != 4:
+        raise ApiProblem(422, "bbox must be four numbers: minLon,minLat,maxLon,maxLat", field="query.bbox",
+                         kind="validation-error")
+    x0, y0, x1, y1 = vals
+    if not all(v == v and abs(v) != float("inf") for v in vals) or not (-180 <= x0 <= x1 <= 180) \
+            or not (-90 <= y0 <= y1 <= 90):
+        raise ApiProblem(422, "bbox must satisfy -180 <= minLon <= maxLon <= 180 and -90 <= minLat <= maxLat <= 90",
+                         field="query.bbox", kind="validation-error")
+    return vals  # type: ignore[return-value]
+
+
+def audit(db: Any, user: Any, action: str, target_type: str, target_id: str, county_code: str | None,
+          detail: dict[str, Any] | None = None) -> None:
+    """Add an audit-log row to the session (committed with the change it records)."""
+    from api.models import AuditRow
+
+    db.add(AuditRow(actor=user.name, role=user.role, action=action, target_type=target_type, target_id=target_id,
+                    county_code=county_code, detail=detail or {}))

@@ -1,0 +1,104 @@
+"""Public layers as RFC 7946 GeoJSON, filtered and paginated; the deputies table for planners."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.catalog import LAYER_TITLES, PUBLIC_LAYERS
+from api.deps import Ctx, CurrentUser, Db, Planner
+from api.planner import records
+from api.problems import ApiProblem, responses
+from api.routes.common import GEOJSON, check_limit, json_response, page_links, parse_bbox
+from api.schemas import FeatureCollection, LayerInfo, TablePage
+from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
+
+router = APIRouter(prefix="/layers", tags=["layers"])
+
+LayerName = Enum("LayerName", {n: n for n in PUBLIC_LAYERS}, type=str)  # type: ignore[misc]
+FILTERS = {"counties": ["county", "bbox"], "towns": ["county", "town", "bbox"],
+           "stations": ["county", "town", "tier", "status", "bbox"], "venues": ["county", "town", "category", "bbox"],
+           "demand": ["county", "town", "bbox"]}
+
+Limit = Annotated[int, Query(ge=1, le=5000, description="Page size (at most 5000)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip")]
+Code = Annotated[str | None, Query(max_length=32)]
+
+
+def _check_codes(ctx: Ctx, county: str | None, town: str | None) -> None:
+    if county is not None and county not in ctx.catalog.county_codes:
+        raise ApiProblem(422, f"unknown county code {county!r}", field="query.county", kind="unknown-id")
+    if town is not None and town not in ctx.catalog.town_county:
+        raise ApiProblem(422, f"unknown town code {town!r}", field="query.town", kind="unknown-id")
+
+
+@router.get("", response_model=list[LayerInfo], summary="List the public layers",
+            responses=responses(401))
+def list_layers(request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> list[LayerInfo]:
+    view = ctx.view(db)
+    out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=FILTERS[n],
+                     links=[{"href": str(request.url_for("get_layer", layer=n)), "rel": "items", "type": GEOJSON}])
+           for n in PUBLIC_LAYERS]
+    if user.is_planner:
+        out.append(LayerInfo(name="deputies", title="Deputies (pseudonymous; planners only)",
+                             count=len(ctx.catalog.base.deputies), filters=["county", "town", "level", "group"],
+                             links=[{"href": str(request.url_for("get_deputies")), "rel": "items",
+                                     "type": "application/json"}]))
+    return out
+
+
+@router.get("/deputies", response_model=TablePage, summary="Deputies (planners only)",
+            responses=responses(401, 403, 422))
+def get_deputies(request: Request, ctx: Ctx, user: Planner, county: Code = None, town: Code = None,
+                 level: Literal[DEPUTY_LEVELS] | None = None,  # type: ignore[valid-type]
+                 group: Code = None, limit: Limit = 100, offset: Offset = 0) -> Response:
+    check_limit(limit, ctx.settings.max_page_size)
+    _check_codes(ctx, county, town)
+    ds = ctx.catalog.base
+    dep = ds.deputies
+    mask = dep["id"].notna()
+    if county is not None:
+        mask &= dep["group_id"].isin(set(ds.groups.loc[ds.groups["county_code"] == county, "id"]))
+    if town is not None:
+        mask &= dep["home_town_code"] == town
+    if level is not None:
+        mask &= dep["level"] == level
+    if group is not None:
+        mask &= dep["group_id"] == group
+    rows = dep[mask.to_numpy()]
+    page = rows.iloc[offset:offset + limit]
+    return json_response({"items": records(page), "numberMatched": len(rows), "numberReturned": len(page),
+                          "links": page_links(request, offset, limit, len(rows), "application/json")})
+
+
+@router.get("/{layer}", response_model=FeatureCollection, summary="A public layer as GeoJSON",
+            response_description="RFC 7946 FeatureCollection (application/geo+json)",
+            responses={200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}},
+                       **responses(401, 404, 422)})
+def get_layer(layer: LayerName, request: Request, ctx: Ctx, db: Db, user: CurrentUser,  # type: ignore[valid-type]
+              county: Code = None, town: Code = None,
+              tier: Literal[TIERS] | None = Query(None, description="stations only"),  # type: ignore[valid-type]
+              status: Literal[STATUSES] | None = Query(None, description="stations only"),  # type: ignore[valid-type]
+              category: Literal[SITE_CATEGORIES] | None = Query(None, description="venues only"),  # type: ignore[valid-type]
+              bbox: str | None = Query(None, max_length=200, description="minLon,minLat,maxLon,maxLat (WGS84)"),
+              limit: Limit = 100, offset: Offset = 0) -> Response:
+    name = layer.value
+    check_limit(limit, ctx.settings.max_page_size)
+    given = {"county": county, "town": town, "tier": tier, "status": status, "category": category}
+    for key, value in given.items():
+        if value is not None and key not in FILTERS[name]:
+            raise ApiProblem(422, f"filter '{key}' does not apply to layer {name}; use {', '.join(FILTERS[name])}",
+                             field=f"query.{key}", kind="validation-error")
+    _check_codes(ctx, county, town)
+    box = parse_bbox(bbox)
+    index = ctx.view(db).layers[name]
+    rows = index.select(given, box)
+    page = rows[offset:offset + limit]
+    body = {"type": "FeatureCollection", "features": [index.features[i] for i in page],
+            "numberMatched": int(len(rows)), "numberReturned": int(len(page)),
+            "links": page_links(request, offset, limit, len(rows), GEOJSON),
+            "timeStamp": datetime.now(timezone.utc).isoformat()}
+    return json_response(body, GEOJSON)

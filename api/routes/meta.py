@@ -1,0 +1,37 @@
+"""``/health`` and ``/version`` (no token needed)."""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from api.deps import Ctx
+from api.problems import ApiProblem, responses
+from api.schemas import Health, Version
+
+router = APIRouter(tags=["meta"])
+
+
+def _version() -> str:
+    try:
+        return metadata.version("geoplan")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@router.get("/health", response_model=Health, summary="Liveness and database check", responses=responses(503))
+def health(ctx: Ctx) -> Health:
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ApiProblem(503, f"database unreachable: {type(exc).__name__}", kind="unavailable") from exc
+    return Health(status="ok", database="ok", dataset=ctx.catalog.base.name, solving=ctx.jobs.active())
+
+
+@router.get("/version", response_model=Version, summary="Versions of the API, geoplan and the dataset")
+def version(ctx: Ctx) -> Version:
+    v = _version()
+    return Version(api=v, geoplan=v, dataset=ctx.catalog.base.name, python=platform.python_version())

@@ -1,0 +1,155 @@
+"""Input checks shared by the optimizers.  Every failure is an InputError
+(a ValueError) naming the argument and the rule."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from geoplan.exceptions import InputError
+
+SOLVERS = ("auto", "highs", "greedy")
+
+
+def matrix(a: Any, name: str, *, binary: bool) -> sp.csr_matrix:
+    """Return a canonical CSR copy (float64; sorted, summed duplicates).
+
+    Dense input: for ``binary`` (coverage) non-zero means covered; for costs
+    every finite entry is a reachable pair and ``inf`` means unreachable.
+    Sparse input: stored entries are the pairs (explicit zeros kept for costs).
+    """
+    if sp.issparse(a):
+        m = sp.csr_matrix(a, dtype=np.float64, copy=True)
+        m.sum_duplicates()
+    else:
+        arr = np.asarray(a, dtype=np.float64)
+        if arr.ndim != 2:
+            raise InputError(f"{name}: must be a 2-D demand × site matrix, got {arr.ndim} dimension(s)")
+        if np.isnan(arr).any():
+            raise InputError(f"{name}: contains NaN")
+        if binary:
+            m = sp.csr_matrix(arr)
+        else:
+            fin = np.isfinite(arr)
+            r, c = np.nonzero(fin)
+            m = sp.csr_matrix((arr[r, c], (r, c)), shape=arr.shape)
+    if m.ndim != 2:
+        raise InputError(f"{name}: must be 2-D")
+    if m.nnz and not np.isfinite(m.data).all():
+        if np.isnan(m.data).any():
+            raise InputError(f"{name}: contains NaN")
+        if binary:
+            raise InputError(f"{name}: contains inf")
+        keep = np.isfinite(m.data)
+        m = sp.csr_matrix(m.multiply(sp.csr_matrix((keep.astype(float), m.indices, m.indptr), shape=m.shape)))
+    if m.nnz and (m.data < 0).any():
+        raise InputError(f"{name}: entries must be >= 0")
+    if binary:
+        m.eliminate_zeros()
+        m.data[:] = 1.0
+    m.sort_indices()
+    return m
+
+
+def weights(w: Any, n: int, name: str = "weights") -> np.ndarray:
+    if w is None:
+        return np.ones(n)
+    arr = np.asarray(w, dtype=np.float64)
+    if arr.shape != (n,):
+        raise InputError(f"{name}: expected one value per demand point ({n}), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InputError(f"{name}: contains NaN or inf")
+    if (arr < 0).any():
+        raise InputError(f"{name}: must be >= 0 (found {int((arr < 0).sum())} negative)")
+    return arr
+
+
+def site_values(b: Any, m: int, name: str) -> np.ndarray:
+    if b is None:
+        return np.zeros(m)
+    arr = np.asarray(b, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(m, float(arr))
+    if arr.shape != (m,):
+        raise InputError(f"{name}: expected one value per site ({m}), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InputError(f"{name}: contains NaN or inf")
+    if (arr < 0).any():
+        raise InputError(f"{name}: must be >= 0")
+    return arr
+
+
+def fixed_sites(fixed: Any, m: int, name: str = "fixed") -> np.ndarray:
+    if fixed is None:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.asarray(fixed)
+    if arr.dtype == bool:
+        if arr.shape != (m,):
+            raise InputError(f"{name}: a boolean mask needs one value per site ({m})")
+        return np.flatnonzero(arr).astype(np.int64)
+    arr = np.asarray(arr, dtype=np.float64).ravel()
+    if arr.size and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()):
+        raise InputError(f"{name}: must be integer site indices")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= m):
+        raise InputError(f"{name}: site index out of range [0, {m})")
+    return np.unique(arr)
+
+
+def count(p: Any, name: str = "p") -> int:
+    try:
+        pf = float(p)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: must be an integer, got {p!r}") from exc
+    if not np.isfinite(pf) or pf != int(pf) or pf < 0:
+        raise InputError(f"{name}: must be a non-negative integer, got {p!r}")
+    return int(pf)
+
+
+def labels(g: Any, m: int, name: str) -> tuple[np.ndarray, int] | tuple[None, int]:
+    """Per-site group labels -> (dense codes 0..G-1 of the *given* integers, G)."""
+    if g is None:
+        return None, 0
+    arr = np.asarray(g)
+    if arr.shape != (m,):
+        raise InputError(f"{name}: expected one group label per site ({m}), got shape {arr.shape}")
+    try:
+        a = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: labels must be integers 0..G-1") from exc
+    if not np.isfinite(a).all() or (a != np.round(a)).any() or (a < 0).any():
+        raise InputError(f"{name}: labels must be non-negative integers")
+    codes = a.astype(np.int64)
+    return codes, int(codes.max()) + 1 if m else 0
+
+
+def per_group(v: Any, G: int, name: str, default: float) -> np.ndarray:
+    if v is None:
+        return np.full(G, default)
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(G, float(arr))
+    if arr.shape != (G,):
+        raise InputError(f"{name}: expected a scalar or one value per group ({G}), got shape {arr.shape}")
+    if np.isnan(arr).any() or (arr < 0).any():
+        raise InputError(f"{name}: must be >= 0")
+    if (np.isfinite(arr) & (arr != np.round(arr))).any():
+        raise InputError(f"{name}: must be integers")
+    return arr
+
+
+def solver_name(s: str) -> str:
+    if s not in SOLVERS:
+        raise InputError(f"solver: must be one of {SOLVERS}, got {s!r}")
+    return s
+
+
+def time_limit(t: Any) -> float:
+    try:
+        tf = float(t)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"time_limit: must be a positive number of seconds, got {t!r}") from exc
+    if not tf > 0:
+        raise InputError(f"time_limit: must be > 0, got {t!r}")
+    return tf

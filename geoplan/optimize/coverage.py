@@ -1,0 +1,388 @@
+"""Max coverage (MCLP with fixed stations, bonuses, group rules, capacity)
+and set cover."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from geoplan.exceptions import InputError
+from geoplan.optimize import _validate as V
+from geoplan.optimize._engine import OPT_GAP, is_integral, solve_model
+from geoplan.optimize.greedy import Model
+from geoplan.optimize.mip import run_highs
+from geoplan.optimize.reduce import dominated_sites, merge_rows
+from geoplan.optimize.solution import Solution, relative_gap
+
+__all__ = ["max_coverage", "set_cover"]
+
+
+def _groups(groups: Any, min_per_group: Any, group_caps: Any, m: int, fixed: np.ndarray
+            ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    grp, G = V.labels(groups, m, "groups")
+    if grp is None:
+        if np.any(np.asarray(min_per_group) != 0):
+            raise InputError("min_per_group: needs groups (one group label per site)")
+        if group_caps is not None:
+            raise InputError("group_caps: needs groups (one group label per site)")
+        return None, None, None
+    gmin = V.per_group(min_per_group, G, "min_per_group", 0.0)
+    gcap = V.per_group(group_caps, G, "group_caps", np.inf)
+    have = np.bincount(grp[fixed], minlength=G) if len(fixed) else np.zeros(G, np.int64)
+    rmin = np.maximum(gmin - have, 0)
+    return grp, rmin, gcap
+
+
+def _check_groups(grp: np.ndarray | None, rmin: np.ndarray | None, gcap: np.ndarray | None,
+                  cand: np.ndarray, p: int) -> None:
+    if grp is None:
+        return
+    G = len(rmin)
+    avail = np.bincount(grp[cand], minlength=G)
+    bad = np.flatnonzero(rmin > np.minimum(avail, gcap))
+    if len(bad):
+        g = int(bad[0])
+        raise InputError(f"min_per_group: group {g} needs {int(rmin[g])} more site(s) but has "
+                         f"{int(avail[g])} candidate(s) and a cap of {gcap[g]:g}")
+    if rmin.sum() > p:
+        raise InputError(f"min_per_group: groups need {int(rmin.sum())} new sites in total, more than p={p}")
+
+
+def max_coverage(
+    coverage: Any,
+    weights: Any,
+    p: int,
+    fixed: Any = None,
+    site_bonus: Any = None,
+    groups: Any = None,
+    min_per_group: Any = 0,
+    capacity: Any = None,
+    solver: str = "auto",
+    time_limit: float = 60,
+    *,
+    group_caps: Any = None,
+    seed: int = 0,
+) -> Solution:
+    """Choose ``p`` new sites maximising newly covered weight plus site bonus.
+
+    Parameters
+    ----------
+    coverage
+        ``(n_demand, n_sites)`` 0/1 matrix (numpy or scipy.sparse); non-zero
+        means the site reaches the demand point.
+    weights
+        ``(n_demand,)`` non-negative demand weights (people).
+    p
+        Number of *new* sites to open (fixed sites do not count).  At most the
+        number of non-fixed sites.
+    fixed
+        Indices (or boolean mask) of sites already open: they cover their
+        reach, count toward coverage, never toward ``p``.
+    site_bonus
+        ``(n_sites,)`` non-negative value added per chosen new site (e.g.
+        footfall weight × daily footfall).
+    groups
+        ``(n_sites,)`` integer group (town) of each site.
+    min_per_group
+        Scalar or per-group array: each group needs at least that many open
+        sites, fixed ones included.
+    capacity
+        Scalar or per-site capacity (people a station can serve); demand may
+        be split.  Switches to the capacitated model (assignment MIP).
+    solver
+        ``"auto"`` (greedy+swap, Lagrangian bound, then a warm-started HiGHS
+        MIP if not yet proven and small enough), ``"highs"`` (exact MIP) or
+        ``"greedy"`` (greedy+swap with Lagrangian bound only).
+    time_limit
+        Seconds for the whole solve (approximately).
+    group_caps
+        Scalar or per-group maximum number of *new* sites.
+    seed
+        HiGHS random seed (results are deterministic for a given seed).
+
+    Returns
+    -------
+    Solution
+        ``objective`` = newly covered weight (not already covered by fixed
+        sites) + bonus of the selected sites; ``covered_weight`` = all
+        covered weight; ``covered`` per-demand mask; ``unreachable`` = demand
+        no site at all can reach.
+
+    Raises
+    ------
+    ValueError (InputError)
+        Bad shapes, negative/NaN values, ``p`` too large, fixed sites out of
+        range, infeasible group minimums.
+    """
+    t0 = time.perf_counter()
+    A = V.matrix(coverage, "coverage", binary=True)
+    n, m = A.shape
+    w = V.weights(weights, n)
+    p = V.count(p)
+    fx = V.fixed_sites(fixed, m)
+    bonus = V.site_values(site_bonus, m, "site_bonus")
+    solver = V.solver_name(solver)
+    time_limit = V.time_limit(time_limit)
+    grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fx)
+    is_cand = np.ones(m, bool)
+    is_cand[fx] = False
+    cand = np.flatnonzero(is_cand)
+    if p > len(cand):
+        raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
+    _check_groups(grp, rmin, gcap, cand, p)
+    if capacity is not None:
+        from geoplan.optimize.attendance import _capacitated
+        return _capacitated(A, w, p, fx, bonus, grp, rmin, gcap, capacity, solver, time_limit, seed, t0)
+
+    deg = np.diff(A.indptr)
+    unreachable = np.flatnonzero(deg == 0)
+    fixcov = np.zeros(n, bool)
+    if len(fx):
+        fixcov = np.asarray(A[:, fx].sum(axis=1)).ravel() > 0
+    active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
+    A1 = A[active][:, cand]
+    A1.eliminate_zeros()
+    keep_r = np.diff(A1.indptr) > 0
+    active, A1 = active[keep_r], A1[keep_r]
+    A2, w2, inv = merge_rows(A1, w[active])
+    b1 = bonus[cand]
+    g1 = grp[cand] if grp is not None else None
+    single = b1 == 0
+    if g1 is not None:
+        single &= rmin[g1] == 0
+    dom = dominated_sites(A2, b1, p, g1, single)
+    cols = np.flatnonzero(~dom)
+    A3 = sp.csr_matrix(A2[:, cols])
+    rk = np.diff(A3.indptr) > 0
+    A3, w3 = A3[rk], w2[rk]
+    B = sp.csr_matrix(A3.multiply(w3[:, None]))
+    B.sort_indices()
+    model = Model(B=B, bonus=b1[cols], p=p, grp=g1[cols] if g1 is not None else None,
+                  gmin=rmin, gcap=gcap, coverage=True, w=w3,
+                  integral=is_integral(w3, b1))
+    sel_r, obj, bound, status, label = solve_model(model, solver, time_limit, seed, t0)
+    if status == "infeasible":
+        raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
+    sel = cand[cols[sel_r]]
+    sel = _pad(A, w, fixcov, bonus, sel, cand, p, grp, gcap)
+    covered = fixcov.copy()
+    if len(sel):
+        covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
+    objective = float(w[covered & ~fixcov].sum() + bonus[sel].sum())
+    bound = max(float(bound), objective)
+    gap = relative_gap(objective, bound, "max")
+    if status == "feasible" and gap <= OPT_GAP:
+        status = "optimal"
+    return Solution(
+        selected=np.sort(sel).astype(np.int64), objective=objective, bound=bound, gap=gap,
+        solver=label, seconds=time.perf_counter() - t0, status=status, sense="max",
+        covered_weight=float(w[covered].sum()), covered=covered,
+        unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()), fixed=fx,
+        n_demand_reduced=int(model.n), n_sites_reduced=int(model.m),
+    )
+
+
+def _pad(A: sp.csr_matrix, w: np.ndarray, fixcov: np.ndarray, bonus: np.ndarray, sel: np.ndarray,
+         cand: np.ndarray, p: int, grp: np.ndarray | None, gcap: np.ndarray | None) -> np.ndarray:
+    """Fill up to ``p`` sites (reductions may leave fewer useful ones) by best marginal gain."""
+    sel = np.asarray(sel, np.int64)
+    if len(sel) >= p:
+        return sel
+    Ac = A.tocsc()
+    covered = fixcov.copy()
+    if len(sel):
+        covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
+    avail = np.zeros(A.shape[1], bool)
+    avail[cand] = True
+    avail[sel] = False
+    cnt = np.bincount(grp[sel], minlength=len(gcap)) if grp is not None else None
+    out = list(sel)
+    while len(out) < p:
+        gain = bonus + Ac.T @ (w * ~covered)
+        ok = avail.copy()
+        if grp is not None:
+            ok &= cnt[grp] < gcap[grp]
+        if not ok.any():
+            break
+        gain = np.where(ok, gain, -np.inf)
+        j = int(np.argmax(gain))
+        out.append(j)
+        avail[j] = False
+        covered[Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]] = True
+        if grp is not None:
+            cnt[grp[j]] += 1
+    return np.array(sorted(out), np.int64)
+
+
+def set_cover(
+    coverage: Any,
+    weights: Any = None,
+    target: float = 1.0,
+    solver: str = "auto",
+    time_limit: float = 60,
+    *,
+    fixed: Any = None,
+    seed: int = 0,
+) -> Solution:
+    """Fewest new sites that bring covered weight to ``target`` × reachable weight.
+
+    Parameters
+    ----------
+    coverage
+        ``(n_demand, n_sites)`` 0/1 matrix.
+    weights
+        Demand weights (default 1 each).
+    target
+        Share in (0, 1] of *reachable* demand weight (demand some site can
+        reach, fixed sites included) that must be covered.  Demand no site
+        can reach is reported in ``unreachable`` instead of failing.
+    solver, time_limit, seed
+        As in :func:`max_coverage`.
+    fixed
+        Sites already open (count toward coverage, not toward the objective).
+
+    Returns
+    -------
+    Solution
+        ``objective`` = number of new sites; ``bound`` = proven lower bound
+        (rounded-up LP relaxation or MIP dual bound).
+    """
+    t0 = time.perf_counter()
+    A = V.matrix(coverage, "coverage", binary=True)
+    n, m = A.shape
+    w = V.weights(weights, n)
+    fx = V.fixed_sites(fixed, m)
+    solver = V.solver_name(solver)
+    time_limit = V.time_limit(time_limit)
+    try:
+        target = float(target)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"target: must be a number in (0, 1], got {target!r}") from exc
+    if not 0 < target <= 1:
+        raise InputError(f"target: must be in (0, 1], got {target}")
+    deg = np.diff(A.indptr)
+    unreachable = np.flatnonzero(deg == 0)
+    reach_w = float(w[deg > 0].sum())
+    fixcov = np.asarray(A[:, fx].sum(axis=1)).ravel() > 0 if len(fx) else np.zeros(n, bool)
+    need = target * reach_w - float(w[fixcov].sum())
+    need -= 1e-9 * max(1.0, reach_w)
+    is_cand = np.ones(m, bool)
+    is_cand[fx] = False
+    cand = np.flatnonzero(is_cand)
+    full = target >= 1.0
+    active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
+    A1 = sp.csr_matrix(A[active][:, cand])
+    A2, w2, _ = merge_rows(A1, w[active])
+    # dominated columns: cover(j) ⊆ cover(k) -> j never needed (unit costs)
+    dom = dominated_sites(A2, np.zeros(A2.shape[1]), 1, None, np.ones(A2.shape[1], bool))
+    cols = np.flatnonzero(~dom)
+    A3 = sp.csr_matrix(A2[:, cols])
+    n3, m3 = A3.shape
+    if need <= 0 or n3 == 0:
+        sel_r = np.zeros(0, np.int64)
+        lbnd, status, label = 0.0, "optimal", "greedy"
+    else:
+        sel_r = _sc_greedy(A3, w2, need, full)
+        lbnd, sel2, status, label = _sc_exact(A3, w2, need, full, sel_r, solver, t0 + time_limit, seed)
+        if sel2 is not None and len(sel2) < len(sel_r):
+            sel_r = sel2
+    sel = np.sort(cand[cols[sel_r]]).astype(np.int64)
+    covered = fixcov.copy()
+    if len(sel):
+        covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
+    obj = float(len(sel))
+    bound = min(float(np.ceil(lbnd - 1e-6)), obj)
+    gap = relative_gap(obj, bound, "min")
+    if gap <= OPT_GAP:
+        status = "optimal"
+    return Solution(
+        selected=sel, objective=obj, bound=bound, gap=gap, solver=label,
+        seconds=time.perf_counter() - t0, status=status, sense="min",
+        covered_weight=float(w[covered].sum()), covered=covered,
+        unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()), fixed=fx,
+        n_demand_reduced=n3, n_sites_reduced=m3,
+        extra={"target_weight": target * reach_w, "reachable_weight": reach_w},
+    )
+
+
+def _sc_greedy(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool) -> np.ndarray:
+    """Greedy set cover (by uncovered count if full cover, else weight) + redundancy removal."""
+    Ac = A.tocsc()
+    n, m = A.shape
+    val = np.ones(n) if full else w.copy()
+    unc = np.ones(n, bool)
+    got = 0.0
+    sel: list[int] = []
+    gain = np.asarray(Ac.T @ val).ravel()
+    import heapq
+    heap = list(zip((-gain).tolist(), range(m)))
+    heapq.heapify(heap)
+    while got < need and heap:
+        ng, j = heapq.heappop(heap)
+        r = Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]
+        g = float((val[r] * unc[r]).sum())
+        if heap and (-g, j) > heap[0]:
+            heapq.heappush(heap, (-g, j))
+            continue
+        if g <= 0:
+            break
+        sel.append(j)
+        got += float((w[r] * unc[r]).sum())
+        unc[r] = False
+    # remove redundant sites (last chosen first)
+    cnt = np.asarray(A[:, sel].sum(axis=1)).ravel() if sel else np.zeros(n)
+    covw = float(w[cnt > 0].sum())
+    for j in sorted(sel, reverse=True):
+        r = Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]
+        lost = float(w[r][cnt[r] == 1].sum())
+        if full and (cnt[r] == 1).any():
+            continue
+        if covw - lost >= need:
+            cnt[r] -= 1
+            covw -= lost
+            sel.remove(j)
+    return np.array(sorted(sel), np.int64)
+
+
+def _sc_exact(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool, inc: np.ndarray,
+              solver: str, deadline: float, seed: int) -> tuple[float, np.ndarray | None, str, str]:
+    """LP bound, then MIP if not proven. Returns (bound, selection|None, status, label)."""
+    n, m = A.shape
+    if full:
+        Amat, rlo, rhi = A, np.ones(n), np.full(n, np.inf)
+        c = np.ones(m)
+        nz = 0
+    else:
+        Amat = sp.vstack([sp.hstack([-A, sp.identity(n, format="csr")]),
+                          sp.hstack([sp.csr_matrix((1, m)), sp.csr_matrix(w[None, :])])], format="csr")
+        rlo = np.concatenate([np.full(n, -np.inf), [need]])
+        rhi = np.concatenate([np.zeros(n), [np.inf]])
+        c = np.concatenate([np.ones(m), np.zeros(n)])
+        nz = n
+    lo = np.zeros(m + nz)
+    hi = np.ones(m + nz)
+    integer = np.concatenate([np.ones(m, bool), np.zeros(nz, bool)])
+    remaining = deadline - time.perf_counter()
+    if solver != "highs":
+        x, lpobj, _, st = run_highs(c, lo, hi, Amat, rlo, rhi, np.zeros(m + nz, bool), False,
+                                    max(remaining * 0.5, 0.05), seed)
+        lb = lpobj if st == "optimal" else 0.0
+        if np.ceil(lb - 1e-6) >= len(inc):
+            return lb, None, "optimal", "greedy"
+        if solver == "greedy":
+            return lb, None, "feasible", "greedy"
+    else:
+        lb = 0.0
+    start = None
+    if len(inc):
+        y = np.zeros(m)
+        y[inc] = 1
+        start = y if full else np.concatenate([y, np.minimum(np.asarray(A @ y).ravel(), 1)])
+    x, obj, bd, st = run_highs(c, lo, hi, Amat, rlo, rhi, integer, False,
+                               max(deadline - time.perf_counter(), 0.05), seed, start)
+    if x is None:
+        return lb, None, "feasible", "highs"
+    sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
+    return max(lb, bd), sel, "optimal" if st == "optimal" else st, "highs"

@@ -1,0 +1,242 @@
+"""Benefit model, lazy greedy and swap (vertex substitution) local search.
+
+The common model: demand ``i`` gets ``max_{j open} B[i, j]`` (0 if none),
+plus ``bonus[j]`` per open site, at most ``p`` open sites, with optional
+per-group minimum / maximum counts.  Max coverage is ``B = w_i a_ij``;
+attendance and p-median are special cases with other benefits.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Model", "greedy", "swap_search", "evaluate", "row_top2"]
+
+
+@dataclass(eq=False)
+class Model:
+    """A reduced benefit model (see module docs)."""
+
+    B: sp.csr_matrix
+    bonus: np.ndarray
+    p: int
+    grp: np.ndarray | None = None      # group code per site
+    gmin: np.ndarray | None = None     # residual minimum per group
+    gcap: np.ndarray | None = None     # maximum new sites per group (inf = none)
+    coverage: bool = False             # B rows are w_i * 0/1 (z-form MIP applies)
+    w: np.ndarray | None = None        # row weights if coverage
+    integral: bool = False             # objective always integer
+    cost_offset: float | None = None   # if set, real objective = cost_offset - value (minimise)
+    _Bc: sp.csc_matrix | None = field(default=None, repr=False)
+    _rows: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.B.shape[0])
+
+    @property
+    def m(self) -> int:
+        return int(self.B.shape[1])
+
+    @property
+    def Bc(self) -> sp.csc_matrix:
+        if self._Bc is None:
+            self._Bc = self.B.tocsc()
+            self._Bc.sort_indices()
+        return self._Bc
+
+    @property
+    def rows(self) -> np.ndarray:
+        if self._rows is None:
+            self._rows = np.repeat(np.arange(self.n), np.diff(self.B.indptr))
+        return self._rows
+
+    @property
+    def constrained(self) -> bool:
+        return self.grp is not None and (
+            (self.gmin is not None and (self.gmin > 0).any())
+            or (self.gcap is not None and np.isfinite(self.gcap).any()))
+
+    def rel_gap(self, lb: float, ub: float) -> float:
+        """Relative gap in terms of the real objective."""
+        if self.cost_offset is None:
+            den = abs(ub)
+        else:
+            den = abs(self.cost_offset - lb)
+        if den <= 1e-12:
+            return 0.0 if ub - lb <= 1e-9 else float("inf")
+        return max(0.0, (ub - lb) / den)
+
+    def tol(self, lb: float) -> float:
+        ref = abs(lb) if self.cost_offset is None else abs(self.cost_offset - lb)
+        return 1e-7 * max(1.0, ref)
+
+    def feasible(self, sel: np.ndarray) -> bool:
+        if len(sel) > self.p:
+            return False
+        if self.grp is None:
+            return True
+        c = np.bincount(self.grp[sel], minlength=len(self.gmin))
+        return bool((c >= self.gmin).all() and (c <= self.gcap).all())
+
+
+def evaluate(model: Model, sel: np.ndarray) -> float:
+    """Objective of the open set ``sel`` (reduced indices)."""
+    sel = np.asarray(sel, np.int64)
+    if len(sel) == 0:
+        return 0.0
+    sub = model.B[:, sel]
+    best = sub.max(axis=1).toarray().ravel() if sub.nnz else np.zeros(model.n)
+    return float(best.sum() + model.bonus[sel].sum())
+
+
+def greedy(model: Model) -> np.ndarray:
+    """Lazy greedy respecting group minimums and caps; ties by lowest index.
+
+    Fills all ``p`` slots when enough sites exist (zero-gain sites included).
+    """
+    B, Bc, bonus, m = model.B, model.Bc, model.bonus, model.m
+    cur = np.zeros(model.n)
+    colsum = np.asarray(B.sum(axis=0)).ravel() + bonus
+    heap = list(zip((-colsum).tolist(), range(m)))
+    heapq.heapify(heap)
+    G = len(model.gmin) if model.grp is not None else 0
+    cnt = np.zeros(G, np.int64)
+    sel: list[int] = []
+    ind, ptr, dat = Bc.indices, Bc.indptr, Bc.data
+    for t in range(min(model.p, m)):
+        must = False
+        if G:
+            deficit = np.maximum(model.gmin - cnt, 0)
+            must = (model.p - t) <= deficit.sum()
+        chosen = -1
+        while heap:
+            negg, j = heapq.heappop(heap)
+            if G:
+                g = model.grp[j]
+                if cnt[g] >= model.gcap[g] or (must and deficit[g] <= 0):
+                    continue  # permanently invalid from now on
+            r = ind[ptr[j]:ptr[j + 1]]
+            gain = float(np.maximum(dat[ptr[j]:ptr[j + 1]] - cur[r], 0.0).sum()) + bonus[j]
+            if not heap or (-gain, j) <= heap[0]:
+                chosen = j
+                break
+            heapq.heappush(heap, (-gain, j))
+        if chosen < 0:
+            break
+        sel.append(chosen)
+        r = ind[ptr[chosen]:ptr[chosen + 1]]
+        cur[r] = np.maximum(cur[r], dat[ptr[chosen]:ptr[chosen + 1]])
+        if G:
+            cnt[model.grp[chosen]] += 1
+    return np.array(sorted(sel), dtype=np.int64)
+
+
+def row_top2(model: Model, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: best value, its site (-1 if none) and second-best value over ``sel``."""
+    n = model.n
+    best1 = np.zeros(n)
+    best2 = np.zeros(n)
+    site1 = np.full(n, -1, np.int64)
+    if len(sel) == 0:
+        return best1, site1, best2
+    sub = model.B[:, sel].tocsr()
+    sub.sort_indices()
+    rows = np.repeat(np.arange(n), np.diff(sub.indptr))
+    cols = sel[sub.indices]
+    vals = sub.data
+    o = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[o], cols[o], vals[o]
+    firstm = np.ones(len(rows), bool)
+    firstm[1:] = rows[1:] != rows[:-1]
+    f = np.flatnonzero(firstm)
+    best1[rows[f]] = vals[f]
+    site1[rows[f]] = cols[f]
+    s = f + 1
+    ok = s < len(rows)
+    s = s[ok]
+    ok2 = rows[s] == rows[f[ok]]
+    best2[rows[s[ok2]]] = vals[s[ok2]]
+    return best1, site1, best2
+
+
+def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 100000,
+                top: int = 40) -> np.ndarray:
+    """Best-improvement vertex substitution from ``sel`` until no swap improves.
+
+    Each iteration computes, by sparse operations, the gain of every closed
+    site, the loss of every open one and the interaction matrix ``E`` (the
+    value an entering site recovers of what a leaving one served alone), so
+    that ``delta(j -> k) = gain[k] - loss[j] + E[j, k]`` for all pairs.
+    """
+    sel = np.asarray(sorted(sel), np.int64)
+    m = model.m
+    if len(sel) == 0 or len(sel) >= m:
+        return sel
+    B, bonus = model.B, model.bonus
+    rows = model.rows
+    scale = max(1.0, float(B.data.sum()) + float(bonus.sum()))
+    tol = 1e-9 * scale
+    G = len(model.gmin) if model.grp is not None else 0
+    for _ in range(max_iter):
+        if time.perf_counter() > deadline:
+            break
+        open_ = np.zeros(m, bool)
+        open_[sel] = True
+        pos = np.full(m, -1, np.int64)
+        pos[sel] = np.arange(len(sel))
+        best1, site1, best2 = row_top2(model, sel)
+        # loss of closing j
+        served = site1 >= 0
+        loss = bonus[sel] + np.bincount(pos[site1[served]], weights=(best1 - best2)[served], minlength=len(sel))
+        # gain of opening k
+        d = B.data - best1[rows]
+        gp = d > 0
+        gain = bonus + np.bincount(B.indices[gp], weights=d[gp], minlength=m)
+        gain[open_] = -np.inf
+        # interaction
+        b2 = best2[rows]
+        e_mask = (B.data > b2) & served[rows] & ~open_[B.indices]
+        er = rows[e_mask]
+        ev = (B.data[e_mask] - b2[e_mask]) - np.maximum(d[e_mask], 0.0)
+        nz = ev > 0
+        E = sp.csr_matrix((ev[nz], (pos[site1[er[nz]]], B.indices[e_mask][nz])), shape=(len(sel), m))
+        E.sum_duplicates()
+        Ec = E.tocoo()
+        cand_j = [Ec.row]
+        cand_k = [Ec.col]
+        # best non-interaction pairs: top gains × bottom losses
+        kk = np.argsort(-gain, kind="stable")[: (top if G else 1)]
+        kk = kk[np.isfinite(gain[kk])]
+        jj = np.argsort(loss, kind="stable")[: (top if G else 1)]
+        if len(kk) and len(jj):
+            cj, ck = np.meshgrid(jj, kk, indexing="ij")
+            cand_j.append(cj.ravel())
+            cand_k.append(ck.ravel())
+        cj = np.concatenate(cand_j)
+        ck = np.concatenate(cand_k)
+        if len(cj) == 0:
+            break
+        eval_ = np.asarray(E[cj, ck]).ravel()
+        delta = gain[ck] - loss[cj] + eval_
+        if G:
+            cnt = np.bincount(model.grp[sel], minlength=G)
+            gj, gk = model.grp[sel[cj]], model.grp[ck]
+            same = gj == gk
+            okk = same | ((cnt[gk] + 1 <= model.gcap[gk]) & (cnt[gj] - 1 >= model.gmin[gj]))
+            delta = np.where(okk, delta, -np.inf)
+        best = int(np.argmax(delta))
+        if not delta[best] > tol:
+            break
+        # deterministic tie-break: among (near-)equal best deltas take smallest (k, j)
+        ties = np.flatnonzero(delta >= delta[best] - 1e-12 * scale)
+        if len(ties) > 1:
+            t = ties[np.lexsort((sel[cj[ties]], ck[ties]))[0]]
+            best = int(t)
+        j_out, k_in = sel[cj[best]], ck[best]
+        sel = np.sort(np.concatenate([sel[sel != j_out], [k_in]]))
+    return sel

@@ -1,0 +1,122 @@
+"""Model reductions that preserve the optimum.
+
+* :func:`merge_rows` merges demand points with identical covering sets
+  (their weights add); rows are hashed, then checked element by element.
+* :func:`dominated_sites` drops candidate sites that can never be needed.
+
+Dominance rule (proof sketch).  Define a strict order ``k > j`` when
+``cover(j) ⊆ cover(k)``, ``bonus[j] <= bonus[k]``, both are in the same group
+(town / cap class), and the pair is not identical or else ``k < j`` (tie by
+index).  Let ``D(j)`` be the sites above ``j``.  A site is removed when
+``|D(j)| >= t_j`` where ``t_j = 1`` if ``bonus[j] == 0`` and its group has no
+remaining minimum (then, if both ``j`` and a dominator are open, dropping
+``j`` loses nothing; otherwise swap ``j`` for it), and ``t_j = p`` otherwise
+(at most ``p - 1`` other sites are open, so some dominator in the same group
+is closed and ``j`` can be swapped for it without lowering the objective or
+breaking a group count).  Each swap moves up the order, so repeated swaps end
+in an optimal solution that uses no removed site.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["merge_rows", "dominated_sites"]
+
+_R1 = np.random.default_rng(0x5EED).integers(1, 2**63 - 1, size=1 << 20, dtype=np.uint64)
+
+
+def _row_hash(a: sp.csr_matrix, salt: np.ndarray) -> np.ndarray:
+    n = a.shape[0]
+    lens = np.diff(a.indptr)
+    h = np.zeros(n, dtype=np.uint64)
+    ne = lens > 0
+    if a.nnz:
+        vals = salt[a.indices % len(salt)] * (a.indices.astype(np.uint64) // np.uint64(len(salt)) + np.uint64(1))
+        with np.errstate(over="ignore"):
+            h[ne] = np.add.reduceat(vals, a.indptr[:-1][ne])
+    return h
+
+
+def merge_rows(a: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Merge rows of the 0/1 CSR ``a`` that have identical patterns.
+
+    Returns
+    -------
+    (a2, w2, inverse)
+        The merged matrix, summed weights, and for each original row the
+        index of its merged row.
+    """
+    n = a.shape[0]
+    if n == 0:
+        return a, w, np.zeros(0, np.int64)
+    a = sp.csr_matrix(a)
+    a.sort_indices()
+    lens = np.diff(a.indptr).astype(np.uint64)
+    h1 = _row_hash(a, _R1)
+    h2 = _row_hash(a, _R1[::-1].copy())
+    key = np.column_stack([lens, h1, h2])
+    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    rep = first[inv]
+    # verify (hash collisions are astronomically rare, but be exact)
+    L = np.diff(a.indptr)
+    elem_row = np.repeat(np.arange(n), L)
+    off = np.arange(a.nnz) - a.indptr[elem_row]
+    bad_e = a.indices != a.indices[a.indptr[rep[elem_row]] + off]
+    if bad_e.any():
+        bad_rows = np.unique(elem_row[bad_e])
+        inv = inv.copy()
+        inv[bad_rows] = inv.max() + 1 + np.arange(len(bad_rows))
+        _, first, inv = np.unique(inv, return_index=True, return_inverse=True)
+    # order merged rows by first occurrence (deterministic)
+    order = np.argsort(first, kind="stable")
+    remap = np.empty_like(order)
+    remap[order] = np.arange(len(order))
+    inv = remap[inv]
+    first = first[order]
+    w2 = np.bincount(inv, weights=w, minlength=len(first))
+    return sp.csr_matrix(a[first]), w2, inv.astype(np.int64)
+
+
+def dominated_sites(
+    a: sp.csr_matrix,
+    bonus: np.ndarray,
+    p: int,
+    cls: np.ndarray | None,
+    single_ok: np.ndarray,
+    max_pairs: float = 5e7,
+) -> np.ndarray:
+    """Boolean mask of columns of ``a`` (0/1, demand × site) that may be removed.
+
+    ``single_ok[j]`` says one dominator suffices for site ``j`` (zero bonus and
+    no remaining group minimum); otherwise ``p`` dominators are needed.
+    Returns all-False if the pair count would exceed ``max_pairs``.
+    """
+    n, m = a.shape
+    if m == 0:
+        return np.zeros(0, bool)
+    deg = np.diff(a.indptr).astype(np.float64)
+    if float((deg * deg).sum()) > max_pairs:
+        return np.zeros(m, bool)
+    c = cls if cls is not None else np.zeros(m, np.int64)
+    size = np.asarray(a.sum(axis=0)).ravel()
+    ac = sp.csr_matrix(a, dtype=np.int32)
+    M = (ac.T @ ac).tocoo()
+    j, k, cnt = M.row, M.col, M.data
+    cond = (j != k) & (cnt == size[j]) & (bonus[k] >= bonus[j]) & (c[j] == c[k])
+    cond &= (size[k] > size[j]) | (bonus[k] > bonus[j]) | (k < j)
+    ndom = np.bincount(j[cond], minlength=m).astype(np.int64)
+    empty = size == 0
+    if empty.any():
+        idx = np.arange(m)
+        order = np.lexsort((-idx, (~empty).astype(np.int64), bonus, c))
+        cs = c[order]
+        start = np.searchsorted(cs, cs, side="left")
+        end = np.searchsorted(cs, cs, side="right")
+        rank = np.arange(m) - start
+        greater = np.empty(m, np.int64)
+        greater[order] = end - start - 1 - rank
+        ndom[empty] = greater[empty]
+    thresh = np.where(single_ok, 1, max(int(p), 1))
+    return ndom >= thresh
