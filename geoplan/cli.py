@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -29,8 +30,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan deputy 
 data_app = typer.Typer(no_args_is_help=True, help="Inspect, validate and import datasets.")
 app.add_typer(data_app, name="data")
 
-console = Console()
-err = Console(stderr=True)
+# Wide enough for the county tables when output is piped (rich defaults to 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 DatasetOpt = typer.Option(BUNDLED_DATASET, "--dataset", "-d", help="Dataset GeoPackage (default: bundled Yancheng)")
 OutOpt = typer.Option(Path("out"), "--out", "-o", help="Output directory")
@@ -74,8 +76,10 @@ def _print_frame(df: "pd.DataFrame", title: str, floats: str = "{:,.0f}", shares
             v = row[col]
             if col in shares:
                 cells.append(f"{v:.1%}")
-            elif isinstance(v, float):
+            elif isinstance(v, (float, np.floating)):
                 cells.append(floats.format(v))
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                cells.append(f"{v:,}")
             else:
                 cells.append(str(v))
         table.add_row(*cells)

@@ -78,6 +78,7 @@ def network_summary(dataset: Dataset, radius_m: float = HEADLINE_RADIUS_M) -> Ne
     table.loc["city"] = {"name": "City total", **city.to_dict()}
     table["share_within"] = np.where(table["population"] > 0, table["people_within"] / table["population"].where(table["population"] > 0, 1), 0.0)
     table = table.reset_index().rename(columns={"index": "code"})
+    table = table[["code", "name", *TIERS, "total", "population", "people_within", "share_within"]]
     total_pop = float(city["population"])
     inside = float(city["people_within"])
     return NetworkSummary(

@@ -76,6 +76,7 @@ class MapPage:
             """(sel) => {
                 for (const el of document.querySelectorAll(sel)) {
                     const icon = el.closest('.leaflet-marker-icon');
+                    if (!icon) continue;  // the legend shows the same icons
                     const r = icon.getBoundingClientRect();
                     const x = r.left + r.width / 2, y = r.top + r.height / 2;
                     const top = document.elementFromPoint(x, y);

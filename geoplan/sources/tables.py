@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from geoplan import crs as _crs
@@ -244,7 +245,10 @@ def read_table(
         if not has_geom or spatial is False:
             return pd.DataFrame(df.drop(columns=[c for c in (xcol, ycol, wkt) if c], errors="ignore"))
         src_crs = crs or "EPSG:4326"
-        geographic = bool(gpd.GeoSeries([], crs=src_crs).crs.is_geographic)
+        try:
+            geographic = bool(pyproj.CRS.from_user_input(src_crs).is_geographic)
+        except pyproj.exceptions.CRSError as exc:
+            raise InputError(f"crs: {src_crs!r} is not a known CRS ({exc})") from exc
         labels = _row_labels(df, id_column, csv=True)
         if xcol is not None:
             x_name = columns.get(xcol, xcol) if columns else xcol

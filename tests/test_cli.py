@@ -1,0 +1,123 @@
+"""The `geoplan` command as a person runs it (Typer's CliRunner, real files)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from geoplan.cli import app
+from geoplan.datasets import Dataset
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tiny_gpkg(tmp_path: Path, tiny_dataset: Dataset) -> Path:
+    return tiny_dataset.save(tmp_path / "tiny.gpkg")
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_help_lists_commands_with_examples() -> None:
+    res = run("--help")
+    assert res.exit_code == 0
+    for cmd in ("plan", "assign", "map", "compare", "review", "serve", "demo", "data"):
+        assert cmd in res.output
+    for cmd in ("plan", "assign", "map", "compare", "review", "serve", "demo"):
+        assert "Example" in run(cmd, "--help").output
+
+
+def test_data_info_prints_network(tiny_gpkg: Path) -> None:
+    res = run("data", "info", tiny_gpkg)
+    assert res.exit_code == 0, res.output
+    assert "City total" in res.output and "share_within" in res.output
+
+
+def test_validate_ok_and_broken(tiny_gpkg: Path, tmp_path: Path) -> None:
+    assert run("data", "validate", tiny_gpkg).exit_code == 0
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(tiny_gpkg.read_bytes())
+    d = gpd.read_file(broken, layer="demand")
+    d.loc[3, "town_code"] = "NOPE"
+    d.loc[4, "id"] = d.loc[5, "id"]
+    pyogrio.write_dataframe(d, broken, layer="demand")
+    t = gpd.read_file(broken, layer="towns")
+    t.loc[0, "geometry"] = shapely.Polygon([(120, 33.3), (120.05, 33.4), (120.05, 33.3), (120, 33.4)])
+    pyogrio.write_dataframe(t, broken, layer="towns")
+    s = gpd.read_file(broken, layer="sites").drop(columns="footfall")
+    pyogrio.write_dataframe(s, broken, layer="sites")
+    res = run("data", "validate", broken)
+    assert res.exit_code == 1
+    out = res.output
+    assert "demand[D003]: column 'town_code' refers to unknown towns code 'NOPE'" in out
+    assert "demand[D005]: duplicate id" in out
+    assert "towns[T1]: geometry is invalid" in out
+    assert "sites[-]: required column 'footfall' is missing" in out
+    assert "Traceback" not in out
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    res = run("data", "info", tmp_path / "nope.gpkg")
+    assert res.exit_code == 2
+    assert "file not found" in res.output and "Traceback" not in res.output
+
+
+def test_plan_review_compare(tiny_gpkg: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    res = run("plan", "--dataset", tiny_gpkg, "--budget", "2", "--out", a)
+    assert res.exit_code == 0, res.output
+    for name in ("plan.gpkg", "plan.html", "summary.csv", "summary.md", "towns.csv", "stations.csv"):
+        assert (a / name).exists(), name
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"name": "more", "budget": 5, "allow_closures": False}))
+    res = run("plan", "--dataset", tiny_gpkg, "--scenario", scenario, "--out", b)
+    assert res.exit_code == 0, res.output
+    res = run("compare", a / "plan.gpkg", b / "plan.gpkg", "--dataset", tiny_gpkg, "--out", tmp_path / "cmp")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cmp" / "compare.html").exists()
+    res = run("review", "--dataset", tiny_gpkg, "--out", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "r" / "review.csv").exists()
+
+
+def test_bad_scenario_names_the_field(tiny_gpkg: Path, tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.json"
+    scenario.write_text(json.dumps({"budget": -3, "radius_m": {"home": 1, "station": 1}}))
+    res = run("plan", "--dataset", tiny_gpkg, "--scenario", scenario, "--out", tmp_path / "o")
+    assert res.exit_code == 2
+    assert "scenario field 'budget'" in res.output
+    assert "scenario field 'radius_m'" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_assign_and_map(tiny_gpkg: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    assert run("plan", "--dataset", tiny_gpkg, "--budget", "2", "--out", out).exit_code == 0
+    res = run("assign", "--dataset", tiny_gpkg, "--plan", out / "plan.gpkg", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert (out / "assignment.gpkg").exists()
+    res = run("map", "--dataset", tiny_gpkg, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert (out / "network.html").exists()
+
+
+@pytest.mark.slow
+def test_console_script_demo_on_bundled_data(tmp_path: Path) -> None:
+    """`geoplan demo` as installed, on the bundled dataset: the main job end to end."""
+    exe = Path(sys.executable).with_name("geoplan")
+    res = subprocess.run([str(exe), "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for name in ("network.html", "plan.html", "plan.gpkg", "summary.csv"):
+        assert (tmp_path / name).exists(), name
+    assert "City total" in res.stdout
+    layers = {n for n, _ in pyogrio.list_layers(tmp_path / "plan.gpkg")}
+    assert "plan_stations" in layers
