@@ -26,6 +26,7 @@ data: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_optimize.py
+	$(BIN)/python benchmarks/bench_assign.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

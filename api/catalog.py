@@ -118,7 +118,14 @@ def county_subset(ds: Dataset, county_code: str) -> Dataset:
         "deputies": ds.deputies[ds.deputies["group_id"].isin(set(groups["id"]))], "groups": groups,
         "committees": ds.committees,
     }
-    return Dataset.from_layers(layers, name=f"{ds.name}-{county_code}", check=False)
+    return _warm(Dataset.from_layers(layers, name=f"{ds.name}-{county_code}", check=False))
+
+
+def _warm(ds: Dataset) -> Dataset:
+    """Fill the dataset's lazy metric-CRS cache now: solver threads share the dataset, and
+    ``Dataset.to_metric`` fills its cache layer by layer, which is not safe to race."""
+    ds.to_metric()
+    return ds
 
 
 @dataclass
@@ -136,7 +143,7 @@ class Catalog:
     """Holds the loaded dataset and the current :class:`View` (rebuilt when station edits change)."""
 
     def __init__(self, base: Dataset) -> None:
-        self.base = base
+        self.base = _warm(base)
         self.town_county: dict[str, str] = dict(zip(base.towns["code"].astype(str), base.towns["county_code"].astype(str)))
         self.county_codes: frozenset[str] = frozenset(base.counties["code"].astype(str))
         self.deputy_ids: frozenset[str] = frozenset(base.deputies["id"].astype(str))
@@ -154,7 +161,7 @@ class Catalog:
                 edits = load_edits()
                 stations = apply_edits(self.base.stations, edits)
                 layers = self.base.layers() | {"stations": stations}
-                ds = Dataset.from_layers(layers, name=self.base.name, check=False)
+                ds = _warm(Dataset.from_layers(layers, name=self.base.name, check=False))
                 self._view = View(version, ds, self._static | {"stations": _index("stations", ds, self.town_county)})
             return self._view
 

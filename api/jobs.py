@@ -26,6 +26,7 @@ from api.planner import serialise
 from geoplan.exceptions import InputError
 
 log = logging.getLogger("api.jobs")
+_INTERRUPTED = "interrupted: the service stopped before the solve finished"
 Planner = Callable[..., Any]  # plan(dataset, scenario, progress=...) -> Plan
 
 
@@ -41,7 +42,7 @@ def recover(sm: sessionmaker[Session]) -> int:
     """Mark scenarios a previous process left queued or running as failed; return how many."""
     with sm.begin() as s:
         res = s.execute(update(ScenarioRow).where(ScenarioRow.status.in_(("queued", "running")))
-                        .values(status="failed", error="interrupted: the service stopped before the solve finished",
+                        .values(status="failed", error=_INTERRUPTED,
                                 updated_at=utcnow()))
         return int(res.rowcount or 0)
 
@@ -54,16 +55,19 @@ class JobRunner:
         self._sm = sm
         self._planner = planner
         self._time_limit = time_limit
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="geoplan-solve")
+        self._concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None  # created on first submit, again after a shutdown
         self._cancel: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        self._closed = False
+        self._stopping = False
 
     # -- public ----------------------------------------------------------
     def submit(self, scenario_id: str, dataset: Any, scenario: Any) -> Future:
         with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve")
             self._cancel[scenario_id] = threading.Event()
-        return self._pool.submit(self._run, scenario_id, dataset, scenario)
+            return self._pool.submit(self._run, scenario_id, dataset, scenario)
 
     def cancel(self, scenario_id: str) -> None:
         """Ask a queued or running solve to stop (it stops at its next progress report)."""
@@ -77,13 +81,24 @@ class JobRunner:
             return len(self._cancel)
 
     def shutdown(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        """Stop every solve (they end as failed: interrupted) and wait for the workers."""
         with self._lock:
+            pool, self._pool = self._pool, None
+            self._stopping = True
+            pending = list(self._cancel)
             for ev in self._cancel.values():
                 ev.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if pending:  # queued solves that never started
+            with self._sm.begin() as s:
+                s.execute(update(ScenarioRow).where(ScenarioRow.id.in_(pending),
+                                                    ScenarioRow.status.in_(("queued", "running")))
+                          .values(status="failed", error=_INTERRUPTED, updated_at=utcnow()))
+        with self._lock:
+            self._stopping = False
+            for sid in pending:
+                self._cancel.pop(sid, None)
 
     # -- worker ----------------------------------------------------------
     def _set(self, sid: str, **values: Any) -> None:
@@ -132,6 +147,9 @@ class JobRunner:
                 row.status, row.progress, row.message, row.error = "done", 1.0, "done", None
             return "done"
         except Cancelled:
+            if self._stopping:
+                self._set(sid, status="failed", error=_INTERRUPTED)
+                return "failed"
             self._set(sid, status="cancelled", message="cancelled")
             return "cancelled"
         except SolveTimeout:

@@ -313,16 +313,8 @@ def assign_cmd(
 
 
 def _print_assignment(a: Any) -> None:
-    t = Table(title="Assignment metrics")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    for k, v in a.metrics.items():
-        t.add_row(k, f"{v:,.3g}" if isinstance(v, float) else str(v))
-    console.print(t)
-    if a.unmet:
-        console.print(f"[yellow]{len(a.unmet)} rule(s) not fully met[/yellow]")
-        for s in list(a.unmet)[:10]:
-            console.print(f"  ! {s}", highlight=False)
+    console.print("[bold]Assignment[/bold]")
+    console.print(a.report(), highlight=False)
 
 
 @app.command("map")

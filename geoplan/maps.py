@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
-from folium.plugins import FastMarkerCluster
+from folium.plugins import DualMap, FastMarkerCluster
 
 from geoplan import access
 from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset
@@ -118,7 +118,7 @@ _CSS = """
 .gp-point.gp-close:after{transform:translateY(-54%) rotate(-45deg)}
 .gp-venue{box-sizing:border-box;width:100%;height:100%;border-radius:50%;border:1px solid #fff;
  box-shadow:0 0 1px 1px rgba(0,0,0,.4)}
-#geoplan-legend{position:fixed;z-index:9999;bottom:24px;left:10px;max-width:300px;max-height:70vh;
+#geoplan-legend{position:fixed;z-index:9999;bottom:40px;left:10px;max-width:300px;max-height:70vh;
  overflow:auto;background:rgba(255,255,255,.94);padding:8px 10px;border-radius:6px;
  box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.35 system-ui,sans-serif;color:#222}
 #geoplan-legend h4{margin:0 0 4px;font-size:14px}
@@ -181,18 +181,39 @@ def _feature_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
+def _bounds(dataset: Dataset) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = (float(v) for v in dataset.counties.to_crs(STORAGE_CRS).total_bounds)
+    return minx, miny, maxx, maxy
+
+
+def _map_options(dataset: Dataset) -> dict[str, Any]:
+    minx, miny, maxx, maxy = _bounds(dataset)
+    return {
+        "location": [(miny + maxy) / 2, (minx + maxx) / 2],
+        "zoom_start": 9,
+        "tiles": None,
+        "prefer_canvas": True,
+        "control_scale": False,  # replaced by a metric-only scale bar
+    }
+
+
+def _setup_map(m: folium.Map, dataset: Dataset) -> folium.Map:
+    """OpenStreetMap base layer, view fitted to the dataset, metric scale bar."""
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True).add_to(m)
+    minx, miny, maxx, maxy = _bounds(dataset)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    scale = MacroElement()
+    scale._template = Template(
+        "{% macro script(this, kwargs) %}L.control.scale({imperial: false, maxWidth: 150})"
+        ".addTo({{ this._parent.get_name() }});{% endmacro %}"
+    )
+    m.add_child(scale)
+    return m
+
+
 def _base_map(dataset: Dataset, title: str) -> folium.Map:
     """OpenStreetMap base map fitted to the dataset, with canvas rendering for vector layers."""
-    minx, miny, maxx, maxy = (float(v) for v in dataset.counties.to_crs(STORAGE_CRS).total_bounds)
-    m = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=9,
-        tiles=None,
-        prefer_canvas=True,
-        control_scale=True,
-    )
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m = _setup_map(folium.Map(**_map_options(dataset)), dataset)
     m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
     return m
 
@@ -302,7 +323,7 @@ def _add_stations(
 
     def style(feature: dict) -> dict:
         t, s = feature["properties"]["_t"], feature["properties"]["_s"]
-        size = _TIER_SIZE[t] + (4 if s == "open" else 0)
+        size = _TIER_SIZE[t] + {"open": 4, "close": -2}.get(s, 0)  # closures recede a little
         return {"html": _icon_html(t, s), "iconSize": [size, size], "iconAnchor": [size // 2, size // 2]}
 
     folium.GeoJson(
@@ -366,9 +387,12 @@ def _add_venues(m: folium.Map, dataset: Dataset) -> None:
             continue
         color = _CATEGORY_COLOR.get(cat, "#555555")
         rows = [[float(xy[i, 1]), float(xy[i, 0]), color, names[i], label, int(footfall[i])] for i in idx]
+        # FastMarkerCluster always adds itself to its parent, ignoring show=False:
+        # wrap it in a feature group that starts hidden.
+        group = folium.FeatureGroup(name=name, show=False).add_to(m)
         FastMarkerCluster(
-            rows, callback=_VENUE_CALLBACK, name=name, show=False, disableClusteringAtZoom=15, chunkedLoading=True
-        ).add_to(m)
+            rows, callback=_VENUE_CALLBACK, control=False, disableClusteringAtZoom=15, chunkedLoading=True
+        ).add_to(group)
 
 
 def _legend(
@@ -637,41 +661,26 @@ def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.G
     ).add_to(m)
 
 
-def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> folium.Map:
-    """A plan on one map: towns by coverage after, kept / opened / closed stations.
-
-    Parameters
-    ----------
-    dataset : Dataset
-        The dataset the plan was made from.
-    plan : geoplan.scenario.Plan
-        Uses ``plan.stations`` (decision, reason, reach_people, unique_people),
-        ``plan.towns`` (share_before, share_after), ``plan.metrics`` and
-        ``plan.scenario.radius_m``.
-    assignment : geoplan.assign.Assignment, optional
-        If given, adds the group → station links (off by default).
-
-    Returns
-    -------
-    folium.Map
-        With a legend (``#geoplan-legend``) and a layer control.
-    """
+def _check_plan(plan: Any, label: str = "plan") -> None:
     stations = getattr(plan, "stations", None)
     towns = getattr(plan, "towns", None)
     if not isinstance(stations, gpd.GeoDataFrame) or not isinstance(towns, gpd.GeoDataFrame):
-        raise InputError("plan: expected a Plan with 'stations' and 'towns' GeoDataFrames")
-    _check_columns(stations, _PLAN_STATION_COLUMNS, "plan.stations")
-    _check_columns(towns, _PLAN_TOWN_COLUMNS, "plan.towns")
+        raise InputError(f"{label}: expected a Plan with 'stations' and 'towns' GeoDataFrames")
+    _check_columns(stations, _PLAN_STATION_COLUMNS, f"{label}.stations")
+    _check_columns(towns, _PLAN_TOWN_COLUMNS, f"{label}.towns")
     bad = ~stations["decision"].isin(["keep", "close", "open"])
     if bad.any():
         row = stations.loc[bad, "id"].iloc[0]
         raise InputError(
-            f"plan.stations: row {row}: column 'decision' value {stations.loc[bad, 'decision'].iloc[0]!r} "
+            f"{label}.stations: row {row}: column 'decision' value {stations.loc[bad, 'decision'].iloc[0]!r} "
             "is not one of keep, close, open"
         )
+
+
+def _plan_layers(m: folium.Map, dataset: Dataset, plan: Any, assignment: Any | None, venues: bool) -> pd.DataFrame:
+    """Add a plan's layers to ``m``; return its stations with town names and icon states."""
+    stations, towns = plan.stations, plan.towns
     radius_m = _plan_radius(plan)
-    scenario_name = getattr(getattr(plan, "scenario", None), "name", "plan")
-    m = _base_map(dataset, f"{dataset.name}: {scenario_name}")
     t = towns.copy()
     if "county" not in t.columns and "county_code" in t.columns:
         t = t.merge(
@@ -697,7 +706,34 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> foli
     _add_reach(m, st[st["decision"] != "close"], radius_m)
     if assignment is not None:
         _add_links(m, dataset, assignment, stations)
-    _add_venues(m, dataset)
+    if venues:
+        _add_venues(m, dataset)
+    return st
+
+
+def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> folium.Map:
+    """A plan on one map: towns by coverage after, kept / opened / closed stations.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The dataset the plan was made from.
+    plan : geoplan.scenario.Plan
+        Uses ``plan.stations`` (decision, reason, reach_people, unique_people),
+        ``plan.towns`` (share_before, share_after), ``plan.metrics`` and
+        ``plan.scenario.radius_m``.
+    assignment : geoplan.assign.Assignment, optional
+        If given, adds the group → station links (off by default).
+
+    Returns
+    -------
+    folium.Map
+        With a legend (``#geoplan-legend``) and a layer control.
+    """
+    _check_plan(plan)
+    scenario_name = getattr(getattr(plan, "scenario", None), "name", "plan")
+    m = _base_map(dataset, f"{dataset.name}: {scenario_name}")
+    st = _plan_layers(m, dataset, plan, assignment, venues=True)
     mt = dict(getattr(plan, "metrics", {}) or {})
     n_keep, n_open, n_close = (int((st["decision"] == d).sum()) for d in ("keep", "open", "close"))
     metrics = [
@@ -720,8 +756,8 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> foli
 
 
 # --------------------------------------------------------------------------- comparison
-def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> folium.Map:
-    """Two plans as a difference map: towns by change in share, stations whose decision differs.
+def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool = False) -> folium.Map | DualMap:
+    """Two plans compared: a difference map, or the two plan maps side by side.
 
     Parameters
     ----------
@@ -729,21 +765,23 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> folium.Map:
         The dataset both plans were made from.
     plan_a, plan_b : geoplan.scenario.Plan
         The baseline (A) and the alternative (B).
+    side_by_side : bool, default False
+        False: one map with towns shaded by ``share_after(B) − share_after(A)``
+        (blue = B reaches more), the stations whose decision differs drawn with
+        B's decision (the popup shows both decisions and reasons), and each
+        plan's active stations (off). True: a ``folium.plugins.DualMap`` with A
+        on the left and B on the right, panning and zooming together.
 
     Returns
     -------
-    folium.Map
-        Towns shaded by ``share_after(B) − share_after(A)`` (blue = B reaches
-        more), the stations whose decision differs drawn with B's decision (popup
-        shows both), and each plan's full set of active stations (off).
+    folium.Map or folium.plugins.DualMap
+        Either way with a legend (``#geoplan-legend``) and layer control(s);
+        write it with ``m.save(path)``.
     """
-    for label, p in (("plan_a", plan_a), ("plan_b", plan_b)):
-        if not isinstance(getattr(p, "stations", None), gpd.GeoDataFrame) or not isinstance(
-            getattr(p, "towns", None), gpd.GeoDataFrame
-        ):
-            raise InputError(f"{label}: expected a Plan with 'stations' and 'towns' GeoDataFrames")
-        _check_columns(p.stations, _PLAN_STATION_COLUMNS, f"{label}.stations")
-        _check_columns(p.towns, _PLAN_TOWN_COLUMNS, f"{label}.towns")
+    _check_plan(plan_a, "plan_a")
+    _check_plan(plan_b, "plan_b")
+    if side_by_side:
+        return _dual_map(dataset, plan_a, plan_b)
     name_a = str(getattr(getattr(plan_a, "scenario", None), "name", "A"))
     name_b = str(getattr(getattr(plan_b, "scenario", None), "name", "B"))
     m = _base_map(dataset, f"{dataset.name}: {name_a} vs {name_b}")
@@ -789,7 +827,8 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> folium.Map:
     for label, p in ((name_a, plan_a), (name_b, plan_b)):
         s = p.stations[p.stations["decision"] != "close"].merge(_town_names(dataset), on="town_code", how="left")
         s = s.assign(state=s["decision"].map({"open": "open"}).fillna(""))
-        _add_stations(m, s, f"Active stations: {label}", "state", _station_fields(), show=False)
+        fields = {k: v for k, v in _station_fields().items() if k in s.columns}
+        _add_stations(m, s, f"Active stations: {label}", "state", fields, show=False)
     ma, mb = dict(getattr(plan_a, "metrics", {}) or {}), dict(getattr(plan_b, "metrics", {}) or {})
     metrics = [
         (f"A: {name_a}", f"{_pct(ma.get('share_after'))} within reach"),
@@ -805,3 +844,30 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> folium.Map:
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> DualMap:
+    """Plan A left, plan B right, synchronised (Leaflet.Sync)."""
+    names = [str(getattr(getattr(p, "scenario", None), "name", k)) for p, k in ((plan_a, "A"), (plan_b, "B"))]
+    dm = DualMap(layout="horizontal", **_map_options(dataset))
+    rows = []
+    for side, p, name, where in ((dm.m1, plan_a, names[0], "left"), (dm.m2, plan_b, names[1], "right")):
+        _setup_map(side, dataset)
+        _plan_layers(side, dataset, p, None, venues=False)
+        folium.LayerControl(collapsed=True).add_to(side)
+        mt = dict(getattr(p, "metrics", {}) or {})
+        rows.append(
+            (f"{where.capitalize()}: {name}",
+             f"{_pct(mt.get('share_after'))} within reach, {mt.get('n_open', '–')} opened, {mt.get('n_close', '–')} closed")
+        )
+    dm.m1.get_root().header.add_child(
+        folium.Element(f"<title>{html.escape(f'{dataset.name}: {names[0]} | {names[1]}')}</title>")
+    )
+    _legend(
+        f"{dataset.name}: {names[0]} | {names[1]}",
+        rows,
+        [("open", "Opened by the plan (ring)"), ("close", "Closed by the plan (cross)")],
+        ("Town: share within reach after the plan", _share_colormap(), ["0%", "50%", "100%"]),
+        _extras(venues=False),
+    ).add_to(dm.m1)
+    return dm

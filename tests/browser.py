@@ -145,7 +145,10 @@ def npm_package(spec: str, cache: Path, timeout: float = 180) -> Path:
         raise RuntimeError(f"npm pack {spec} failed: {exc} {getattr(exc, 'stderr', '')}") from exc
     tgz = work / out.stdout.strip().splitlines()[-1]
     with tarfile.open(tgz) as tar:
-        tar.extractall(work, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python ≥ 3.11.4: refuse unsafe paths
+            tar.extractall(work, filter="data")
+        else:
+            tar.extractall(work)
     shutil.rmtree(target, ignore_errors=True)
     (work / "package").rename(target)
     shutil.rmtree(work, ignore_errors=True)

@@ -91,6 +91,7 @@ class MapPage:
         self.page.mouse.click(xy[0], xy[1])
 
     def screenshot(self, name: str, tmp_path: Path) -> Path:
+        self.page.wait_for_timeout(400)  # let Leaflet's fade-in animations finish
         shot = tmp_path / name
         self.page.screenshot(path=str(shot))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -181,14 +182,27 @@ def test_compare_map_in_browser(browser, assets, tiny_dataset, tmp_path):
     assert "Decision in small" in popup.inner_text() and "Decision in large" in popup.inner_text()
     mp.assert_clean()
     mp.screenshot("compare_map.png", tmp_path)
+    mp.page.close()
+
+    dual = MapPage(browser, assets, maps.compare_map(tiny_dataset, a, b, side_by_side=True), tmp_path / "dual.html")
+    assert dual.page.locator(".leaflet-container").count() == 2
+    assert dual.page.locator(f"#{maps.LEGEND_ID}").is_visible()
+    dual.click_marker(".gp-open")
+    dual.page.locator(".leaflet-popup-content").wait_for(state="visible")
+    dual.assert_clean()
+    dual.screenshot("compare_side_by_side.png", tmp_path)
 
 
 @pytest.mark.skipif(not BUNDLED_DATASET.exists(), reason="the bundled dataset data/yancheng.gpkg is not built")
-def test_bundled_network_map_is_responsive(browser, assets, tmp_path):
+def test_bundled_maps_are_responsive(browser, assets, tmp_path, record_property):
     """The whole Yancheng network (thousands of markers) opens in seconds, without errors."""
+    from test_maps import make_plan
+
     dataset = Dataset.load(BUNDLED_DATASET)
     mp = MapPage(browser, assets, maps.network_map(dataset), tmp_path / "yancheng.html")
     size_mb = (tmp_path / "yancheng.html").stat().st_size / 1e6
+    record_property("network_map_mb", round(size_mb, 2))
+    record_property("network_map_seconds", round(mp.seconds, 2))
     assert size_mb < 15, f"{size_mb:.1f} MB"
     assert mp.seconds < 30, f"the map took {mp.seconds:.1f} s to show its markers"
     # Switching on all venues (thousands, clustered) keeps the page working.
@@ -199,3 +213,15 @@ def test_bundled_network_map_is_responsive(browser, assets, tmp_path):
     mp.page.locator(".leaflet-popup-content").wait_for(state="visible")
     mp.assert_clean()
     mp.screenshot("yancheng_network_map.png", tmp_path)
+    mp.page.close()
+
+    plan = make_plan(dataset, budget=40, name="40 new points")
+    mp = MapPage(browser, assets, maps.plan_map(dataset, plan), tmp_path / "yancheng_plan.html")
+    record_property("plan_map_seconds", round(mp.seconds, 2))
+    assert mp.seconds < 30
+    mp.click_marker(".gp-open")
+    popup = mp.page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible")
+    assert "Why" in popup.inner_text()
+    mp.assert_clean()
+    mp.screenshot("yancheng_plan_map.png", tmp_path)

@@ -152,3 +152,16 @@ def test_bundled_maps_stay_small(tmp_path):
     p = make_plan(ds, budget=40)
     html_text = render(maps.plan_map(ds, p), tmp_path, "plan.html")
     assert len(html_text.encode()) < 15e6
+
+
+def test_compare_map_side_by_side(tiny_dataset, tmp_path):
+    from folium.plugins import DualMap
+
+    a = make_plan(tiny_dataset, budget=1, name="small")
+    b = make_plan(tiny_dataset, budget=4, name="large")
+    dm = maps.compare_map(tiny_dataset, a, b, side_by_side=True)
+    assert isinstance(dm, DualMap)
+    html_text = render(dm, tmp_path)
+    assert html_text.count(f'id="{maps.LEGEND_ID}"') == 1
+    assert ".sync(" in html_text and "Left: small" in html_text and "Right: large" in html_text
+    assert html_text.count(json.dumps(maps.LAYER["open"])) >= 2 or html_text.count(maps.LAYER["open"]) >= 2

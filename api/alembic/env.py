@@ -10,6 +10,9 @@ from api.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+if config.attributes.get("connection") is None and os.environ.get("DATABASE_URL"):
+    # run by hand (`alembic -c api/alembic.ini upgrade head`): follow the service's DATABASE_URL
+    config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))
 
 
 def _run(connection) -> None:  # noqa: ANN001
@@ -24,8 +27,6 @@ def run_migrations_online() -> None:
     if conn is not None:
         _run(conn)
         return
-    if os.environ.get("DATABASE_URL"):
-        config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))
     engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
                                 poolclass=pool.NullPool)
     with engine.connect() as connection:

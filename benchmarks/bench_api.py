@@ -1,0 +1,184 @@
+"""Benchmark of the HTTP API under load (a benchmark, not a timed test).
+
+Starts ``uvicorn api.main:app`` on 127.0.0.1 with the bundled Yancheng dataset and a
+fresh SQLite database, then, with ``--clients`` concurrent asyncio httpx clients:
+
+1. reads layers (stations page, towns of a county, venues in a bounding box) for
+   ``--seconds`` with no solve running — the baseline;
+2. submits ``--scenarios`` Yancheng-scale scenarios (as jobs) and keeps reading layers
+   until every one has finished — reads while solving;
+3. checks that every submitted scenario is stored and finished (none lost).
+
+Prints a Markdown table (requests/s, latency percentiles). Usage::
+
+    python benchmarks/bench_api.py [--clients 16] [--scenarios 6] [--seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, workdir: Path, concurrency: int) -> subprocess.Popen:
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "GEOPLAN_TOKENS": json.dumps({TOKEN: {"role": "city_planner", "name": "bench"}}),
+        "GEOPLAN_SOLVE_CONCURRENCY": str(concurrency),
+        "GEOPLAN_SOLVE_TIME_LIMIT": "600",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
+                             "--log-level", "warning"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("server did not become healthy")
+
+
+async def read_loop(client: httpx.AsyncClient, urls: list[str], stop: asyncio.Event, lat: list[float],
+                    errors: list[int], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    while not stop.is_set():
+        url = urls[int(rng.integers(len(urls)))]
+        t = time.perf_counter()
+        r = await client.get(url)
+        lat.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            errors.append(r.status_code)
+
+
+async def read_phase(base: str, urls: list[str], clients: int, until: "asyncio.Future | float") -> dict:
+    lat: list[float] = []
+    errors: list[int] = []
+    stop = asyncio.Event()
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=120, limits=limits) as client:
+        t0 = time.perf_counter()
+        tasks = [asyncio.create_task(read_loop(client, urls, stop, lat, errors, i)) for i in range(clients)]
+        if isinstance(until, (int, float)):
+            await asyncio.sleep(until)
+        else:
+            await until
+        stop.set()
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - t0
+    return stats(lat, wall, len(errors))
+
+
+def stats(lat: list[float], wall: float, errors: int) -> dict:
+    a = np.asarray(lat) * 1000
+    return {"n": len(a), "rps": len(a) / wall, "p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+            "p99": float(np.percentile(a, 99)), "errors": errors, "wall": wall}
+
+
+async def solve_phase(base: str, scenarios: int, clients: int) -> dict:
+    """Submit scenarios from up to ``clients`` concurrent clients; poll each until it is final."""
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=120) as client:
+        sem = asyncio.Semaphore(clients)
+
+        async def one(i: int) -> tuple[str, str, float, float]:
+            async with sem:
+                body = {"scenario": {"name": f"bench-{i}", "budget": 40 + 10 * i, "seed": i}}
+                t = time.perf_counter()
+                r = await client.post("/scenarios", params={"mode": "async"}, json=body)
+                submit_s = time.perf_counter() - t
+                r.raise_for_status()
+                sid = r.json()["id"]
+            while True:
+                s = (await client.get(f"/scenarios/{sid}")).json()
+                if s["status"] in ("done", "failed", "cancelled"):
+                    return sid, s["status"], submit_s, time.perf_counter() - t
+                await asyncio.sleep(0.25)
+
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*[one(i) for i in range(scenarios)])
+        wall = time.perf_counter() - t0
+        listed = (await client.get("/scenarios", params={"limit": 5000})).json()
+    stored = {x["id"]: x["status"] for x in listed["items"]}
+    ids = [r[0] for r in results]
+    return {"submitted": scenarios, "stored": sum(i in stored for i in ids),
+            "done": sum(stored.get(i) == "done" for i in ids), "lost": sum(i not in stored for i in ids),
+            "submit": stats([r[2] for r in results], wall, 0), "solve": stats([r[3] for r in results], wall, 0),
+            "wall": wall}
+
+
+async def main_async(args: argparse.Namespace, base: str) -> str:
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS) as c:
+        county = (await c.get("/layers/counties", params={"limit": 1})).json()["features"][0]["id"]
+        town = (await c.get("/layers/towns", params={"limit": 1})).json()["features"][0]["id"]
+        await c.get("/layers/stations")  # warm the per-version station index
+    urls = ["/layers/stations?limit=100", f"/layers/towns?county={county}",
+            "/layers/venues?bbox=120.0,33.2,120.3,33.5&limit=500", f"/layers/demand?town={town}",
+            "/layers/stations?tier=point&limit=500"]
+    baseline = await read_phase(base, urls, args.clients, float(args.seconds))
+    solve_task = asyncio.ensure_future(solve_phase(base, args.scenarios, args.clients))
+    during = await read_phase(base, urls, args.clients, solve_task)
+    solved = solve_task.result()
+    fmt = "| {} | {:,} | {:.0f} | {:.1f} | {:.1f} | {:.1f} | {} |"
+    lines = [
+        f"{args.clients} concurrent clients, {args.scenarios} Yancheng-scale scenarios (budget 40…{40 + 10 * (args.scenarios - 1)}), "
+        f"solve concurrency {args.solve_concurrency}, {os.cpu_count()} CPU cores.",
+        "",
+        "| workload | requests | req/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        fmt.format("layer reads, idle", baseline["n"], baseline["rps"], baseline["p50"], baseline["p95"], baseline["p99"], baseline["errors"]),
+        fmt.format("layer reads while solving", during["n"], during["rps"], during["p50"], during["p95"], during["p99"], during["errors"]),
+        fmt.format("scenario submit (POST, job)", solved["submit"]["n"], solved["submitted"] / solved["wall"],
+                   solved["submit"]["p50"], solved["submit"]["p95"], solved["submit"]["p99"], 0),
+        fmt.format("scenario submit → done", solved["solve"]["n"], solved["submitted"] / solved["wall"],
+                   solved["solve"]["p50"], solved["solve"]["p95"], solved["solve"]["p99"],
+                   solved["submitted"] - solved["done"]),
+        "",
+        f"Scenarios submitted {solved['submitted']}, stored {solved['stored']}, done {solved['done']}, lost {solved['lost']}.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--scenarios", type=int, default=6)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--solve-concurrency", type=int, default=2)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="geoplan-bench-api-") as tmp:
+        port = free_port()
+        proc = start_server(port, Path(tmp), args.solve_concurrency)
+        try:
+            report = asyncio.run(main_async(args, f"http://127.0.0.1:{port}"))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
