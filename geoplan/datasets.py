@@ -457,9 +457,12 @@ class Dataset:
         """Return all layers with the spatial ones projected to :attr:`metric_crs`."""
         if not self._metric:
             target = self.metric_crs
-            for lname in LAYERS:
-                df = getattr(self, lname)
-                self._metric[lname] = df.to_crs(target) if isinstance(df, gpd.GeoDataFrame) else df
+            projected = {
+                lname: (df.to_crs(target) if isinstance(df, gpd.GeoDataFrame) else df)
+                for lname, df in self.layers().items()
+            }
+            # One update, so a concurrent reader never sees a half-filled cache.
+            self._metric.update(projected)
         return dict(self._metric)
 
     def xy(self, layer: str) -> np.ndarray:

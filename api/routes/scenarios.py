@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from api.catalog import county_subset
-from api.deps import AppContext, Ctx, CurrentUser, Db, Planner, User, require_edit
+from api.deps import AppContext, Ctx, CurrentUser, Db, Planner, require_edit
 from api.models import FINAL_STATUSES, PlanRow, ScenarioRow
 from api.planner import geoplan_function, load_plan
 from api.problems import ApiProblem, responses
