@@ -82,7 +82,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field("scenario", max_length=200, description="Label shown in reports and maps")
-    budget: int = Field(40, ge=0, le=100_000, description="Number of new contact points to open")
+    budget: int = Field(150, ge=0, le=100_000, description="Number of new contact points to open")
     radius_m: dict[Literal["home", "station", "point"], float] = Field(
         default_factory=lambda: {"home": 3000.0, "station": 2000.0, "point": 1500.0},
         description="Service radius per station tier, metres; new points use the 'point' radius",
