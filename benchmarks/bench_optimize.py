@@ -86,6 +86,9 @@ def bench_mclp(inst, rows, time_limit):
     sol = max_coverage(cov, inst["w"], inst["p"], time_limit=time_limit)
     res["geoplan auto"] = (sol.seconds + t_cov, sol.objective, sol.bound, sol.gap,
                            f"{sol.solver}, {sol.status}, reduced {sol.n_demand_reduced}×{sol.n_sites_reduced}")
+    sol = max_coverage(cov, inst["w"], inst["p"], solver="greedy", time_limit=5)
+    res["geoplan greedy (5s)"] = (sol.seconds + t_cov, sol.objective, sol.bound, sol.gap,
+                                  f"{sol.solver}, {sol.status}")
     t = time.perf_counter()
     pm = plain_model(cov, inst["w"], inst["p"])
     g = greedy(pm)

@@ -38,8 +38,16 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
         return sel, obj, bd, st, "highs"
     s = swap_search(model, g, t0 + 0.5 * time_limit) if len(g) else g
     lb = evaluate(model, s) if len(s) else -np.inf
-    ub, fix0, fix1 = lagrangian_bound(model, s, lb if np.isfinite(lb) else 0.0,
-                                      t0 + (0.9 if solver == "greedy" else 0.6) * time_limit)
+    ub, fix0, fix1, top = lagrangian_bound(model, s, lb if np.isfinite(lb) else 0.0,
+                                           t0 + (0.9 if solver == "greedy" else 0.6) * time_limit)
+    if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
+        # Lagrangian heuristic: swap search from the relaxation's site set
+        s2 = swap_search(model, top, t0 + 0.7 * time_limit)
+        lb2 = evaluate(model, s2)
+        if lb2 > lb + model.tol(lb) * 1e-3:
+            s, lb = s2, lb2
+            ub2, f0, f1, _ = lagrangian_bound(model, s, lb, t0 + 0.8 * time_limit, max_iter=150)
+            ub, fix0, fix1 = min(ub, ub2), fix0 | f0, fix1 | f1
     label = "greedy+swap"
     if len(s) and model.rel_gap(lb, ub) <= OPT_GAP:
         return s, lb, ub, "optimal", label

@@ -39,8 +39,9 @@ def lagrangian_bound(
     lb: float,
     deadline: float,
     max_iter: int = 400,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Return ``(ub, fix0, fix1)``.
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(ub, fix0, fix1, top)``; ``top`` is the subproblem's site set at
+    the best multipliers (a good start for a Lagrangian heuristic).
 
     ``ub`` is a valid upper bound on the optimum; ``fix0``/``fix1`` mark sites
     that may be fixed closed / open when looking for solutions better than
@@ -52,12 +53,13 @@ def lagrangian_bound(
     fix0 = np.zeros(m, bool)
     fix1 = np.zeros(m, bool)
     if m == 0 or p == 0:
-        return 0.0, ~fix0, fix1
+        return 0.0, ~fix0, fix1, np.zeros(0, np.int64)
     tol = model.tol(lb)
     scale = max(1.0, abs(lb))
     best1, _, _ = row_top2(model, incumbent)
     u = best1.copy()
     best_L = np.inf
+    best_top = np.asarray(incumbent, np.int64)
     lam = 2.0
     stall = 0
     for it in range(max_iter):
@@ -81,6 +83,7 @@ def lagrangian_bound(
         fix1 |= intop & (L - v + vq < lb - tol)
         if L < best_L - 1e-12 * scale:
             best_L = L
+            best_top = np.sort(top).astype(np.int64)
             stall = 0
         else:
             stall += 1
@@ -98,4 +101,4 @@ def lagrangian_bound(
         step = lam * max(L - lb, 1e-9 * scale) / nrm
         u = np.maximum(u - step * g, 0.0)
     ub = _round_bound(model, best_L)
-    return max(ub, lb), fix0, fix1
+    return max(ub, lb), fix0, fix1, best_top
