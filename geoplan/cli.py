@@ -206,14 +206,16 @@ def _print_plan(p: "Plan") -> None:
         f"solver {m['solver']} ({m['status']}), gap {m['gap']:.3%}, {m['seconds']:.2f} s"
     )
     _print_frame(p.summary_table(), "Plan summary", shares=tuple(c for c in p.summary_table().columns if "share" in c))
+    radii = ", ".join(f"{t} {r / 1000:g} km" for t, r in p.scenario.radius_m.items())
+    console.print(f"(within reach = inside the service radius of a station's tier: {radii})")
     show = ["id", "name", "town_code", "reason"]
     if len(p.opened):
-        console.print(f"[bold green]New points (first 15 of {len(p.opened)})[/bold green]")
-        for _, r in p.opened[show].head(15).iterrows():
-            console.print(f"  + {r['id']} {r['name']}: {r['reason']}", highlight=False)
+        console.print(f"[bold green]New points: the 15 that reach most people only they reach (of {len(p.opened)})[/bold green]")
+        for _, r in p.opened.sort_values(["unique_people", "id"], ascending=[False, True])[show].head(15).iterrows():
+            console.print(f"  + {r['id']}: {r['reason']}", highlight=False)
     if len(p.closed):
-        console.print(f"[bold red]Closures (first 15 of {len(p.closed)})[/bold red]")
-        for _, r in p.closed[show].head(15).iterrows():
+        console.print(f"[bold red]Closures: the 15 that cost least coverage (of {len(p.closed)})[/bold red]")
+        for _, r in p.closed.sort_values(["loss_if_closed", "id"])[show].head(15).iterrows():
             console.print(f"  − {r['id']} {r['name']}: {r['reason']}", highlight=False)
 
 
