@@ -283,10 +283,15 @@ def review_cmd(
         table = review(ds, sc)
         out.mkdir(parents=True, exist_ok=True)
         table.drop(columns="geometry").to_csv(out / "review.csv", index=False)
-        red = table[table["redundant"]]
-        console.print(f"{len(red):,} of {len(table):,} active stations flagged for closure; wrote {out}/review.csv")
-        cols = [c for c in ("id", "name", "tier", "level", "reach_people", "unique_people", "reason") if c in table.columns]
-        _print_frame(red[cols].head(20), "First 20 flagged stations")
+        closing = table[table["decision"] == "close"]
+        console.print(
+            f"{int(table['redundant'].sum()):,} of {len(table):,} active stations are redundant on their own "
+            f"(everyone they reach is reached by another station); closing them one at a time, "
+            f"{len(closing):,} close, losing {closing['loss_if_closed'].sum():,.0f} people's coverage. Wrote {out}/review.csv"
+        )
+        cols = ["id", "name", "tier", "level", "reach_people", "loss_if_closed", "reason"]
+        _print_frame(closing.sort_values(["loss_if_closed", "id"], ascending=[False, True])[cols].head(20),
+                     "The 20 closures that cost most coverage")
 
 
 @app.command("assign")
