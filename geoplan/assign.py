@@ -38,12 +38,11 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
-from geoplan.datasets import DEPUTY_LEVELS, SECTORS, Dataset
+from geoplan.datasets import DEPUTY_LEVELS, SECTORS, Dataset, write_gpkg
 from geoplan.exceptions import InputError
 from geoplan.settings import STORAGE_CRS
 
@@ -295,13 +294,10 @@ class Assignment:
         An existing GeoPackage keeps its other layers (e.g. a dataset or a plan);
         earlier ``assign_*`` layers are replaced.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables().items():
-            pyogrio.write_dataframe(_for_ogr(df), path, layer=f"assign_{name}", driver="GPKG")
-        links = self.links_geodataframe()
-        pyogrio.write_dataframe(_for_ogr(links), path, layer="assign_group_links", driver="GPKG")
-        return path
+        frames = {f"assign_{name}": _for_ogr(df) for name, df in self.tables().items()}
+        frames["assign_group_links"] = _for_ogr(self.links_geodataframe())
+        # atomic: `geoplan demo` writes these next to the plan layers in plan.gpkg
+        return write_gpkg(path, frames, keep_other_layers=True)
 
     def to_csv(self, directory: str | Path) -> list[Path]:
         """Write each table to ``<directory>/<name>.csv`` (UTF-8); return the paths."""

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from geoplan.exceptions import DatasetError, GeoplanError
+from geoplan.exceptions import DatasetError, GeoplanError, InputError
 from geoplan.settings import BUNDLED_DATASET
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,16 +48,21 @@ def _friendly_errors() -> Iterator[None]:
         yield
     except DatasetError as exc:
         for p in exc.problems:
-            err.print(f"[red]error[/red] {p}", markup=True, highlight=False)
+            _error(str(p))
         raise typer.Exit(2) from None
     except ValidationError as exc:
         for e in exc.errors():
             loc = ".".join(str(x) for x in e["loc"]) or "scenario"
-            err.print(f"[red]error[/red] scenario field '{loc}': {e['msg']}", highlight=False)
+            _error(f"scenario field '{loc}': {e['msg']}")
         raise typer.Exit(2) from None
-    except (GeoplanError, FileNotFoundError, json.JSONDecodeError) as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False)
+    except (GeoplanError, OSError) as exc:
+        _error(str(exc))
         raise typer.Exit(2) from None
+
+
+def _error(message: str) -> None:
+    # escape: row labels such as "sites[line 2 id v1]" would otherwise be eaten as rich markup tags
+    err.print(f"[red]error[/red] {escape(message)}", highlight=False)
 
 
 def _load(path: Path) -> "Dataset":
@@ -81,7 +87,7 @@ def _print_frame(df: "pd.DataFrame", title: str, floats: str = "{:,.0f}", shares
             elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 cells.append(f"{v:,}")
             else:
-                cells.append(str(v))
+                cells.append(escape(str(v)))
         table.add_row(*cells)
     console.print(table)
 
@@ -122,8 +128,8 @@ def data_validate(path: Path = typer.Argument(..., help="Dataset GeoPackage to c
         problems = validate(Dataset.read_layers(path))
     if problems:
         for p in problems:
-            err.print(f"[red]error[/red] {p}", highlight=False)
-        err.print(f"{len(problems)} problem(s) in {path}")
+            _error(str(p))
+        err.print(f"{len(problems)} problem(s) in {escape(str(path))}", highlight=False)
         raise typer.Exit(1)
     console.print(f"[green]ok[/green] {path}: all layers valid")
 
@@ -172,7 +178,17 @@ def data_build(out: Path = typer.Option(BUNDLED_DATASET, "--out", "-o", help="Wh
 def _scenario(path: Optional[Path], overrides: dict[str, Any]) -> "Scenario":
     from geoplan.scenario import Scenario
 
-    base: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    base: Any = {}
+    if path:
+        try:
+            base = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"scenario: file not found: {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"scenario: {path} is not valid UTF-8 JSON ({exc})") from None
+        if not isinstance(base, dict):
+            raise InputError(f"scenario: {path} must hold a JSON object of Scenario fields, "
+                             f"got a JSON {type(base).__name__}")
     base.update({k: v for k, v in overrides.items() if v is not None})
     return Scenario.model_validate(base)
 
@@ -200,7 +216,7 @@ def _run_plan(ds: "Dataset", scenario: "Scenario") -> "Plan":
 def _print_plan(p: "Plan") -> None:
     m = p.metrics
     console.print(
-        f"[bold]{p.scenario.name}[/bold]: keep {m['n_keep']:,}, close {m['n_close']:,}, open {m['n_open']:,}; "
+        f"[bold]{escape(p.scenario.name)}[/bold]: keep {m['n_keep']:,}, close {m['n_close']:,}, open {m['n_open']:,}; "
         f"people within reach {m['people_before']:,.0f} ({m['share_before']:.1%}) → {m['people_after']:,.0f} ({m['share_after']:.1%}); "
         f"mean distance to nearest station {m['mean_distance_before_m']:,.0f} m → {m['mean_distance_after_m']:,.0f} m; "
         f"solver {m['solver']} ({m['status']}), gap {m['gap']:.3%}, {m['seconds']:.2f} s"
@@ -212,11 +228,11 @@ def _print_plan(p: "Plan") -> None:
     if len(p.opened):
         console.print(f"[bold green]New points: the 15 that reach most people only they reach (of {len(p.opened)})[/bold green]")
         for _, r in p.opened.sort_values(["unique_people", "id"], ascending=[False, True])[show].head(15).iterrows():
-            console.print(f"  + {r['id']}: {r['reason']}", highlight=False)
+            console.print(escape(f"  + {r['id']}: {r['reason']}"), highlight=False)
     if len(p.closed):
         console.print(f"[bold red]Closures: the 15 that cost least coverage (of {len(p.closed)})[/bold red]")
         for _, r in p.closed.sort_values(["loss_if_closed", "id"])[show].head(15).iterrows():
-            console.print(f"  − {r['id']} {r['name']}: {r['reason']}", highlight=False)
+            console.print(escape(f"  − {r['id']} {r['name']}: {r['reason']}"), highlight=False)
 
 
 def _write_plan_outputs(ds: "Dataset", p: "Plan", out: Path, assignment: Any = None) -> None:
@@ -321,7 +337,7 @@ def assign_cmd(
 
 def _print_assignment(a: Any) -> None:
     console.print("[bold]Assignment[/bold]")
-    console.print(a.report(), highlight=False)
+    console.print(escape(a.report()), highlight=False)
 
 
 @app.command("map")

@@ -22,9 +22,12 @@ listing every problem; :func:`validate` returns the list instead.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -423,20 +426,7 @@ class Dataset:
 
     def save(self, path: str | Path) -> Path:
         """Write all layers to one GeoPackage (replacing the file atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.gpkg'}")
-        if tmp.exists():
-            tmp.unlink()
-        try:
-            for lname in LAYERS:
-                df = getattr(self, lname)
-                pyogrio.write_dataframe(df, tmp, layer=lname, driver="GPKG")
-            tmp.replace(path)  # nothing already saved is lost if writing fails midway
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # don't leave a half-written file behind
-            raise
-        return path
+        return write_gpkg(path, {lname: getattr(self, lname) for lname in LAYERS})
 
     # -- access ---------------------------------------------------------
     def layers(self) -> dict[str, pd.DataFrame]:
@@ -489,3 +479,48 @@ def load(path: str | Path | None = None) -> Dataset:
     from geoplan.settings import BUNDLED_DATASET
 
     return Dataset.load(BUNDLED_DATASET if path is None else path)
+
+
+def write_gpkg(path: str | Path, frames: Mapping[str, pd.DataFrame], keep_other_layers: bool = False) -> Path:
+    """Write ``frames`` as layers of a GeoPackage, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GeoPackage to write.
+    frames : mapping of layer name to (Geo)DataFrame
+        Layers to write; a layer already in the file is replaced.
+    keep_other_layers : bool
+        Keep the other layers of an existing file (a plan or an assignment saved
+        next to a dataset) instead of replacing the whole file.
+
+    Returns
+    -------
+    Path
+
+    Notes
+    -----
+    Everything is written to a uniquely named temporary file in the same
+    directory (a copy of the existing file when ``keep_other_layers``) that is
+    then renamed over ``path``: a failure midway never leaves a half-written
+    file, and two writers of the same path never share a temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.gpkg", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if keep_other_layers and path.exists():
+            shutil.copyfile(path, tmp)
+            existing = {str(n) for n, _ in pyogrio.list_layers(tmp)}
+        else:
+            tmp.unlink()  # GDAL creates the file itself
+            existing = set()
+        for layer, df in frames.items():
+            kw: dict[str, Any] = {"layer_options": {"OVERWRITE": "YES"}} if layer in existing else {}
+            pyogrio.write_dataframe(df, tmp, layer=layer, driver="GPKG", **kw)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

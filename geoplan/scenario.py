@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +33,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geoplan import access
-from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset
+from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset, write_gpkg
 from geoplan.exceptions import InputError
 from geoplan.settings import STORAGE_CRS
 
@@ -345,7 +342,10 @@ def _review(inp: _Inputs, scenario: Scenario, cover_fn: Callable[..., sp.csc_mat
             cand = np.flatnonzero(ok)
             j = int(cand[np.lexsort((tiebreak[cand], reach[cand], cur[cand]))[0]])
             lost = close(j)
-            if lost <= 0:
+            if reach[j] <= 0:
+                # "all 0 people ... within reach of 0 other stations" read as nonsense in reports
+                reason[j] = f"redundant: reaches nobody within its {inp.station_radius[j]:,.0f} m radius"
+            elif lost <= 0:
                 reason[j] = (f"redundant: all {_n(reach[j])} people it reaches are within reach of "
                              f"{others[j]} other station{'s' if others[j] != 1 else ''}")
             else:
@@ -546,33 +546,14 @@ class Plan:
         copied, its plan layers replaced, and the copy renamed over it, so a
         failure never leaves a half-written plan.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmpname = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.gpkg", dir=path.parent)
-        tmp = Path(tmpname)
-        os.close(fd)
-        try:
-            if path.exists():
-                shutil.copyfile(path, tmp)
-                existing = {str(n) for n, _ in pyogrio.list_layers(tmp)}
-            else:
-                tmp.unlink()
-                existing = set()
-            meta = pd.DataFrame({
-                "key": ["format", "dataset_name", "scenario", "metrics"],
-                "value": [_FORMAT, self.dataset_name, self.scenario.model_dump_json(),
-                          json.dumps(self.metrics, sort_keys=True)],
-            })
-            frames = {"plan_stations": self.stations, "plan_towns": self.towns,
-                      "plan_counties": self.counties, "plan_meta": meta}
-            for layer, df in frames.items():
-                kw: dict[str, Any] = {"layer_options": {"OVERWRITE": "YES"}} if layer in existing else {}
-                pyogrio.write_dataframe(df, tmp, layer=layer, driver="GPKG", **kw)
-            tmp.replace(path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        meta = pd.DataFrame({
+            "key": ["format", "dataset_name", "scenario", "metrics"],
+            "value": [_FORMAT, self.dataset_name, self.scenario.model_dump_json(),
+                      json.dumps(self.metrics, sort_keys=True)],
+        })
+        frames = {"plan_stations": self.stations, "plan_towns": self.towns,
+                  "plan_counties": self.counties, "plan_meta": meta}
+        return write_gpkg(path, frames, keep_other_layers=True)
 
     @classmethod
     def load(cls, path: str | Path) -> "Plan":

@@ -121,3 +121,23 @@ def test_console_script_demo_on_bundled_data(tmp_path: Path) -> None:
     assert "City total" in res.stdout
     layers = {n for n, _ in pyogrio.list_layers(tmp_path / "plan.gpkg")}
     assert "plan_stations" in layers
+
+
+def test_error_lines_keep_their_row_labels(tiny_gpkg: Path, tmp_path: Path) -> None:
+    # "sites[line 2 id v1]" looks like a rich markup tag; it must be printed, not swallowed
+    csv = tmp_path / "venues.csv"
+    csv.write_text("id,name,category,footfall,town_code,lng,lat\nv1,x,market,1,T1,,33.3\n", encoding="utf-8")
+    res = run("data", "import", "sites", csv, "--dataset", tiny_gpkg, "--lon", "lng", "--lat", "lat",
+              "--into", tmp_path / "o.gpkg")
+    assert res.exit_code == 2
+    assert "sites[line 2 id v1]: column 'lng' is empty" in res.output
+
+
+@pytest.mark.parametrize("text, message", [("[1, 2]", "must hold a JSON object"), ("{oops", "is not valid UTF-8 JSON")])
+def test_scenario_file_that_is_not_an_object(tiny_gpkg: Path, tmp_path: Path, text: str, message: str) -> None:
+    scenario = tmp_path / "s.json"
+    scenario.write_text(text)
+    res = run("plan", "--dataset", tiny_gpkg, "--scenario", scenario, "--out", tmp_path / "o")
+    assert res.exit_code == 2
+    assert message in res.output and "s.json" in res.output
+    assert not isinstance(res.exception, AttributeError)

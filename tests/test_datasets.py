@@ -230,3 +230,23 @@ def test_summary_and_active_stations(tiny_dataset: Dataset) -> None:
     assert s["towns"] == 4 and s["deputies"] == 100
     assert s["stations_active"] == 11 and s["stations_closed"] == 1
     assert len(tiny_dataset.active_stations()) == 11
+
+
+def test_write_gpkg_keeps_other_layers_and_is_atomic(tmp_path: Path, tiny_dataset: Dataset,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tiny_dataset.save(tmp_path / "out.gpkg")
+    extra = pd.DataFrame({"key": ["a"], "value": ["1"]})
+    datasets.write_gpkg(path, {"extra": extra, "counties": tiny_dataset.counties.iloc[:1]}, keep_other_layers=True)
+    names = {str(n) for n, _ in pyogrio.list_layers(path)}
+    assert set(LAYERS) | {"extra"} <= names
+    assert len(pyogrio.read_dataframe(path, layer="counties")) == 1  # replaced, not appended
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(datasets.pyogrio, "write_dataframe", broken)
+    with pytest.raises(OSError, match="disk full"):
+        datasets.write_gpkg(path, {"extra": extra}, keep_other_layers=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]

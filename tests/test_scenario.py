@@ -332,3 +332,24 @@ def test_twin_stations_close_only_one() -> None:
     assert sorted(r.loc[["TW1", "TW2"], "decision"]) == ["close", "keep"]
     kept = r.loc[["TW1", "TW2"]].query("decision == 'keep'")
     assert kept["loss_if_closed"].iloc[0] > 0
+
+
+def test_station_reaching_nobody_gets_a_plain_reason(tiny_dataset: Dataset) -> None:
+    sc = Scenario(budget=0, radius_m={"home": 1.0, "station": 1.0, "point": 1.0})
+    closed = review(tiny_dataset, sc).query("decision == 'close'")
+    assert len(closed) > 0
+    assert closed["reason"].str.contains("reaches nobody within its 1 m radius").all()
+    assert not closed["reason"].str.contains("all 0 people").any()
+
+
+def test_plan_with_no_station_at_all_round_trips(tiny_dataset: Dataset, tmp_path) -> None:
+    from geoplan.assign import assign
+    from geoplan.maps import plan_map
+
+    ds = tiny_dataset.replace(stations=tiny_dataset.stations.assign(status="closed"))
+    p = plan(ds, Scenario(budget=0, min_per_town=False))
+    assert len(p.stations) == 0 and p.metrics["people_after"] == 0
+    back = Plan.load(p.save(tmp_path / "empty.gpkg"))
+    assert len(back.stations) == 0 and back.metrics["n_open"] == 0
+    assert len(assign(ds, plan=back).group_stations) == 0
+    assert "new-" not in plan_map(ds, back).get_root().render()  # renders, with no new point
