@@ -85,3 +85,52 @@ def test_network_from_edges_arrays_equals_networkx():
     net2 = access.network_from_edges(_line_graph())
     assert (net.graph != net2.graph).nnz == 0
     assert access.minutes_to_metres(2, 30) == 1000.0
+
+
+def test_directed_network_distances_are_demand_to_site():
+    """One-way street 0 -> 1 -> 2 (and a long way back 2 -> 0)."""
+    xy = np.array([[0.0, 0], [1000, 0], [2000, 0]])
+    net = access.network_from_edges(xy, np.array([[0, 1], [1, 2], [2, 0]]), [1000, 1000, 5000], directed=True)
+    assert net.directed and net.graph[1, 0] == 0
+    demand = xy[[0, 2]]
+    sites = xy[[1]]
+    cost = access.network_cost_matrix(net, demand, sites, max_distance=10_000).toarray()
+    # demand 0 drives 0 -> 1 (1000 m); demand 2 must go 2 -> 0 -> 1 (6000 m)
+    assert np.allclose(cost[:, 0], [1000, 6000])
+    # both search directions (from sites / from demand) agree
+    many = np.vstack([sites, sites, sites])
+    c2 = access.network_cost_matrix(net, demand, many, max_distance=10_000).toarray()
+    assert np.allclose(c2, np.repeat(cost, 3, axis=1))
+    cov = access.network_coverage_matrix(net, demand, sites, radius=2000).toarray()
+    assert cov[:, 0].tolist() == [1, 0]
+    undirected = access.network_from_edges(xy, np.array([[0, 1], [1, 2], [2, 0]]), [1000, 1000, 5000])
+    assert np.allclose(access.network_cost_matrix(undirected, demand, sites, max_distance=10_000).toarray()[:, 0],
+                       [1000, 1000])
+
+
+def test_min_per_group_as_array_with_network_coverage():
+    from geoplan.optimize import max_coverage, p_median
+
+    net = access.network_from_edges(_line_graph())
+    demand = np.array([[0.0, 0], [100, 0], [200, 0], [2900, 0], [3000, 0]])
+    sites = np.array([[0.0, 0], [50, 0], [2000, 0], [3000, 0]])
+    cov = access.network_coverage_matrix(net, demand, sites, radius=400)
+    w = np.array([10.0, 10, 10, 1, 1])
+    groups = np.array([0, 0, 1, 1])
+    free = max_coverage(cov, w, 2, solver="highs")
+    assert set(free.selected) <= {0, 1, 3} and free.objective == 32
+    for solver in ("greedy", "auto", "highs"):
+        sol = max_coverage(cov, w, 2, groups=groups, min_per_group=np.array([0, 2]), solver=solver)
+        assert sol.selected.tolist() == [2, 3] and sol.objective == 2
+        sol = max_coverage(cov, w, 2, groups=groups, min_per_group=[1, 1], solver=solver)
+        assert sol.selected.tolist() in ([0, 3], [1, 3]) and sol.objective == 32
+        # a fixed site counts toward its group's minimum
+        sol = max_coverage(cov, w, 1, fixed=[3], groups=groups, min_per_group=[1, 1], solver=solver)
+        assert sol.selected.tolist() in ([0], [1])
+    cost = access.network_cost_matrix(net, demand, sites, max_distance=10_000)
+    pm = p_median(cost, 2, w, groups=groups, min_per_group=np.array([0, 2]), solver="auto")
+    assert pm.selected.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="min_per_group"):
+        max_coverage(cov, w, 1, groups=groups, min_per_group=np.array([1, 1]))
+    with pytest.raises(ValueError, match="min_per_group"):
+        max_coverage(cov, w, 2, groups=groups, min_per_group=np.array([1, 1, 1]))

@@ -14,6 +14,11 @@ from geoplan.optimize.solution import relative_gap
 
 OPT_GAP = 1e-6
 MIP_MAX_NNZ = 4_000_000  # "small enough" for the exact MIP under solver="auto"
+# HiGHS checks its time limit only between phases (presolve, root LP), so a
+# large MIP started with little time left overruns it; under solver="auto" the
+# MIP is only started with at least this much time left (or on small models).
+MIP_MIN_SECONDS = 5.0
+MIP_SMALL_NNZ = 50_000
 
 
 def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: float
@@ -55,7 +60,8 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
         return s, lb, max(ub, lb), "feasible", label
     free = ~(fix0 | fix1)
     free_nnz = int(np.diff(model.Bc.indptr)[free].sum())
-    if free_nnz > MIP_MAX_NNZ or time.perf_counter() > deadline - 0.05:
+    left = deadline - time.perf_counter()
+    if free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ):
         return s, lb, max(ub, lb), "feasible" if len(s) else "infeasible", label
     sel, obj, bd, st = solve_highs(model, fix0 if len(s) else np.zeros(model.m, bool),
                                    fix1 if len(s) else np.zeros(model.m, bool),

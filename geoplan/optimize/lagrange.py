@@ -5,8 +5,11 @@ assignment rows ``Σ_j x_ij <= 1`` with multipliers ``u_i >= 0``::
 
     L(u) = Σ_i u_i + top_p( bonus_j + Σ_i max(0, B_ij - u_i) )
 
-which is a valid upper bound for every ``u >= 0`` (group minimums/caps are
-dropped, which only loosens it).  For max coverage (``B_ij = w_i a_ij``) it is
+which is a valid upper bound for every ``u >= 0``.  Group *minimums* are kept
+in the subproblem: it then takes the best ``gmin_g`` sites of every group
+first and the best remaining ones after that, which is exact for the
+subproblem because every ``v_j >= 0``; group caps are dropped (that only
+loosens the bound).  For max coverage (``B_ij = w_i a_ij``) it is
 the classic relaxation of ``z_i <= Σ_j a_ij y_j``.  The best ``L`` equals the
 LP relaxation bound.
 
@@ -31,6 +34,24 @@ def _round_bound(model: Model, ub: float) -> float:
     if model.integral:
         return float(np.floor(ub + 1e-6))
     return ub
+
+
+def _top_with_minimums(v: np.ndarray, p: int, grp: np.ndarray, gmin: np.ndarray) -> np.ndarray:
+    """The ``p`` sites of largest ``v`` with at least ``gmin[g]`` from each group ``g``."""
+    m = len(v)
+    order = np.lexsort((np.arange(m), -v, grp))
+    g_sorted = grp[order]
+    start = np.searchsorted(g_sorted, g_sorted, side="left")
+    rank = np.arange(m) - start
+    req = np.zeros(m, bool)
+    req[order[rank < gmin[g_sorted]]] = True
+    k = p - int(req.sum())
+    if k <= 0:
+        return np.flatnonzero(req)
+    rest = np.flatnonzero(~req)
+    if k < len(rest):
+        rest = rest[np.argpartition(-v[rest], k - 1)[:k]]
+    return np.concatenate([np.flatnonzero(req), rest])
 
 
 def lagrangian_bound(
@@ -62,6 +83,7 @@ def lagrangian_bound(
     best_top = np.asarray(incumbent, np.int64)
     lam = 2.0
     stall = 0
+    use_min = model.grp is not None and model.gmin is not None and bool((model.gmin > 0).any())
     for it in range(max_iter):
         red = B.data - u[rows]
         pos = red > 0
@@ -79,8 +101,14 @@ def lagrangian_bound(
         L = float(u.sum() + v[top].sum())
         intop = np.zeros(m, bool)
         intop[top] = True
+        # fixing uses the group-free relaxation (valid, an upper bound of the constrained one)
         fix0 |= ~intop & (L - vp + v < lb - tol)
         fix1 |= intop & (L - v + vq < lb - tol)
+        if use_min:
+            top = _top_with_minimums(v, p, model.grp, model.gmin)
+            L = float(u.sum() + v[top].sum())
+            intop[:] = False
+            intop[top] = True
         if L < best_L - 1e-12 * scale:
             best_L = L
             best_top = np.sort(top).astype(np.int64)

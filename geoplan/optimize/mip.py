@@ -1,12 +1,91 @@
-"""Sparse MIP models solved with HiGHS (highspy), built directly as CSR."""
+"""Sparse MIP models solved with HiGHS (highspy), built directly as CSR.
+
+Two formulations of the benefit model ``max Σ_i max_{j open} B_ij``:
+
+* coverage (``B_ij = w_i a_ij``): the classic z-form ``z_i <= Σ_j a_ij y_j``;
+* general benefits (p-median, attendance): the *radius* formulation of
+  Elloumi (2010) / García, Labbé & Marín (2011).  Per demand row the distinct
+  values ``V^1 > V^2 > ...`` are levels; ``u^k`` = "row gets at least
+  ``V^k``" with ``u^k <= u^{k-1} + Σ_{j: B_ij = V^k} y_j`` (the telescoped,
+  equally tight form of ``u^k <= Σ_{j: B_ij >= V^k} y_j``), objective
+  ``Σ_k (V^k - V^{k+1}) u^k``.  Levels below a per-row threshold are left
+  out and replaced by a constant (their constraints dropped, so the model is
+  a relaxation and its bound stays valid); if the MIP answer serves some row
+  below its threshold, those rows get more levels and the MIP is solved
+  again.  Starting from the incumbent's value per row this keeps the model a
+  small fraction of the ``n × m`` assignment form.
+"""
 from __future__ import annotations
+
+import time
+
+import os
+import sys
+import threading
 
 import numpy as np
 import scipy.sparse as sp
 
 from geoplan.optimize.greedy import Model, row_top2
 
-__all__ = ["solve_highs", "run_highs"]
+__all__ = ["solve_highs", "run_highs", "new_highs"]
+
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
+
+
+def new_highs() -> "highspy.Highs":  # noqa: F821
+    """A silent ``highspy.Highs``.
+
+    The HiGHS C++ constructor prints its copyright banner straight to file
+    descriptor 1 the first time it runs in a process, before any option can
+    be set.  So the first construction runs with fd 1 pointed at /dev/null
+    (C and Python buffers flushed around it); later ones only need
+    ``output_flag`` off.
+    """
+    import highspy
+
+    global _banner_done
+    with _BANNER_LOCK:
+        if not _banner_done:
+            _banner_done = True
+            h = _quietly(highspy.Highs)
+        else:
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
+def _quietly(fn):  # type: ignore[no-untyped-def]
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):  # no real stdout (e.g. embedded): nothing to hide
+        return fn()
+    try:
+        sys.stdout.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+            try:
+                return fn()
+            finally:
+                _flush_c_stdout()
+                os.dup2(saved, fd)
+        finally:
+            os.close(devnull)
+    finally:
+        os.close(saved)
+
+
+def _flush_c_stdout() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - non-POSIX libc
+        pass
 
 
 def run_highs(
@@ -17,8 +96,7 @@ def run_highs(
     """Solve a (MI)LP with HiGHS. Returns ``(x, objective, bound, status)``."""
     import highspy
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
@@ -76,6 +154,8 @@ def solve_highs(
     """Exact MIP of a reduced :class:`Model` with sites ``fix0`` closed and
     ``fix1`` open.  Returns ``(selected, objective, bound, status)``."""
     B, m, n = model.B, model.m, model.n
+    if not model.coverage:
+        return _solve_radius(model, fix0, fix1, warm, time_limit, seed)
     ylo = fix1.astype(float)
     yhi = (~fix0).astype(float)
     if model.coverage:
@@ -129,3 +209,158 @@ def solve_highs(
         return None, np.nan, np.nan, status
     sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
     return sel, obj, bound, status
+
+
+def _group_rows(model: Model, ncols_extra: int) -> tuple[list[sp.csr_matrix], list[np.ndarray], list[np.ndarray]]:
+    m = model.m
+    blocks = [sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, ncols_extra))], format="csr")]
+    rlo: list[np.ndarray] = [np.array([-np.inf])]
+    rhi: list[np.ndarray] = [np.array([float(model.p)])]
+    if model.grp is not None:
+        G = len(model.gmin)
+        Gm = sp.csr_matrix((np.ones(m), (model.grp, np.arange(m))), shape=(G, m))
+        need = (model.gmin > 0) | np.isfinite(model.gcap)
+        if need.any():
+            blocks.append(sp.hstack([Gm[need], sp.csr_matrix((int(need.sum()), ncols_extra))], format="csr"))
+            rlo.append(model.gmin[need].astype(float))
+            rhi.append(np.where(np.isfinite(model.gcap[need]), model.gcap[need], np.inf))
+    return blocks, rlo, rhi
+
+
+def _row_values(model: Model, sel: np.ndarray) -> np.ndarray:
+    best1, _, _ = row_top2(model, np.asarray(sel, np.int64))
+    return best1
+
+
+def _solve_radius(
+    model: Model, fix0: np.ndarray, fix1: np.ndarray, warm: np.ndarray | None,
+    time_limit: float, seed: int,
+) -> tuple[np.ndarray | None, float, float, str]:
+    """Radius formulation with lazily added levels (see module docs).
+
+    Phase 1 grows the level sets until the *LP* relaxation serves every row
+    within its kept levels (then the truncated LP equals the full one);
+    phase 2 solves the MIP and grows the sets of rows the integer answer
+    serves below their threshold, until none is.
+    """
+    deadline = time.perf_counter() + time_limit
+    B, m, n = model.B, model.m, model.n
+    rows, vals = model.rows, B.data
+    free = ~fix0
+    f1 = np.flatnonzero(fix1)
+    floor = _row_values(model, f1) if len(f1) else np.zeros(n)
+    usable = free[B.indices] & (vals > floor[rows])
+    ue = np.flatnonzero(usable)
+    ue = ue[np.lexsort((-vals[ue], rows[ue]))]
+    urow, uval, ucol = rows[ue], vals[ue], B.indices[ue]
+    ucnt = np.bincount(urow, minlength=n)
+    ustart = np.cumsum(ucnt) - ucnt
+    inc = np.asarray(warm, np.int64) if warm is not None and len(warm) else None
+    # start with the levels down to the incumbent's second-best open site
+    if inc is not None:
+        _, _, b2 = row_top2(model, inc)
+        k = np.bincount(urow[uval >= b2[urow]], minlength=n)
+    else:
+        k = ucnt.copy()
+    best_sel, best_val = (inc, _value(model, inc)) if inc is not None else (None, -np.inf)
+    bound = np.inf
+    status = "time_limit"
+    ylo = fix1.astype(float)
+    yhi = free.astype(float)
+    integer_phase = False
+    while True:
+        k = np.minimum(k, ucnt)
+        # entries kept per row: the first k (in value order) plus ties of the k-th
+        pos = np.arange(len(ue)) - ustart[urow]
+        kth = np.full(n, np.inf)
+        has = k > 0
+        kth[has] = uval[ustart[has] + k[has] - 1]
+        keep = (pos < k[urow]) | (uval >= kth[urow])
+        tail = floor.copy()
+        if (~keep).any():
+            np.maximum.at(tail, urow[~keep], uval[~keep])
+        r, c, v = urow[keep], ucol[keep], uval[keep]
+        new = np.ones(len(r), bool)
+        new[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])
+        lvl = np.cumsum(new) - 1
+        L = int(new.sum())
+        lrow, lval = r[new], v[new]
+        first = np.ones(L, bool)
+        first[1:] = lrow[1:] != lrow[:-1]
+        last = np.ones(L, bool)
+        last[:-1] = first[1:]
+        nxt = np.empty(L)
+        if L:
+            nxt[:-1] = np.where(first[1:], tail[lrow[:-1]], lval[1:])
+            nxt[-1] = tail[lrow[-1]]
+        coef = lval - nxt
+        # rows: u_l - u_{l-1} - Σ_{j at level l} y_j <= 0
+        prev = np.flatnonzero(~first)
+        R = np.concatenate([np.arange(L), prev, lvl])
+        C = np.concatenate([m + np.arange(L), m + prev - 1, c])
+        D = np.concatenate([np.ones(L), -np.ones(len(prev)), -np.ones(len(c))])
+        Alev = sp.csr_matrix((D, (R, C)), shape=(L, m + L))
+        blocks, rlo, rhi = _group_rows(model, L)
+        A = sp.vstack([Alev] + blocks, format="csr")
+        cvec = np.concatenate([model.bonus, coef])
+        const = float(tail.sum())
+        start = None
+        if integer_phase and best_sel is not None:
+            y = np.zeros(m)
+            y[best_sel] = 1.0
+            got = _row_values(model, best_sel)
+            start = np.concatenate([y, (lval <= got[lrow] + 1e-12 * np.abs(lval)).astype(float)])
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.02:
+            break
+        integer = np.concatenate([np.full(m, integer_phase), np.zeros(L, bool)])
+        x, obj, bd, st = run_highs(cvec, np.concatenate([ylo, np.zeros(L)]), np.concatenate([yhi, np.ones(L)]),
+                                   A, np.concatenate([np.full(L, -np.inf)] + rlo),
+                                   np.concatenate([np.zeros(L)] + rhi), integer, True,
+                                   remaining, seed, start)
+        if st == "infeasible":
+            if best_sel is not None:
+                return best_sel, best_val, best_val, "optimal"
+            return None, np.nan, np.nan, "infeasible"
+        if not integer_phase:
+            if x is None or st != "optimal":
+                break
+            bound = min(bound, obj + const)  # an LP optimum of a relaxation: valid
+            u = x[m:]
+            short_l = last & (u < 1 - 1e-7) & (tail[lrow] > floor[lrow])
+            short = np.zeros(n, bool)
+            short[lrow[short_l]] = True
+            short &= k < ucnt
+            if short.any():
+                k = np.where(short, 2 * k + 1, k)
+                continue
+            integer_phase = True
+            if best_sel is not None and bound - best_val <= model.tol(best_val):
+                status = "optimal"
+                break
+            continue
+        if np.isfinite(bd):
+            bound = min(bound, bd + const)
+        if x is None:
+            break
+        sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
+        got = _row_values(model, sel)
+        val = float(got.sum() + model.bonus[sel].sum())
+        if val > best_val:
+            best_sel, best_val = sel, val
+        if st != "optimal":
+            status = st
+            break
+        short = got < tail - 1e-12 * np.maximum(np.abs(tail), 1.0)
+        if not short.any():  # the relaxation's optimum is exact: proven
+            status = "optimal"
+            break
+        need = np.bincount(urow[uval >= got[urow]], minlength=n)
+        k = np.where(short, np.maximum(2 * k + 1, need), k)
+    if best_sel is None:
+        return None, np.nan, np.nan, status
+    return best_sel, best_val, max(bound, best_val), status
+
+
+def _value(model: Model, sel: np.ndarray) -> float:
+    return float(_row_values(model, sel).sum() + model.bonus[sel].sum())
