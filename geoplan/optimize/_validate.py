@@ -2,6 +2,7 @@
 (a ValueError) naming the argument and the rule."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -153,3 +154,46 @@ def time_limit(t: Any) -> float:
     if not tf > 0:
         raise InputError(f"time_limit: must be > 0, got {t!r}")
     return tf
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """The checked arguments every location model shares."""
+
+    matrix: sp.csr_matrix  # (n, m) coverage (0/1) or cost
+    weights: np.ndarray  # (n,) demand weights
+    p: int  # new sites to open (0 where the model has no budget)
+    fixed: np.ndarray  # sorted indices of sites already open
+    bonus: np.ndarray  # (m,) per-site bonus (zeros if none)
+    solver: str
+    time_limit: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape  # type: ignore[return-value]
+
+
+def model_inputs(
+    matrix_: Any,
+    name: str,
+    *,
+    binary: bool,
+    weights_: Any,
+    fixed: Any,
+    solver: str,
+    time_limit_: Any,
+    p: Any = 0,
+    site_bonus: Any = None,
+) -> ModelInputs:
+    """Check the arguments shared by all models, in the order a user reads them."""
+    a = matrix(matrix_, name, binary=binary)
+    n, m = a.shape
+    return ModelInputs(
+        matrix=a,
+        weights=weights(weights_, n),
+        p=count(p),
+        fixed=fixed_sites(fixed, m),
+        bonus=site_values(site_bonus, m, "site_bonus"),
+        solver=solver_name(solver),
+        time_limit=time_limit(time_limit_),
+    )

@@ -86,14 +86,10 @@ def max_attendance(
         attends (-1 if none).
     """
     t0 = time.perf_counter()
-    C = V.matrix(cost, "cost", binary=False)
+    args = V.model_inputs(cost, "cost", binary=False, weights_=weights, fixed=fixed, solver=solver,
+                          time_limit_=time_limit, p=p, site_bonus=site_bonus)
+    C, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
     n, m = C.shape
-    w = V.weights(weights, n)
-    p = V.count(p)
-    fx = V.fixed_sites(fixed, m)
-    bonus = V.site_values(site_bonus, m, "site_bonus")
-    solver = V.solver_name(solver)
-    time_limit = V.time_limit(time_limit)
     if decay not in DECAYS:
         raise InputError(f"decay: must be one of {DECAYS}, got {decay!r}")
     try:

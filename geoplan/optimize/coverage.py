@@ -117,14 +117,10 @@ def max_coverage(
         range, infeasible group minimums.
     """
     t0 = time.perf_counter()
-    A = V.matrix(coverage, "coverage", binary=True)
+    args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver=solver,
+                          time_limit_=time_limit, p=p, site_bonus=site_bonus)
+    A, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
     n, m = A.shape
-    w = V.weights(weights, n)
-    p = V.count(p)
-    fx = V.fixed_sites(fixed, m)
-    bonus = V.site_values(site_bonus, m, "site_bonus")
-    solver = V.solver_name(solver)
-    time_limit = V.time_limit(time_limit)
     grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fx)
     is_cand = np.ones(m, bool)
     is_cand[fx] = False
@@ -250,12 +246,10 @@ def set_cover(
         (rounded-up LP relaxation or MIP dual bound).
     """
     t0 = time.perf_counter()
-    A = V.matrix(coverage, "coverage", binary=True)
+    args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver=solver,
+                          time_limit_=time_limit)
+    A, w, fx, solver, time_limit = args.matrix, args.weights, args.fixed, args.solver, args.time_limit
     n, m = A.shape
-    w = V.weights(weights, n)
-    fx = V.fixed_sites(fixed, m)
-    solver = V.solver_name(solver)
-    time_limit = V.time_limit(time_limit)
     try:
         target = float(target)
     except (TypeError, ValueError) as exc:

@@ -57,13 +57,10 @@ def p_median(
         bound, ``assignment`` the site serving each demand point.
     """
     t0 = time.perf_counter()
-    C = V.matrix(cost, "cost", binary=False)
+    args = V.model_inputs(cost, "cost", binary=False, weights_=weights, fixed=fixed, solver=solver,
+                          time_limit_=time_limit, p=p)
+    C, w, p, fx, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.solver, args.time_limit
     n, m = C.shape
-    w = V.weights(weights, n)
-    p = V.count(p)
-    fx = V.fixed_sites(fixed, m)
-    solver = V.solver_name(solver)
-    time_limit = V.time_limit(time_limit)
     grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fx)
     is_cand = np.ones(m, bool)
     is_cand[fx] = False
