@@ -205,12 +205,29 @@ def _progress_bar() -> tuple[Any, Callable[[float, str], None]]:
     return bar, update
 
 
-def _run_plan(ds: "Dataset", scenario: "Scenario") -> "Plan":
+def _run_plan(ds: "Dataset", scenario: "Scenario", network: Any = None) -> "Plan":
     from geoplan.scenario import plan as make_plan
 
     bar, update = _progress_bar()
     with bar:
-        return make_plan(ds, scenario, progress=update)
+        return make_plan(ds, scenario, network=network, progress=update)
+
+
+RoadsOpt = typer.Option(
+    None, "--roads", help="OpenStreetMap extract (.osm.pbf) whose roads give network distances (sets distance=road)"
+)
+SpeedOpt = typer.Option(None, "--speed-kmh", help="With --roads: read the radii as minutes at this speed")
+
+
+def _road_network(ds: "Dataset", roads: Optional[Path]) -> Any:
+    """The road graph of an OSM extract, lengths in the dataset's metric CRS (None without --roads)."""
+    if roads is None:
+        return None
+    from geoplan.sources.osm import road_graph
+
+    minx, miny, maxx, maxy = ds.counties.total_bounds
+    with console.status(f"Reading roads from {roads} …"):
+        return road_graph(roads, bbox=(minx, miny, maxx, maxy), crs=ds.metric_crs)
 
 
 def _print_plan(p: "Plan") -> None:
@@ -266,17 +283,20 @@ def plan_cmd(
     solver: Optional[str] = typer.Option(None, help="auto, exact or greedy"),
     time_limit: Optional[float] = typer.Option(None, help="Optimizer time limit, seconds"),
     closures: Optional[bool] = typer.Option(None, "--closures/--no-closures", help="Run the network review"),
+    roads: Optional[Path] = RoadsOpt,
+    speed_kmh: Optional[float] = SpeedOpt,
     out: Path = OutOpt,
 ) -> None:
     """Review the network and site new contact points; write GeoPackage, map and summary.
 
-    Example: geoplan plan --budget 150 --out out/b150
+    Example: geoplan plan --budget 150 --out out/b150   (or: --roads jiangsu.osm.pbf --speed-kmh 15)
     """
     with _friendly_errors():
         sc = _scenario(scenario, {"budget": budget, "footfall_weight": footfall_weight, "solver": solver,
-                                  "time_limit": time_limit, "allow_closures": closures})
+                                  "time_limit": time_limit, "allow_closures": closures,
+                                  "distance": "road" if roads else None, "speed_kmh": speed_kmh})
         ds = _load(dataset)
-        p = _run_plan(ds, sc)
+        p = _run_plan(ds, sc, _road_network(ds, roads))
         _print_plan(p)
         _write_plan_outputs(ds, p, out)
 
@@ -285,6 +305,8 @@ def plan_cmd(
 def review_cmd(
     dataset: Path = DatasetOpt,
     scenario: Optional[Path] = typer.Option(None, "--scenario", "-s", help="Scenario JSON file"),
+    roads: Optional[Path] = RoadsOpt,
+    speed_kmh: Optional[float] = SpeedOpt,
     out: Path = OutOpt,
 ) -> None:
     """The network review: which stations are redundant, and what closing each costs.
@@ -294,9 +316,9 @@ def review_cmd(
     from geoplan.scenario import review
 
     with _friendly_errors():
-        sc = _scenario(scenario, {})
+        sc = _scenario(scenario, {"distance": "road" if roads else None, "speed_kmh": speed_kmh})
         ds = _load(dataset)
-        table = review(ds, sc)
+        table = review(ds, sc, network=_road_network(ds, roads))
         out.mkdir(parents=True, exist_ok=True)
         table.drop(columns="geometry").to_csv(out / "review.csv", index=False)
         closing = table[table["decision"] == "close"]

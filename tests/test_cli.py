@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
 import shapely
@@ -141,3 +142,37 @@ def test_scenario_file_that_is_not_an_object(tiny_gpkg: Path, tmp_path: Path, te
     assert res.exit_code == 2
     assert message in res.output and "s.json" in res.output
     assert not isinstance(res.exception, AttributeError)
+
+
+def test_plan_over_roads_from_an_osm_extract(tiny_gpkg: Path, tiny_dataset: Dataset, tmp_path: Path) -> None:
+    """--roads reads an .osm.pbf, and coverage over roads never exceeds straight-line coverage."""
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    # A street grid over the tiny dataset's patch (120.0–120.2 E, 33.3–33.4 N), every ~1.1 km.
+    xs = np.round(np.arange(120.0, 120.2001, 0.012), 4)
+    ys = np.round(np.arange(33.3, 33.4001, 0.01), 4)
+    pbf = tmp_path / "grid.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as w:
+        ids = {}
+        for i, x in enumerate(xs):
+            for j, y in enumerate(ys):
+                ids[i, j] = 1 + i * len(ys) + j
+                w.add_node(Node(id=ids[i, j], location=(float(x), float(y))))
+        way = 1
+        for i in range(len(xs)):
+            w.add_way(Way(id=way, nodes=[ids[i, j] for j in range(len(ys))], tags={"highway": "residential"}))
+            way += 1
+        for j in range(len(ys)):
+            w.add_way(Way(id=way, nodes=[ids[i, j] for i in range(len(xs))], tags={"highway": "residential"}))
+            way += 1
+    road, straight = tmp_path / "road", tmp_path / "straight"
+    res = run("plan", "--dataset", tiny_gpkg, "--budget", "3", "--no-closures", "--roads", pbf, "--out", road)
+    assert res.exit_code == 0, res.output
+    assert run("plan", "--dataset", tiny_gpkg, "--budget", "3", "--no-closures", "--out", straight).exit_code == 0
+    from geoplan.scenario import Plan
+
+    pr, ps = Plan.load(road / "plan.gpkg"), Plan.load(straight / "plan.gpkg")
+    assert pr.scenario.distance == "road"
+    assert pr.metrics["people_before"] <= ps.metrics["people_before"]
+    assert pr.metrics["people_before"] > 0
