@@ -12,11 +12,31 @@ from sqlalchemy.orm import Session, sessionmaker
 _HERE = Path(__file__).resolve().parent
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get WAL mode, foreign keys and a busy timeout."""
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """Create an engine for the service's threads.
+
+    SQLite files get WAL mode, foreign keys and a busy timeout. Other servers (PostgreSQL)
+    get a connection pool sized for the request threads plus the solve workers, pings
+    before reuse, recycling, and sessions in UTC.
+    """
     u = make_url(url)
+    if u.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2 * pool_size,
+                               pool_timeout=30, pool_recycle=1800)
+
+        @event.listens_for(engine, "connect")
+        def _utc(dbapi_conn, _record) -> None:  # noqa: ANN001 — DB-API connection
+            # timestamptz values come back in the session's zone; the API speaks UTC.
+            autocommit = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True
+            cur = dbapi_conn.cursor()
+            cur.execute("SET TIME ZONE 'UTC'")
+            cur.close()
+            dbapi_conn.autocommit = autocommit
+
+        return engine
     if u.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2 * pool_size)
     if u.database and u.database != ":memory:":
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})

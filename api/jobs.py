@@ -109,7 +109,9 @@ class JobRunner:
         ev = self._cancel.get(sid) or threading.Event()
         try:
             with self._sm.begin() as s:
-                row = s.get(ScenarioRow, sid)
+                # FOR UPDATE (PostgreSQL; SQLite serialises writers anyway): a concurrent cancel or
+                # delete waits for this transaction, or this one sees its outcome.
+                row = s.get(ScenarioRow, sid, with_for_update=True)
                 if row is None:
                     return "deleted"
                 if ev.is_set() or row.cancel_requested:
@@ -137,7 +139,7 @@ class JobRunner:
                 raise SolveTimeout()
             gpkg, summary, geojson = serialise(plan)
             with self._sm.begin() as s:  # the one transaction that publishes the result
-                row = s.get(ScenarioRow, sid)
+                row = s.get(ScenarioRow, sid, with_for_update=True)
                 if row is None:
                     return "deleted"
                 if row.cancel_requested:

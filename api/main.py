@@ -108,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Defaults to ``Settings()`` read from ``GEOPLAN_*`` / ``DATABASE_URL`` environment variables.
     """
     settings = settings or Settings()
-    engine = make_engine(settings.db_url)
+    # a connection per request thread in flight plus one per solve worker
+    engine = make_engine(settings.db_url, pool_size=settings.solve_concurrency + 8)
     migrate(engine)
     sessions = make_sessionmaker(engine)
     n = recover(sessions)

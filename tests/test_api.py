@@ -13,28 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from conftest import make_tiny_layers
+from api_helpers import (CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, make_settings,  # noqa: F401
+                         slow_planner, submit, wait_final)
 from geoplan.datasets import Dataset
-
-TOKENS = {
-    "city": {"role": "city_planner", "name": "alice"},
-    "west": {"role": "county_planner", "county_code": "C1", "name": "bob"},
-    "east": {"role": "county_planner", "county_code": "C2", "name": "carol"},
-    "portal": {"role": "service", "name": "portal"},
-}
-CITY, WEST, EAST, PORTAL = ({"Authorization": f"Bearer {t}"} for t in TOKENS)
-PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def dataset_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Dataset.from_layers(make_tiny_layers(), name="tiny").save(tmp_path_factory.mktemp("ds") / "tiny.gpkg")
-
-
-def make_settings(dataset_path: Path, db: Path, **kw: object) -> Settings:
-    base = dict(database_url=f"sqlite:///{db}", dataset_path=dataset_path, tokens=TOKENS, sync_budget_limit=5,
-                max_body_bytes=20_000, solve_concurrency=2, solve_time_limit=60)
-    return Settings(**(base | kw))
 
 
 @pytest.fixture
@@ -46,32 +27,6 @@ def settings(dataset_path: Path, tmp_path: Path) -> Settings:
 def client(settings: Settings):
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def submit(c: TestClient, headers: dict, budget: int = 2, county: str | None = None, **kw: object) -> httpx.Response:
-    params = {"mode": kw.pop("mode")} if "mode" in kw else None
-    return c.post("/scenarios", headers=headers, params=params,
-                  json={"county_code": county, "scenario": {"name": f"b{budget}", "budget": budget, **kw}})
-
-
-def wait_final(c: TestClient, sid: str, timeout: float = 60) -> dict:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        body = c.get(f"/scenarios/{sid}", headers=CITY).json()
-        if body["status"] in ("done", "failed", "cancelled"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"scenario {sid} did not finish")
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"].startswith("http")
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 # -- meta and authentication ----------------------------------------------------
@@ -201,19 +156,9 @@ def test_large_scenario_runs_as_a_job(client: TestClient) -> None:
     assert submit(client, CITY, budget=1, mode="async").status_code == 202
 
 
-def _slow_planner(started: threading.Event):
-    def plan(dataset, scenario, progress=None):  # noqa: ANN001
-        started.set()
-        for i in range(400):
-            progress(i / 400, f"step {i}")
-            time.sleep(0.01)
-        raise AssertionError("should have been cancelled")
-    return lambda: plan
-
-
 def test_cancel_a_running_job(client: TestClient) -> None:
     started = threading.Event()
-    client.app.state.ctx.jobs._planner = _slow_planner(started)
+    client.app.state.ctx.jobs._planner = slow_planner(started)
     sid = submit(client, CITY, budget=9).json()["id"]
     assert started.wait(10)
     time.sleep(0.3)
@@ -227,7 +172,7 @@ def test_cancel_a_running_job(client: TestClient) -> None:
 
 def test_solve_time_limit_fails_the_scenario(dataset_path: Path, tmp_path: Path) -> None:
     with TestClient(create_app(make_settings(dataset_path, tmp_path / "t.db", solve_time_limit=0.3))) as c:
-        c.app.state.ctx.jobs._planner = _slow_planner(threading.Event())
+        c.app.state.ctx.jobs._planner = slow_planner(threading.Event())
         final = wait_final(c, submit(c, CITY, budget=9).json()["id"])
         assert final["status"] == "failed" and "time limit" in final["error"]
 

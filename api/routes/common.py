@@ -27,8 +27,8 @@ def page_links(request: Request, offset: int, limit: int, matched: int, media: s
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        # SQLite drops the zone; every stored time is UTC.
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        # SQLite drops the zone; every stored time is UTC. Zoned values (PostgreSQL) are shown in UTC too.
+        return (value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
     return str(value)
 
 

@@ -69,8 +69,10 @@ def status_out(request: Request, row: ScenarioRow) -> dict[str, Any]:
             "scenario": json.loads(row.scenario_json), "links": links}
 
 
-def get_row(db: Session, scenario_id: str) -> ScenarioRow:
-    row = db.get(ScenarioRow, scenario_id)
+def get_row(db: Session, scenario_id: str, lock: bool = False) -> ScenarioRow:
+    """The scenario's row, 404 if unknown; ``lock`` holds it (``FOR UPDATE``) until commit, so a
+    cancel or delete and the solve worker publishing its result never interleave."""
+    row = db.get(ScenarioRow, scenario_id, with_for_update=lock)
     if row is None:
         raise ApiProblem(404, f"unknown scenario id {scenario_id!r}", field="path.scenario_id", kind="unknown-id")
     return row
@@ -147,7 +149,7 @@ def get_scenario(scenario_id: ScenarioId, request: Request, db: Db, user: Curren
 @router.delete("/{scenario_id}", status_code=204, summary="Delete a scenario (cancels it if running)",
                response_class=Response, responses=responses(401, 403, 404, 422))
 def delete_scenario(scenario_id: ScenarioId, ctx: Ctx, db: Db, user: Planner) -> Response:
-    row = get_row(db, scenario_id)
+    row = get_row(db, scenario_id, lock=True)
     require_edit(user, row.county_code, "delete scenarios")
     ctx.jobs.cancel(row.id)
     audit(db, user, "scenario.delete", "scenario", row.id, row.county_code, {"name": row.name, "status": row.status})
@@ -159,7 +161,7 @@ def delete_scenario(scenario_id: ScenarioId, ctx: Ctx, db: Db, user: Planner) ->
 @router.post("/{scenario_id}/cancel", status_code=202, response_model=ScenarioStatus, summary="Cancel a queued or running scenario",
              responses=responses(401, 403, 404, 409, 422))
 def cancel_scenario(scenario_id: ScenarioId, request: Request, ctx: Ctx, db: Db, user: Planner) -> Response:
-    row = get_row(db, scenario_id)
+    row = get_row(db, scenario_id, lock=True)
     require_edit(user, row.county_code, "cancel scenarios")
     if row.status in FINAL_STATUSES:
         raise ApiProblem(409, f"scenario {scenario_id} is already {row.status}", kind="not-cancellable")

@@ -8,8 +8,9 @@ import time
 import numpy as np
 
 from geoplan.optimize.greedy import Model, evaluate, greedy, swap_search
-from geoplan.optimize.lagrange import lagrangian_bound
-from geoplan.optimize.mip import solve_highs
+from geoplan.optimize.lagrange import bound_from_multipliers, lagrangian_bound
+from geoplan.optimize.mip import coverage_lp, solve_highs
+from geoplan.optimize.reduce import restrict
 from geoplan.optimize.solution import relative_gap
 
 OPT_GAP = 1e-6
@@ -19,6 +20,12 @@ MIP_MAX_NNZ = 4_000_000  # "small enough" for the exact MIP under solver="auto"
 # MIP is only started with at least this much time left (or on small models).
 MIP_MIN_SECONDS = 5.0
 MIP_SMALL_NNZ = 50_000
+# coverage models up to this size take the LP route under solver="auto": exact
+# LP duals (dual simplex) instead of subgradient multipliers, an LP-guided
+# restricted MIP for the incumbent, reduced-cost fixing, then the MIP on the
+# much smaller model that is left.
+LP_MAX_NNZ = 1_000_000
+KERNEL_FACTOR = 3  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
 
 
 def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: float
@@ -43,6 +50,10 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
         return sel, obj, bd, st, "highs"
     s = swap_search(model, g, t0 + 0.5 * time_limit) if len(g) else g
     lb = evaluate(model, s) if len(s) else -np.inf
+    if solver == "auto" and model.coverage and len(s) and model.B.nnz <= LP_MAX_NNZ:
+        out = _solve_lp_route(model, s, lb, time_limit, seed, t0)
+        if out is not None:
+            return out
     ub, fix0, fix1, top = lagrangian_bound(model, s, lb if np.isfinite(lb) else 0.0,
                                            t0 + (0.9 if solver == "greedy" else 0.6) * time_limit)
     if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
@@ -81,6 +92,74 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
     if status == "optimal":
         bound = max(obj, min(bound, obj)) if st == "optimal" else bound
     return sel, obj, bound, status, label
+
+
+def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, seed: int, t0: float
+                    ) -> tuple[np.ndarray, float, float, str, str] | None:
+    """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
+
+    Returns None (caller falls back to the subgradient route) if the LP does
+    not finish in its share of the time.
+    """
+    deadline = t0 + time_limit
+    lp = coverage_lp(model, min(0.3 * time_limit, deadline - time.perf_counter()))
+    if lp is None:
+        return None
+    u, ylp = lp
+    label = "greedy+swap"
+    ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
+    if model.rel_gap(lb, ub) <= OPT_GAP:
+        return s, lb, ub, "optimal", label
+    # incumbent: exact MIP over the sites the LP and the reduced values point
+    # at (a kernel / RENS-like neighbourhood), time-capped; valid fixing for
+    # the full model is recomputed from the better value afterwards
+    k = min(model.m, int(KERNEL_FACTOR * model.p))
+    kernel = np.zeros(model.m, bool)
+    kernel[np.argsort(-v, kind="stable")[:k]] = True
+    kernel[ylp > 1e-6] = True
+    kernel[s] = True
+    kernel &= ~fix0
+    cap = min(0.1 * time_limit, max(deadline - time.perf_counter(), 0.0) * 0.25)
+    if cap > 0.05:
+        ks, kobj, _, _ = solve_highs(model, ~kernel, fix1, s, cap, seed)
+        if ks is not None:
+            kv = evaluate(model, ks)
+            if kv > lb + model.tol(lb) * 1e-3 and model.feasible(ks):
+                s, lb = ks, kv
+                label = "greedy+swap+highs"
+                ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
+    if model.rel_gap(lb, ub) <= OPT_GAP or not (~(fix0 | fix1)).any():
+        return s, lb, max(ub, lb), "optimal", label
+    sub, free, open_, const = restrict(model, fix0, fix1)
+    pos = np.full(model.m, -1, np.int64)
+    pos[free] = np.arange(len(free))
+    warm = pos[s]
+    warm = np.sort(warm[warm >= 0]) if (np.isin(open_, s).all() and (pos[s] >= 0).sum() + len(open_) == len(s)) \
+        else None
+    left = deadline - time.perf_counter()
+    free_nnz = sub.B.nnz
+    if free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ):
+        return s, lb, max(ub, lb), "feasible", label
+    z = np.zeros(sub.m, bool)
+    sel, obj, bd, st = solve_highs(sub, z, z, warm, max(left, 0.05), seed)
+    label = "greedy+swap+highs"
+    if sel is None:
+        if st == "infeasible":  # nothing beats the incumbent under the fixing
+            return s, lb, lb, "optimal", label
+        return s, lb, max(ub, lb), "feasible", label
+    full_sel = np.sort(np.concatenate([open_, free[sel]])).astype(np.int64)
+    val = evaluate(model, full_sel)
+    if val < lb or not model.feasible(full_sel):
+        full_sel, val = s, lb
+    # the sub-model holds every solution better than lb, so its bound (or lb) bounds the optimum
+    bound = min(ub, max(bd + const, val, lb)) if np.isfinite(bd) else ub
+    if model.integral:
+        bound = float(np.floor(bound + 1e-6))
+    bound = max(bound, val)
+    status = "optimal" if (st == "optimal" or model.rel_gap(val, bound) <= OPT_GAP) else "time_limit"
+    if st == "optimal":
+        bound = val
+    return full_sel, val, bound, status, label
 
 
 def is_integral(*arrays: np.ndarray) -> bool:

@@ -130,3 +130,36 @@ def lagrangian_bound(
         u = np.maximum(u - step * g, 0.0)
     ub = _round_bound(model, best_L)
     return max(ub, lb), fix0, fix1, best_top
+
+
+def bound_from_multipliers(model: Model, u: np.ndarray, lb: float
+                           ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bound and fixing at given multipliers ``u >= 0`` (e.g. LP duals).
+
+    Returns ``(ub, fix0, fix1, v, top)``: the (rounded) bound ``L(u)``, the
+    sites that may be fixed closed / open when looking for solutions better
+    than ``lb`` (same rules as :func:`lagrangian_bound`), the reduced site
+    values ``v`` and the subproblem's top-``p`` sites.  Group rules are
+    dropped, which keeps every statement valid (a relaxation).
+    """
+    B, m = model.B, model.m
+    p = min(model.p, m)
+    u = np.maximum(np.asarray(u, float), 0.0)
+    red = B.data - u[model.rows]
+    pos = red > 0
+    v = model.bonus + np.bincount(B.indices[pos], weights=red[pos], minlength=m)
+    order = np.argsort(-v, kind="stable")
+    top = np.sort(order[:p]).astype(np.int64)
+    L = float(u.sum() + v[order[:p]].sum())
+    vp = float(v[order[p - 1]]) if p > 0 else 0.0
+    vq = float(v[order[p]]) if p < m else 0.0
+    intop = np.zeros(m, bool)
+    intop[top] = True
+    tol = model.tol(lb)
+    fix0 = ~intop & (L - vp + v < lb - tol) if p < m else np.zeros(m, bool)
+    fix1 = intop & (L - v + vq < lb - tol) if p < m else np.zeros(m, bool)
+    if model.integral:
+        # an improving solution is worth at least lb + 1
+        fix0 = ~intop & (np.floor(L - vp + v + 1e-6) < lb + 1 - tol) if p < m else fix0
+        fix1 = intop & (np.floor(L - v + vq + 1e-6) < lb + 1 - tol) if p < m else fix1
+    return max(_round_bound(model, L), lb), fix0, fix1, v, top

@@ -364,3 +364,47 @@ def _solve_radius(
 
 def _value(model: Model, sel: np.ndarray) -> float:
     return float(_row_values(model, sel).sum() + model.bonus[sel].sum())
+
+
+def coverage_lp(model: Model, time_limit: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """LP relaxation of the z-form coverage model without group rules.
+
+    Returns ``(u, y)``: multipliers for :func:`~geoplan.optimize.lagrange.
+    bound_from_multipliers` (``u_i = w_i - dual_i``, so ``L(u)`` equals the LP
+    bound) and the LP site values ``y``; None if the LP did not finish.  Dual
+    simplex reaches exact duals faster than subgradient iterations and the
+    resulting bound is the best any multipliers can give.
+    """
+    import highspy
+
+    B, n, m = model.B, model.n, model.m
+    h = new_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("solver", "simplex")
+    Apat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
+    K = sp.vstack([sp.hstack([-Apat, sp.identity(n, format="csr")]),
+                   sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, n))])], format="csr")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = m + n, n + 1
+    lp.col_cost_ = np.concatenate([model.bonus, model.w]).astype(float)
+    lp.col_lower_ = np.zeros(m + n)
+    lp.col_upper_ = np.ones(m + n)
+    lp.row_lower_ = np.full(n + 1, -np.inf)
+    lp.row_upper_ = np.concatenate([np.zeros(n), [float(model.p)]])
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = K.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = K.indices.astype(np.int32)
+    lp.a_matrix_.value_ = K.data.astype(float)
+    lp.a_matrix_.num_col_ = m + n
+    lp.a_matrix_.num_row_ = n + 1
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    if not sol.dual_valid:
+        return None
+    dual = np.abs(np.asarray(sol.row_dual, float)[:n])  # sign convention aside, these are >= 0
+    return np.maximum(model.w - dual, 0.0), np.asarray(sol.col_value, float)[:m]

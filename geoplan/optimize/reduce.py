@@ -120,3 +120,46 @@ def dominated_sites(
         ndom[empty] = greater[empty]
     thresh = np.where(single_ok, 1, max(int(p), 1))
     return ndom >= thresh
+
+
+def restrict(model: "Model", fix0: np.ndarray, fix1: np.ndarray
+             ) -> tuple["Model", np.ndarray, np.ndarray, float]:
+    """The benefit model with sites ``fix0`` closed and ``fix1`` open removed.
+
+    Each row's value from the fixed-open sites becomes a floor: the new
+    benefit is ``max(B_ij - floor_i, 0)`` (entries that cannot beat the floor
+    are dropped, so are rows left empty); coverage models have identical
+    rows re-merged.  Returns ``(sub, free, open_, const)`` with ``free`` the
+    original index of every sub-model site and ``const`` the value of the
+    fixed part, so ``value(S) = const + sub_value(S')``.
+    """
+    from geoplan.optimize.greedy import Model, row_top2
+
+    open_ = np.flatnonzero(fix1).astype(np.int64)
+    free = np.flatnonzero(~(fix0 | fix1)).astype(np.int64)
+    floor = row_top2(model, open_)[0] if len(open_) else np.zeros(model.n)
+    const = float(floor.sum() + model.bonus[open_].sum())
+    B = sp.csr_matrix(model.B[:, free])
+    rows = np.repeat(np.arange(model.n), np.diff(B.indptr))
+    B.data = B.data - floor[rows]
+    B.data[B.data < 0] = 0.0
+    B.eliminate_zeros()
+    keep = np.diff(B.indptr) > 0
+    B = sp.csr_matrix(B[keep])
+    w = None
+    if model.coverage:
+        w = model.w[keep]
+        pat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
+        pat, w, _ = merge_rows(pat, w)
+        B = sp.csr_matrix(pat.multiply(w[:, None]))
+    B.sort_indices()
+    grp = gmin = gcap = None
+    if model.grp is not None:
+        grp = model.grp[free]
+        have = np.bincount(model.grp[open_], minlength=len(model.gmin))
+        gmin = np.maximum(model.gmin - have, 0)
+        gcap = model.gcap - have
+    sub = Model(B=B, bonus=model.bonus[free], p=int(model.p - len(open_)), grp=grp, gmin=gmin, gcap=gcap,
+                coverage=model.coverage, w=w, integral=model.integral,
+                cost_offset=None if model.cost_offset is None else model.cost_offset - const)
+    return sub, free, open_, const

@@ -1,0 +1,74 @@
+"""Shared by the API tests (SQLite in test_api.py, PostgreSQL in test_api_postgres.py):
+tokens, settings, the tiny dataset file and small request helpers."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.settings import Settings
+from conftest import make_tiny_layers
+from geoplan.datasets import Dataset
+
+TOKENS = {
+    "city": {"role": "city_planner", "name": "alice"},
+    "west": {"role": "county_planner", "county_code": "C1", "name": "bob"},
+    "east": {"role": "county_planner", "county_code": "C2", "name": "carol"},
+    "portal": {"role": "service", "name": "portal"},
+}
+CITY, WEST, EAST, PORTAL = ({"Authorization": f"Bearer {t}"} for t in TOKENS)
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def dataset_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Dataset.from_layers(make_tiny_layers(), name="tiny").save(tmp_path_factory.mktemp("ds") / "tiny.gpkg")
+
+
+def make_settings(dataset_path: Path, db: Path | str, **kw: object) -> Settings:
+    """Test settings; ``db`` is an SQLite file or a full SQLAlchemy URL."""
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    base = dict(database_url=url, dataset_path=dataset_path, tokens=TOKENS, sync_budget_limit=5,
+                max_body_bytes=20_000, solve_concurrency=2, solve_time_limit=60)
+    return Settings(**(base | kw))
+
+
+def submit(c: TestClient, headers: dict, budget: int = 2, county: str | None = None, **kw: object) -> httpx.Response:
+    params = {"mode": kw.pop("mode")} if "mode" in kw else None
+    return c.post("/scenarios", headers=headers, params=params,
+                  json={"county_code": county, "scenario": {"name": f"b{budget}", "budget": budget, **kw}})
+
+
+def wait_final(c: TestClient, sid: str, timeout: float = 60) -> dict:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        body = c.get(f"/scenarios/{sid}", headers=CITY).json()
+        if body["status"] in ("done", "failed", "cancelled"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"scenario {sid} did not finish")
+
+
+def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body = r.json()
+    assert body["status"] == status and body["title"] and body["detail"] and body["type"].startswith("http")
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+    return body
+
+
+def slow_planner(started: threading.Event):
+    """A planner factory whose solve reports progress for ~4 s and must be stopped before it ends."""
+    def plan(dataset, scenario, progress=None):  # noqa: ANN001
+        started.set()
+        for i in range(400):
+            progress(i / 400, f"step {i}")
+            time.sleep(0.01)
+        raise AssertionError("should have been cancelled")
+    return lambda: plan
