@@ -259,19 +259,11 @@ def _write_plan_outputs(ds: "Dataset", p: "Plan", out: Path, assignment: Any = N
     p.save(out / "plan.gpkg")
     table = p.summary_table()
     table.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), encoding="utf-8")
+    (out / "summary.md").write_text(table.to_markdown(index=False) + "\n", encoding="utf-8")
     p.towns.drop(columns="geometry").to_csv(out / "towns.csv", index=False)
     p.stations.drop(columns="geometry").to_csv(out / "stations.csv", index=False)
     plan_map(ds, p, assignment=assignment).save(str(out / "plan.html"))
     console.print(f"[green]wrote[/green] {out}/plan.gpkg, plan.html, summary.csv, summary.md, towns.csv, stations.csv")
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @app.command("plan")
