@@ -25,7 +25,7 @@ MIP_SMALL_NNZ = 50_000
 # restricted MIP for the incumbent, reduced-cost fixing, then the MIP on the
 # much smaller model that is left.
 LP_MAX_NNZ = 1_000_000
-KERNEL_FACTOR = 3  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
+KERNEL_FACTOR = 2  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
 
 
 def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: float
@@ -98,8 +98,8 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
                     ) -> tuple[np.ndarray, float, float, str, str] | None:
     """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
-    Returns None (caller falls back to the subgradient route) if the LP does
-    not finish in its share of the time.
+    Returns None (the caller falls back to the subgradient route) if the LP
+    does not finish in its share of the time.
     """
     deadline = t0 + time_limit
     lp = coverage_lp(model, min(0.3 * time_limit, deadline - time.perf_counter()))
@@ -110,56 +110,72 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
     ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
     if model.rel_gap(lb, ub) <= OPT_GAP:
         return s, lb, ub, "optimal", label
-    # incumbent: exact MIP over the sites the LP and the reduced values point
-    # at (a kernel / RENS-like neighbourhood), time-capped; valid fixing for
-    # the full model is recomputed from the better value afterwards
+    # Incumbent: exact MIP over the sites the LP and the reduced values point
+    # at (a kernel / RENS-like neighbourhood), time-capped.  Reduced-cost
+    # fixing is strong only with a near-optimal incumbent, so this pays for
+    # itself; the fixing is recomputed from the better value.
     k = min(model.m, int(KERNEL_FACTOR * model.p))
     kernel = np.zeros(model.m, bool)
     kernel[np.argsort(-v, kind="stable")[:k]] = True
     kernel[ylp > 1e-6] = True
     kernel[s] = True
     kernel &= ~fix0
-    cap = min(0.1 * time_limit, max(deadline - time.perf_counter(), 0.0) * 0.25)
+    cap = min(max(0.05 * time_limit, 1.0), max(deadline - time.perf_counter(), 0.0) * 0.25)
     if cap > 0.05:
-        ks, kobj, _, _ = solve_highs(model, ~kernel, fix1, s, cap, seed)
-        if ks is not None:
+        ks = _solve_restricted(model, ~kernel, fix1, s, cap, seed)[0]
+        if ks is not None and model.feasible(ks):
             kv = evaluate(model, ks)
-            if kv > lb + model.tol(lb) * 1e-3 and model.feasible(ks):
+            if kv > lb + model.tol(lb) * 1e-3:
                 s, lb = ks, kv
                 label = "greedy+swap+highs"
                 ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
     if model.rel_gap(lb, ub) <= OPT_GAP or not (~(fix0 | fix1)).any():
         return s, lb, max(ub, lb), "optimal", label
-    sub, free, open_, const = restrict(model, fix0, fix1)
-    pos = np.full(model.m, -1, np.int64)
-    pos[free] = np.arange(len(free))
-    warm = pos[s]
-    warm = np.sort(warm[warm >= 0]) if (np.isin(open_, s).all() and (pos[s] >= 0).sum() + len(open_) == len(s)) \
-        else None
     left = deadline - time.perf_counter()
-    free_nnz = sub.B.nnz
+    free_nnz = int(np.diff(model.Bc.indptr)[~(fix0 | fix1)].sum())
     if free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ):
         return s, lb, max(ub, lb), "feasible", label
-    z = np.zeros(sub.m, bool)
-    sel, obj, bd, st = solve_highs(sub, z, z, warm, max(left, 0.05), seed)
+    # every solution better than lb survives the fixing, so the restricted
+    # MIP's optimum (or lb, if it finds nothing better) is the optimum
+    sel, _, bd, st = _solve_restricted(model, fix0, fix1, s, max(left, 0.05), seed)
     label = "greedy+swap+highs"
     if sel is None:
-        if st == "infeasible":  # nothing beats the incumbent under the fixing
+        if st == "infeasible":  # nothing at least as good as lb exists beyond s
             return s, lb, lb, "optimal", label
         return s, lb, max(ub, lb), "feasible", label
-    full_sel = np.sort(np.concatenate([open_, free[sel]])).astype(np.int64)
-    val = evaluate(model, full_sel)
-    if val < lb or not model.feasible(full_sel):
-        full_sel, val = s, lb
-    # the sub-model holds every solution better than lb, so its bound (or lb) bounds the optimum
-    bound = min(ub, max(bd + const, val, lb)) if np.isfinite(bd) else ub
+    val = evaluate(model, sel)
+    if val < lb or not model.feasible(sel):
+        sel, val = s, lb
+    bound = min(ub, max(bd, val)) if np.isfinite(bd) else ub
     if model.integral:
         bound = float(np.floor(bound + 1e-6))
     bound = max(bound, val)
-    status = "optimal" if (st == "optimal" or model.rel_gap(val, bound) <= OPT_GAP) else "time_limit"
     if st == "optimal":
         bound = val
-    return full_sel, val, bound, status, label
+    status = "optimal" if model.rel_gap(val, bound) <= OPT_GAP else "time_limit"
+    return sel, val, bound, status, label
+
+
+def _solve_restricted(model: Model, fix0: np.ndarray, fix1: np.ndarray, warm: np.ndarray,
+                      time_limit: float, seed: int) -> tuple[np.ndarray | None, float, float, str]:
+    """MIP with ``fix0`` closed and ``fix1`` open, built on the restricted model
+    (fixed sites removed, rows re-merged) and warm-started from ``warm`` when
+    it respects the fixing.  Returns ``(selected, objective, bound, status)``
+    in the full model's terms."""
+    sub, free, open_, const = restrict(model, fix0, fix1)
+    if sub.m == 0 or sub.p <= 0:
+        return open_, const, const, "optimal"
+    pos = np.full(model.m, -1, np.int64)
+    pos[free] = np.arange(len(free))
+    start = None
+    ws = pos[np.asarray(warm, np.int64)]
+    if np.isin(open_, warm).all() and (ws >= 0).sum() + len(open_) == len(warm):
+        start = np.sort(ws[ws >= 0])
+    z = np.zeros(sub.m, bool)
+    sel, obj, bd, st = solve_highs(sub, z, z, start, time_limit, seed)
+    if sel is None:
+        return None, np.nan, np.nan, st
+    return np.sort(np.concatenate([open_, free[sel]])).astype(np.int64), obj + const, bd + const, st
 
 
 def is_integral(*arrays: np.ndarray) -> bool:
