@@ -86,7 +86,9 @@ class Scenario(BaseModel):
     )
     distance: Literal["straight", "road"] = Field("straight", description="Straight-line or road-network distance")
     speed_kmh: float | None = Field(None, gt=0, le=200, description="If set with distance='road', radii are read as minutes at this speed")
-    footfall_weight: float = Field(0.0, ge=0, description="People-equivalents per daily visitor of a chosen venue")
+    footfall_weight: float = Field(
+        0.0, ge=0, le=1e4, description="People-equivalents per daily visitor of a chosen venue (0 to 10,000)"
+    )
     category_weights: dict[str, float] = Field(
         default_factory=dict,
         description="Multiplier per venue category (0 excludes the category); missing categories weigh 1",
@@ -115,8 +117,8 @@ class Scenario(BaseModel):
         for k, w in v.items():
             if k not in SITE_CATEGORIES:
                 raise ValueError(f"unknown venue category {k!r}; expected one of {', '.join(SITE_CATEGORIES)}")
-            if not (w >= 0) or not math.isfinite(w):
-                raise ValueError(f"weight of {k!r} must be a finite number >= 0")
+            if not (0 <= w <= 1e4):  # also rejects NaN; bounded so weight × footfall never overflows
+                raise ValueError(f"weight of {k!r} must be a number from 0 to 10,000")
         return v
 
     @field_validator("radius_m")
