@@ -193,7 +193,6 @@ def test_compare_map_in_browser(browser, assets, tiny_dataset, tmp_path):
     dual.screenshot("compare_side_by_side.png", tmp_path)
 
 
-@pytest.mark.skipif(not BUNDLED_DATASET.exists(), reason="the bundled dataset data/yancheng.gpkg is not built")
 def test_bundled_maps_are_responsive(browser, assets, tmp_path, record_property):
     """The whole Yancheng network (thousands of markers) opens in seconds, without errors."""
     from test_maps import make_plan

@@ -144,7 +144,6 @@ def test_legend_escapes_names(tiny_dataset, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not BUNDLED_DATASET.exists(), reason="the bundled dataset data/yancheng.gpkg is not built")
 def test_bundled_maps_stay_small(tmp_path):
     ds = Dataset.load(BUNDLED_DATASET)
     net = render(maps.network_map(ds), tmp_path, "net.html")
