@@ -68,20 +68,39 @@ def lagrangian_bound(
     that may be fixed closed / open when looking for solutions better than
     ``lb``.
     """
+    return subgradient(model, incumbent, lb, deadline, max_iter)[:4]
+
+
+def subgradient(
+    model: Model,
+    incumbent: np.ndarray,
+    lb: float,
+    deadline: float,
+    max_iter: int = 400,
+    u0: np.ndarray | None = None,
+    lam0: float = 2.0,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`lagrangian_bound` that also returns the best multipliers ``u``
+    (last item) and can start from given ones (``u0``, step factor ``lam0``):
+    after a better incumbent is found, resuming from the best ``u`` with the
+    new ``lb`` fixes far more sites than starting over."""
     B, bonus, n, m = model.B, model.bonus, model.n, model.m
     rows = model.rows
     p = min(model.p, m)
     fix0 = np.zeros(m, bool)
     fix1 = np.zeros(m, bool)
     if m == 0 or p == 0:
-        return 0.0, ~fix0, fix1, np.zeros(0, np.int64)
+        return 0.0, ~fix0, fix1, np.zeros(0, np.int64), np.zeros(n)
     tol = model.tol(lb)
     scale = max(1.0, abs(lb))
-    best1, _, _ = row_top2(model, incumbent)
-    u = best1.copy()
+    if u0 is None:
+        u = row_top2(model, incumbent)[0].copy()
+    else:
+        u = np.maximum(np.asarray(u0, float), 0.0)
+    best_u = u
     best_L = np.inf
     best_top = np.asarray(incumbent, np.int64)
-    lam = 2.0
+    lam = lam0
     stall = 0
     use_min = model.grp is not None and model.gmin is not None and bool((model.gmin > 0).any())
     for it in range(max_iter):
@@ -112,6 +131,7 @@ def lagrangian_bound(
         if L < best_L - 1e-12 * scale:
             best_L = L
             best_top = np.sort(top).astype(np.int64)
+            best_u = u
             stall = 0
         else:
             stall += 1
@@ -129,7 +149,7 @@ def lagrangian_bound(
         step = lam * max(L - lb, 1e-9 * scale) / nrm
         u = np.maximum(u - step * g, 0.0)
     ub = _round_bound(model, best_L)
-    return max(ub, lb), fix0, fix1, best_top
+    return max(ub, lb), fix0, fix1, best_top, best_u
 
 
 def bound_from_multipliers(model: Model, u: np.ndarray, lb: float
