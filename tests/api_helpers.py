@@ -2,6 +2,7 @@
 tokens, settings, the tiny dataset file and small request helpers."""
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -72,3 +73,18 @@ def slow_planner(started: threading.Event):
             time.sleep(0.01)
         raise AssertionError("should have been cancelled")
     return lambda: plan
+
+
+def submit_async_concurrently(app: object, n: int) -> set[str]:
+    """Post ``n`` job scenarios at once over one async client; return their ids (all must be 202)."""
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=CITY) as ac:
+            return await asyncio.gather(*[
+                ac.post("/scenarios", params={"mode": "async"},
+                        json={"scenario": {"name": f"n{i}", "budget": 1 + i % 3, "seed": i}}) for i in range(n)])
+
+    responses = asyncio.run(run())
+    assert all(r.status_code == 202 for r in responses), [r.text for r in responses if r.status_code != 202]
+    return {r.json()["id"] for r in responses}

@@ -1,20 +1,18 @@
 """HTTP API: every endpoint, every role, bad input, restarts and concurrent submissions."""
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
 from api_helpers import (CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, make_settings,  # noqa: F401
-                         slow_planner, submit, wait_final)
+                         slow_planner, submit, submit_async_concurrently, wait_final)
 from geoplan.datasets import Dataset
 
 
@@ -262,16 +260,7 @@ def test_restart_keeps_plans_and_fails_interrupted_solves(settings: Settings) ->
 def test_concurrent_submissions_are_all_stored(settings: Settings) -> None:
     app = create_app(settings)
 
-    async def run() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=CITY) as ac:
-            return await asyncio.gather(*[
-                ac.post("/scenarios", params={"mode": "async"},
-                        json={"scenario": {"name": f"n{i}", "budget": 1 + i % 3, "seed": i}}) for i in range(12)])
-
-    responses = asyncio.run(run())
-    assert all(r.status_code == 202 for r in responses)
-    ids = {r.json()["id"] for r in responses}
+    ids = submit_async_concurrently(app, 12)
     with TestClient(app) as c:
         finals = [wait_final(c, sid) for sid in ids]
         assert len(ids) == 12 and all(f["status"] == "done" for f in finals)

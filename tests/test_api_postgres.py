@@ -10,7 +10,6 @@ works the module is skipped with the reason.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import pwd
@@ -35,7 +34,7 @@ from sqlalchemy.engine import URL, make_url
 from api.main import create_app
 from api.settings import Settings
 from api_helpers import (CITY, EAST, TOKENS, WEST, assert_problem, dataset_path, make_settings,  # noqa: F401
-                         slow_planner, submit, wait_final)
+                         slow_planner, submit, submit_async_concurrently, wait_final)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -322,16 +321,7 @@ def test_process_killed_during_a_solve_leaves_the_scenario_failed(settings: Sett
 def test_concurrent_submissions_are_all_stored(settings: Settings) -> None:
     app = create_app(settings)
 
-    async def run() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=CITY) as ac:
-            return await asyncio.gather(*[
-                ac.post("/scenarios", params={"mode": "async"},
-                        json={"scenario": {"name": f"n{i}", "budget": 1 + i % 3, "seed": i}}) for i in range(12)])
-
-    responses = asyncio.run(run())
-    assert all(r.status_code == 202 for r in responses)
-    ids = {r.json()["id"] for r in responses}
+    ids = submit_async_concurrently(app, 12)
     with TestClient(app) as c:
         # and synchronous ones from several threads at once, each holding a request open during its solve
         results: list[httpx.Response] = []

@@ -80,3 +80,4 @@ def test_resumed_subgradient_never_fixes_an_improving_solution(seed):
             assert f1[np.flatnonzero(f1)].all() and set(np.flatnonzero(f1)) <= set(c)
         if val > lb2 + 1e-6 * abs(lb2):
             assert not fix0[list(c)].any()
+            assert set(np.flatnonzero(fix1)) <= set(c)

@@ -11,7 +11,6 @@ from geoplan.optimize.greedy import Model, evaluate, greedy, swap_search
 from geoplan.optimize.lagrange import bound_from_multipliers, subgradient
 from geoplan.optimize.mip import coverage_lp, solve_highs
 from geoplan.optimize.reduce import restrict
-from geoplan.optimize.solution import relative_gap
 
 OPT_GAP = 1e-6
 MIP_MAX_NNZ = 4_000_000  # "small enough" for the exact MIP under solver="auto"

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
 from geoplan.optimize._engine import OPT_GAP, solve_model
-from geoplan.optimize.coverage import _check_groups, _groups
+from geoplan.optimize.coverage import _candidates
 from geoplan.optimize.greedy import Model, row_top2
 from geoplan.optimize.mip import run_highs
 from geoplan.optimize.solution import Solution, relative_gap
@@ -100,13 +100,7 @@ def max_attendance(
         raise InputError(f"cutoff: must be a positive number of metres, got {cutoff!r}")
     if beta is not None and (not np.isfinite(beta) or beta < 0):
         raise InputError(f"beta: must be >= 0, got {beta!r}")
-    grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fx)
-    is_cand = np.ones(m, bool)
-    is_cand[fx] = False
-    cand = np.flatnonzero(is_cand)
-    if p > len(cand):
-        raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
-    _check_groups(grp, rmin, gcap, cand, p)
+    grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
     rows = np.repeat(np.arange(n), np.diff(C.indptr))
     val = w[rows] * decay_function(C.data, decay, cutoff, beta)
     Bfull = sp.csr_matrix((val, C.indices, C.indptr), shape=(n, m))

@@ -50,6 +50,19 @@ def _check_groups(grp: np.ndarray | None, rmin: np.ndarray | None, gcap: np.ndar
         raise InputError(f"min_per_group: groups need {int(rmin.sum())} new sites in total, more than p={p}")
 
 
+def _candidates(groups: Any, min_per_group: Any, group_caps: Any, m: int, fixed: np.ndarray, p: int
+                ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """Group labels/minimums/caps and the candidate (non-fixed) sites, checked against ``p``."""
+    grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fixed)
+    is_cand = np.ones(m, bool)
+    is_cand[fixed] = False
+    cand = np.flatnonzero(is_cand)
+    if p > len(cand):
+        raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
+    _check_groups(grp, rmin, gcap, cand, p)
+    return grp, rmin, gcap, cand
+
+
 def max_coverage(
     coverage: Any,
     weights: Any,
@@ -121,13 +134,7 @@ def max_coverage(
                           time_limit_=time_limit, p=p, site_bonus=site_bonus)
     A, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
     n, m = A.shape
-    grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fx)
-    is_cand = np.ones(m, bool)
-    is_cand[fx] = False
-    cand = np.flatnonzero(is_cand)
-    if p > len(cand):
-        raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
-    _check_groups(grp, rmin, gcap, cand, p)
+    grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
     if capacity is not None:
         from geoplan.optimize.attendance import _capacitated
         return _capacitated(A, w, p, fx, bonus, grp, rmin, gcap, capacity, solver, time_limit, seed, t0)

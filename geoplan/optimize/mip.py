@@ -23,8 +23,13 @@ import os
 import sys
 import threading
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:  # pragma: no cover
+    import highspy
 
 from geoplan.optimize.greedy import Model, row_top2
 
@@ -34,7 +39,7 @@ _BANNER_LOCK = threading.Lock()
 _banner_done = False
 
 
-def new_highs() -> "highspy.Highs":  # noqa: F821
+def new_highs() -> "highspy.Highs":
     """A silent ``highspy.Highs``.
 
     The HiGHS C++ constructor prints its copyright banner straight to file

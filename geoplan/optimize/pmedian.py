@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
 from geoplan.optimize.attendance import _solve_benefit
-from geoplan.optimize.coverage import _check_groups, _groups
+from geoplan.optimize.coverage import _candidates
 from geoplan.optimize.solution import Solution
 
 __all__ = ["p_median"]
@@ -61,15 +61,9 @@ def p_median(
                           time_limit_=time_limit, p=p)
     C, w, p, fx, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.solver, args.time_limit
     n, m = C.shape
-    grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fx)
-    is_cand = np.ones(m, bool)
-    is_cand[fx] = False
-    cand = np.flatnonzero(is_cand)
-    if p > len(cand):
-        raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
     if p == 0 and len(fx) == 0 and n:
         raise InputError("p: must be >= 1 when there are no fixed sites")
-    _check_groups(grp, rmin, gcap, cand, p)
+    grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
     deg = np.diff(C.indptr)
     dmax = float(C.data.max()) if C.nnz else 0.0
     if unreachable_cost is None:

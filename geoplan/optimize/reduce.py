@@ -18,8 +18,13 @@ in an optimal solution that uses no removed site.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geoplan.optimize.greedy import Model
 
 __all__ = ["merge_rows", "dominated_sites"]
 
