@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,7 +26,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
                                pool_timeout=30, pool_recycle=1800)
 
         @event.listens_for(engine, "connect")
-        def _utc(dbapi_conn, _record) -> None:  # noqa: ANN001 — DB-API connection
+        def _utc(dbapi_conn: Any, _record: Any) -> None:  # DB-API connection: driver-specific type
             # timestamptz values come back in the session's zone; the API speaks UTC.
             autocommit = dbapi_conn.autocommit
             dbapi_conn.autocommit = True
@@ -42,7 +43,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 — DB-API connection
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # DB-API connection: driver-specific type
         cur = dbapi_conn.cursor()
         # WAL lets readers proceed while a solve writes its result.
         cur.execute("PRAGMA journal_mode=WAL")
@@ -71,4 +72,5 @@ def migrate(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Session factory on ``engine``; objects stay readable after commit (``expire_on_commit=False``)."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -50,6 +50,7 @@ class User:
 
     @property
     def is_planner(self) -> bool:
+        """True for city and county planners (the roles that may propose edits)."""
         return self.role in ("city_planner", "county_planner")
 
     def may_edit(self, county_code: str | None) -> bool:
@@ -60,6 +61,7 @@ class User:
 
 
 def get_ctx(request: Request) -> AppContext:
+    """FastAPI dependency: the application's :class:`AppContext`."""
     return request.app.state.ctx
 
 
@@ -67,6 +69,7 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
 def get_db(ctx: Ctx) -> Iterator[Session]:
+    """FastAPI dependency: a database session for the request, closed afterwards."""
     with ctx.sessions() as session:
         yield session
 

@@ -16,9 +16,9 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import PlanRow, ScenarioRow, utcnow
@@ -41,9 +41,10 @@ class SolveTimeout(Exception):
 def recover(sm: sessionmaker[Session]) -> int:
     """Mark scenarios a previous process left queued or running as failed; return how many."""
     with sm.begin() as s:
-        res = s.execute(update(ScenarioRow).where(ScenarioRow.status.in_(("queued", "running")))
+        # an UPDATE yields a CursorResult (Session.execute is typed as the generic Result)
+        res = cast("CursorResult[Any]", s.execute(update(ScenarioRow).where(ScenarioRow.status.in_(("queued", "running")))
                         .values(status="failed", error=_INTERRUPTED,
-                                updated_at=utcnow()))
+                                updated_at=utcnow())))
         return int(res.rowcount or 0)
 
 
@@ -63,6 +64,7 @@ class JobRunner:
 
     # -- public ----------------------------------------------------------
     def submit(self, scenario_id: str, dataset: Any, scenario: Any) -> Future:
+        """Queue a solve of ``scenario`` on ``dataset`` for ``scenario_id``; return its future."""
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve")
@@ -77,6 +79,7 @@ class JobRunner:
             ev.set()
 
     def active(self) -> int:
+        """Number of solves queued or running."""
         with self._lock:
             return len(self._cancel)
 

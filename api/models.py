@@ -11,11 +11,12 @@ FINAL_STATUSES = ("done", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
+    """The current time as a timezone-aware UTC datetime."""
     return datetime.now(timezone.utc)
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base of the API's tables (its metadata drives the Alembic migrations)."""
 
 
 class ScenarioRow(Base):

@@ -5,12 +5,15 @@ import json
 import math
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import numpy as np
 import pandas as pd
 
 from api.problems import ApiProblem
+
+if TYPE_CHECKING:
+    from geoplan.scenario import Plan
 
 
 def geoplan_function(module: str, name: str) -> Callable[..., Any]:
@@ -72,9 +75,9 @@ def serialise(plan: Any) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
     return gpkg, summary, geojson
 
 
-def load_plan(gpkg: bytes) -> Any:
+def load_plan(gpkg: bytes) -> Plan:
     """A ``geoplan.scenario.Plan`` back from its stored GeoPackage bytes."""
-    plan_cls = geoplan_function("scenario", "Plan")
+    plan_cls = cast("type[Plan]", geoplan_function("scenario", "Plan"))
     with tempfile.TemporaryDirectory(prefix="geoplan-plan-") as tmp:
         path = Path(tmp) / "plan.gpkg"
         path.write_bytes(gpkg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from http import HTTPStatus
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -71,6 +72,7 @@ def _jsonsafe(value: Any) -> Any:
 
 def problem_response(status: int, detail: str, *, kind: str | None = None, errors: list[dict[str, Any]] | None = None,
                      instance: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    """An RFC 9457 ``application/problem+json`` response with ``status``, ``detail`` and field ``errors``."""
     try:
         title = HTTPStatus(status).phrase
     except ValueError:
@@ -80,7 +82,7 @@ def problem_response(status: int, detail: str, *, kind: str | None = None, error
     return Response(json.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def field_errors(errors: list[dict[str, Any]], prefix: tuple[str | int, ...] = ()) -> list[dict[str, str]]:
+def field_errors(errors: Iterable[Mapping[str, Any]], prefix: tuple[str | int, ...] = ()) -> list[dict[str, str]]:
     """Pydantic/FastAPI error dicts → ``FieldError`` dicts with dotted field paths."""
     out = []
     for e in errors:
@@ -91,6 +93,7 @@ def field_errors(errors: list[dict[str, Any]], prefix: tuple[str | int, ...] = (
 
 
 def validation_problem(exc: ValidationError | RequestValidationError, prefix: tuple[str | int, ...] = ()) -> ApiProblem:
+    """A 422 :class:`ApiProblem` listing ``exc``'s errors, field paths prefixed by ``prefix``."""
     errs = field_errors(list(exc.errors()), prefix)
     head = "; ".join(f"{e['field']}: {e['message']}" for e in errs[:3])
     return ApiProblem(422, f"invalid request — {head}" if head else "invalid request", kind="validation-error",

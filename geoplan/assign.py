@@ -264,7 +264,8 @@ class Assignment:
         sp = self.stations.set_index("id").geometry
         a = shapely.get_coordinates(gp.reindex(gs["group_id"]).values).reshape(-1, 2)
         b = shapely.get_coordinates(sp.reindex(gs["station_id"]).values).reshape(-1, 2)
-        lines = shapely.linestrings(np.stack([a, b], axis=1)) if len(gs) else np.array([], dtype=object)
+        lines = (np.asarray(shapely.linestrings(np.stack([a, b], axis=1)), dtype=object) if len(gs)
+                 else np.array([], dtype=object))
         return gpd.GeoDataFrame(gs.copy(), geometry=list(lines), crs=STORAGE_CRS)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -330,7 +331,8 @@ def _fmt(v: float) -> str:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     clean = df.astype(object).where(df.notna(), None)
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in clean.to_dict("records")]
+    return [{str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+            for r in clean.to_dict("records")]
 
 
 def _for_ogr(df: pd.DataFrame) -> pd.DataFrame:
@@ -385,7 +387,7 @@ def _bipartite_flow(
     max_cost = int(cost.max()) if cost.size else 0
     bonus = max_cost + 1 if fill_left else 0
     big = (len(cost) + 1) * (max_cost + bonus + int(right_extra_cost) + 1) + 1
-    g = nx.DiGraph()
+    g: nx.DiGraph[int] = nx.DiGraph()
     g.add_nodes_from((i, {"demand": -int(left_lo[i])}) for i in range(n_l))
     g.add_nodes_from((n_l + j, {"demand": int(right_lo[j])}) for j in range(n_r))
     g.add_node(s_node, demand=0)
@@ -503,12 +505,13 @@ def _prepare(dataset: Dataset, plan: Any) -> _Inputs:
     if not isinstance(dataset, Dataset):
         raise InputError(f"assign: 'dataset' must be a geoplan.datasets.Dataset, got {type(dataset).__name__}")
     layers = dataset.to_metric()
-    towns_m = layers["towns"]
+    towns_m: gpd.GeoDataFrame = layers["towns"]
     pts = shapely.point_on_surface(towns_m.geometry.values)
     txy = shapely.get_coordinates(pts)
     pop = (
         dataset.demand.groupby("town_code")["population"].sum().reindex(towns_m["code"]).fillna(0.0).to_numpy(float)
     )
+    st: gpd.GeoDataFrame
     if plan is None:
         st = layers["stations"]
         st = st[st["status"] == "active"]
@@ -606,13 +609,13 @@ def _group_stations(inp: _Inputs, rules: Rules) -> tuple[pd.DataFrame, list[Shor
         ))
     has_arc = np.zeros(n_s, bool)
     has_arc[s_arr] = True
-    for j in np.flatnonzero(res.right_short > 0):
+    for j in np.flatnonzero(res.right_short > 0).tolist():
         why = (f"no deputy group's home town within {r:,.0f} m" if not has_arc[j]
                else "every group within reach already has its maximum of stations")
         unmet.append(Shortfall("station_has_group", str(st["id"].iat[j]), 1.0, why))
     g_has_arc = np.zeros(n_g, bool)
     g_has_arc[g_arr] = True
-    for i in np.flatnonzero(res.left_short > 0):
+    for i in np.flatnonzero(res.left_short > 0).tolist():
         why = (f"no station within {r:,.0f} m of home town {gr['town_code'].iat[i]}" if not g_has_arc[i]
                else "every station within reach is full")
         unmet.append(Shortfall("group_has_station", str(gr["id"].iat[i]), 1.0, why))
@@ -733,7 +736,7 @@ def _deputy_towns(inp: _Inputs, rules: Rules) -> tuple[pd.DataFrame, pd.DataFram
     unmet = [
         Shortfall("town_has_visitor", str(towns["code"].iat[t]), float(rules.min_visitors_per_town - units[t]),
                   f"only {n_u} visiting units (national deputies + provincial/city deputy groups) for {n_t} towns")
-        for t in np.flatnonzero(units < rules.min_visitors_per_town)
+        for t in np.flatnonzero(units < rules.min_visitors_per_town).tolist()
     ]
     return table, tv, unmet
 
@@ -757,7 +760,8 @@ def _committee_groups(inp: _Inputs, links: pd.DataFrame, committees: pd.DataFram
     ls = _sector_index(links["sector"])
     field_st = np.zeros((n_g, n_c), np.int64)
     ok = ls >= 0
-    np.add.at(field_st, (lg[ok], slice(None)), fmask[:, ls[ok]].T.astype(np.int64))
+    # numpy's stubs do not accept a slice inside the index tuple of ufunc.at
+    np.add.at(field_st, (lg[ok], slice(None)), fmask[:, ls[ok]].T.astype(np.int64))  # type: ignore[arg-type]
     score = field_share + own + 0.5 * (field_st > 0)
     cost = np.rint((2.5 - score) * 100_000).astype(np.int64)  # ≤ 250,000
     reuse = max(1, math.ceil(n_c * need / max(n_g, 1)))

@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -72,7 +72,18 @@ def _transform_lon(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np
 
 
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """WGS84 → GCJ-02 (vectorised). Points outside China are returned unchanged."""
+    """WGS84 → GCJ-02 (vectorised). Points outside China are returned unchanged.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees (WGS84), broadcastable together.
+
+    Returns
+    -------
+    lon, lat : ndarray of float
+        The converted coordinates (GCJ-02).
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     dlat = _transform_lat(lon - 105.0, lat - 35.0)
@@ -86,7 +97,8 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64],
     return np.where(out, lon, lon + dlon), np.where(out, lat, lat + dlat)
 
 
-def _invert(forward, lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _invert(forward: Callable[[ArrayLike, ArrayLike], tuple[NDArray[np.float64], NDArray[np.float64]]],
+            lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     # Fixed-point iteration: x_{k+1} = x_k - (f(x_k) - target). The offsets vary
     # slowly, so a handful of steps reach 1e-9 degrees (~0.1 mm).
     tlon = np.asarray(lon, dtype=float)
@@ -102,12 +114,34 @@ def _invert(forward, lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """GCJ-02 → WGS84 (vectorised, iterative exact inverse, error < 1 mm)."""
+    """GCJ-02 → WGS84 (vectorised, iterative exact inverse, error < 1 mm).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees (GCJ-02), broadcastable together.
+
+    Returns
+    -------
+    lon, lat : ndarray of float
+        The converted coordinates (WGS84).
+    """
     return _invert(wgs84_to_gcj02, lon, lat)
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """GCJ-02 → BD-09 (vectorised)."""
+    """GCJ-02 → BD-09 (vectorised).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees (GCJ-02), broadcastable together.
+
+    Returns
+    -------
+    lon, lat : ndarray of float
+        The converted coordinates (BD-09).
+    """
     x = np.asarray(lon, dtype=float)
     y = np.asarray(lat, dtype=float)
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
@@ -116,7 +150,18 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], 
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """BD-09 → GCJ-02 (vectorised, iterative exact inverse)."""
+    """BD-09 → GCJ-02 (vectorised, iterative exact inverse).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Longitudes and latitudes in degrees (BD-09), broadcastable together.
+
+    Returns
+    -------
+    lon, lat : ndarray of float
+        The converted coordinates (GCJ-02).
+    """
     return _invert(gcj02_to_bd09, lon, lat)
 
 
@@ -157,7 +202,20 @@ def convert(
 
 
 def convert_geometry(geoms: ArrayLike, src: Coords, dst: Coords = "wgs84") -> NDArray[np.object_]:
-    """Convert an array of shapely geometries (lon/lat) between coordinate systems."""
+    """Convert an array of shapely geometries (lon/lat) between coordinate systems.
+
+    Parameters
+    ----------
+    geoms : array_like of shapely geometries
+        Geometries with lon/lat coordinates in ``src``.
+    src, dst : {"wgs84", "gcj02", "bd09"}
+        Source and target coordinate systems.
+
+    Returns
+    -------
+    ndarray of object
+        New geometries with coordinates in ``dst``.
+    """
 
     def _fn(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         x, y = convert(xy[:, 0], xy[:, 1], src, dst)
@@ -171,6 +229,23 @@ def to_wgs84(gdf: gpd.GeoDataFrame, coords: Coords = "wgs84") -> gpd.GeoDataFram
 
     ``coords`` describes the data: GCJ-02 and BD-09 inputs must be stored as
     geographic lon/lat (their CRS, if any, is EPSG:4326 by convention).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The data; a missing CRS is taken as EPSG:4326.
+    coords : {"wgs84", "gcj02", "bd09"}
+        The coordinate system the lon/lat values are in.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy in EPSG:4326 with true WGS84 coordinates.
+
+    Raises
+    ------
+    InputError
+        If ``coords`` is not a known coordinate system.
     """
     if coords not in COORD_SYSTEMS:
         raise InputError(f"coords: {coords!r} is not one of {', '.join(COORD_SYSTEMS)}")

@@ -303,7 +303,7 @@ def _check_region(layers: dict[str, pd.DataFrame]) -> list[Problem]:
     return problems
 
 
-def validate(layers: dict[str, pd.DataFrame | None]) -> list[Problem]:
+def validate(layers: Mapping[str, pd.DataFrame | None]) -> list[Problem]:
     """Check layers against :data:`SCHEMA`; return every problem found (empty if valid).
 
     Parameters
@@ -361,7 +361,7 @@ class Dataset:
     groups: pd.DataFrame
     committees: pd.DataFrame
     name: str = "dataset"
-    _metric: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _metric: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- construction -------------------------------------------------
     @classmethod
@@ -457,7 +457,7 @@ class Dataset:
 
     def xy(self, layer: str) -> np.ndarray:
         """Metric (n, 2) coordinates of a point layer's rows, in :attr:`metric_crs`."""
-        g = self.to_metric()[layer]
+        g: gpd.GeoDataFrame = self.to_metric()[layer]
         return shapely.get_coordinates(g.geometry.values)
 
     def summary(self) -> dict[str, int | float]:

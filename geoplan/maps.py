@@ -214,7 +214,9 @@ def _setup_map(m: folium.Map, dataset: Dataset) -> folium.Map:
 def _base_map(dataset: Dataset, title: str) -> folium.Map:
     """OpenStreetMap base map fitted to the dataset, with canvas rendering for vector layers."""
     m = _setup_map(folium.Map(**_map_options(dataset)), dataset)
-    m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    # folium types get_root() as Element; a Map's root is a branca Figure, which has a header
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element(f"<title>{html.escape(title)}</title>"))
     return m
 
 
@@ -860,7 +862,7 @@ def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> DualMap:
             (f"{where.capitalize()}: {name}",
              f"{_pct(mt.get('share_after'))} within reach, {mt.get('n_open', '–')} opened, {mt.get('n_close', '–')} closed")
         )
-    dm.m1.get_root().header.add_child(
+    dm.m1.get_root().header.add_child(  # type: ignore[attr-defined]  # root is a branca Figure
         folium.Element(f"<title>{html.escape(f'{dataset.name}: {names[0]} | {names[1]}')}</title>")
     )
     _legend(

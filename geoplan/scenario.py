@@ -22,7 +22,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -37,9 +37,13 @@ from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset, write_gpkg
 from geoplan.exceptions import InputError
 from geoplan.settings import STORAGE_CRS
 
+if TYPE_CHECKING:
+    from geoplan.optimize import Solution
+
 __all__ = ["Scenario", "Plan", "Comparison", "plan", "review", "compare", "CATEGORY_LABELS"]
 
 Progress = Callable[[float, str], None]
+Tier = Literal["home", "station", "point"]
 
 #: Human-readable names of venue categories, used in reasons.
 CATEGORY_LABELS: dict[str, str] = {
@@ -80,8 +84,8 @@ class Scenario(BaseModel):
 
     name: str = Field("scenario", max_length=200, description="Label shown in reports and maps")
     budget: int = Field(150, ge=0, le=100_000, description="Number of new contact points to open")
-    radius_m: dict[Literal["home", "station", "point"], float] = Field(
-        default_factory=lambda: {"home": 3000.0, "station": 2000.0, "point": 1500.0},
+    radius_m: dict[Tier, float] = Field(
+        default_factory=lambda: dict[Tier, float]({"home": 3000.0, "station": 2000.0, "point": 1500.0}),
         description="Service radius per station tier, metres; new points use the 'point' radius",
     )
     distance: Literal["straight", "road"] = Field("straight", description="Straight-line or road-network distance")
@@ -99,7 +103,7 @@ class Scenario(BaseModel):
     max_closure_loss: float = Field(
         0.0, ge=0, description="A station may close if closing it uncovers at most this many people"
     )
-    closable_tiers: tuple[Literal["home", "station", "point"], ...] = Field(
+    closable_tiers: tuple[Tier, ...] = Field(
         ("station", "point"),
         description="Tiers the review may close as redundant (village-level homes close by the guideline rule)",
     )
@@ -188,8 +192,9 @@ def _inputs(dataset: Dataset, scenario: Scenario) -> _Inputs:
     m = dataset.to_metric()
     towns = pd.DataFrame(m["towns"][["code", "name", "county_code"]]).reset_index(drop=True)
     town_idx = pd.Index(towns["code"].astype(str))
-    demand = m["demand"].reset_index(drop=True)
-    all_st = m["stations"]
+    # Spatial layers: annotated as GeoDataFrames (to_metric() also returns the attribute tables).
+    demand: gpd.GeoDataFrame = m["demand"].reset_index(drop=True)
+    all_st: gpd.GeoDataFrame = m["stations"]
     _check_ids("force_open", scenario.force_open, all_st["id"], "station id(s)")
     _check_ids("force_closed", scenario.force_closed, all_st["id"], "station id(s)")
     _check_ids("exclude_towns", scenario.exclude_towns, towns["code"], "town code(s)")
@@ -200,7 +205,7 @@ def _inputs(dataset: Dataset, scenario: Scenario) -> _Inputs:
     st = all_st[all_st["status"] == "active"].reset_index(drop=True)
     radius = st["tier"].map(scenario.radius_m).to_numpy(dtype=float)
 
-    sites = m["sites"].reset_index(drop=True)
+    sites: gpd.GeoDataFrame = m["sites"].reset_index(drop=True)
     cw = sites["category"].map(lambda c: scenario.category_weights.get(c, 1.0)).to_numpy(dtype=float)
     hosted = set(st["site_id"].dropna().astype(str))
     keep = (
@@ -316,13 +321,13 @@ def _review(inp: _Inputs, scenario: Scenario, cover_fn: Callable[..., sp.csc_mat
         return lost
 
     # 1. forced closures: always
-    for j in np.flatnonzero(forced_closed):
+    for j in np.flatnonzero(forced_closed).tolist():
         lost = close(int(j))
         reason[j] = f"closed by scenario (force_closed); {_n(lost)} people lose coverage"
     if scenario.allow_closures:
         # 2. village-level homes, abolished by the guideline
         if scenario.close_village_homes:
-            for j in np.flatnonzero(village_home & open_ & ~forced_open):
+            for j in np.flatnonzero(village_home & open_ & ~forced_open).tolist():
                 t = inp.station_town[j]
                 if scenario.min_per_town and town_open[t] == 1 and not town_has_site[t]:
                     reason[j] = (f"village-level home kept: last station in {town_names[t]} "
@@ -356,7 +361,7 @@ def _review(inp: _Inputs, scenario: Scenario, cover_fn: Callable[..., sp.csc_mat
                              f"{_n(lost)} people lose coverage")
     # what closing each kept station would cost now
     final_unique = A.T @ (pop * (cnt == 1))
-    for j in np.flatnonzero(open_):
+    for j in np.flatnonzero(open_).tolist():
         loss[j] = final_unique[j]
         if reason[j]:
             continue
@@ -431,7 +436,9 @@ def _canon_table(df: pd.DataFrame) -> pd.DataFrame:
         if c in _STR_COLS:
             s = df[c]
             isna = s.isna().to_numpy()
-            df[c] = pd.Series(np.where(isna, None, s.astype(object).astype(str)), dtype=object, index=df.index)
+            # numpy's stubs reject None as an object scalar for np.where
+            txt = np.where(isna, None, s.astype(object).astype(str))  # type: ignore[call-overload]
+            df[c] = pd.Series(txt, dtype=object, index=df.index)
         elif c.startswith("stations_"):
             df[c] = df[c].astype(np.int64)
         else:
@@ -624,7 +631,7 @@ def _pop_mean(d: np.ndarray, pop: np.ndarray) -> float:
 
 
 def _solve(cov: sp.csc_matrix, pop: np.ndarray, p: int, fixed: np.ndarray, bonus: np.ndarray,
-           groups: np.ndarray | None, min_per_group: np.ndarray | int, scenario: Scenario) -> Any:
+           groups: np.ndarray | None, min_per_group: np.ndarray | int, scenario: Scenario) -> Solution:
     from geoplan.optimize import max_coverage  # lazy: keeps `import geoplan.scenario` light for the API
 
     return max_coverage(
@@ -775,7 +782,7 @@ def plan(dataset: Dataset, scenario: Scenario | None = None, network: Any = None
         geometry=towns_wgs.geometry.values, crs=dataset.towns.crs,
     )
     county_idx = pd.Index(inp.counties["code"].astype(str))
-    tc = county_idx.get_indexer(inp.towns["county_code"].astype(str))
+    tc = county_idx.get_indexer(pd.Index(inp.towns["county_code"].astype(str)))
     d_county = np.where(inp.demand_town >= 0, tc[np.maximum(inp.demand_town, 0)], -1)
     s_county_b = tc[inp.station_town]
     s_county_a = tc[st_town_after] if len(st_town_after) else np.zeros(0, np.int64)
@@ -838,13 +845,15 @@ class Comparison:
     def summary(self) -> str:
         """A few lines of text describing the differences."""
         m = self.metrics.set_index("metric")
+        # Float columns indexed by metric name (label lookups on the frame type as any scalar).
+        ma, mb = m["a"].astype(float), m["b"].astype(float)
         lines = [f"{self.name_b} vs {self.name_a}:"]
-        pa, pb = m.loc["people_after", "a"], m.loc["people_after", "b"]
+        pa, pb = ma["people_after"], mb["people_after"]
         lines.append(f"  people within reach: {_n(pa)} → {_n(pb)} ({'+' if pb >= pa else '-'}{_n(abs(pb - pa))}; "
-                     f"share {m.loc['share_after', 'a']:.1%} → {m.loc['share_after', 'b']:.1%})")
+                     f"share {ma['share_after']:.1%} → {mb['share_after']:.1%})")
         for key, label in (("n_open", "new points"), ("n_close", "closures"), ("n_keep", "kept stations")):
-            lines.append(f"  {label}: {int(m.loc[key, 'a']):,} → {int(m.loc[key, 'b']):,}")
-        da, db = m.loc["mean_distance_after_m", "a"], m.loc["mean_distance_after_m", "b"]
+            lines.append(f"  {label}: {int(ma[key]):,} → {int(mb[key]):,}")
+        da, db = ma["mean_distance_after_m"], mb["mean_distance_after_m"]
         lines.append(f"  mean distance to nearest station: {_km(da)} → {_km(db)}")
         lines.append(f"  stations with a different decision: {len(self.stations):,}")
         moved = self.towns[self.towns["diff"].abs() > 1e-9]
@@ -855,7 +864,18 @@ class Comparison:
 
 
 def compare(a: Plan, b: Plan) -> Comparison:
-    """Compare two plans: metrics, station decisions and town shares (``b`` − ``a``)."""
+    """Compare two plans: metrics, station decisions and town shares (``b`` − ``a``).
+
+    Parameters
+    ----------
+    a, b : Plan
+        The baseline and the alternative plan.
+
+    Returns
+    -------
+    Comparison
+        Metric differences, stations whose decision differs and per-town shares.
+    """
     keys = [k for k in _COMPARED if k in a.metrics and k in b.metrics]
     va = np.array([float(a.metrics[k]) for k in keys])
     vb = np.array([float(b.metrics[k]) for k in keys])

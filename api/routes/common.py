@@ -34,11 +34,13 @@ def _default(value: Any) -> Any:
 
 def json_response(body: Any, media_type: str = "application/json", status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
+    """Compact JSON response (numpy/pandas values converted) with the given media type and status."""
     return Response(json.dumps(body, separators=(",", ":"), default=_default), status_code=status,
                     media_type=media_type, headers=headers)
 
 
 def check_limit(limit: int, max_page: int) -> None:
+    """Raise a 422 :class:`ApiProblem` naming ``query.limit`` if ``limit`` exceeds ``max_page``."""
     if limit > max_page:
         raise ApiProblem(422, f"limit must be <= {max_page}", field="query.limit", kind="validation-error")
 
@@ -60,7 +62,7 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
             or not (-90 <= y0 <= y1 <= 90):
         raise ApiProblem(422, "bbox must satisfy -180 <= minLon <= maxLon <= 180 and -90 <= minLat <= maxLat <= 90",
                          field="query.bbox", kind="validation-error")
-    return vals  # type: ignore[return-value]
+    return vals
 
 
 def audit(db: Any, user: Any, action: str, target_type: str, target_id: str, county_code: str | None,

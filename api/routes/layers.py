@@ -78,7 +78,7 @@ def get_deputies(request: Request, ctx: Ctx, user: Planner, county: Code = None,
             response_description="RFC 7946 FeatureCollection (application/geo+json)",
             responses={200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}},
                        **responses(401, 404, 422)})
-def get_layer(layer: LayerName, request: Request, ctx: Ctx, db: Db, user: CurrentUser,  # type: ignore[valid-type]
+def get_layer(layer: LayerName, request: Request, ctx: Ctx, db: Db, user: CurrentUser,
               county: Code = None, town: Code = None,
               tier: Literal[TIERS] | None = Query(None, description="stations only"),  # type: ignore[valid-type]
               status: Literal[STATUSES] | None = Query(None, description="stations only"),  # type: ignore[valid-type]

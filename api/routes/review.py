@@ -18,7 +18,7 @@ from geoplan.scenario import Scenario
 
 router = APIRouter(tags=["review"])
 Code = Annotated[str | None, Query(max_length=32)]
-GEOJSON_200 = {200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}}
+GEOJSON_200: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}}
 
 
 def _review_features(ctx: AppContext, db: Any, county: str | None, scenario: Scenario) -> list[dict[str, Any]]:

@@ -127,7 +127,7 @@ def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
         raise InputError(f"bbox: must be (minlon, minlat, maxlon, maxlat) with min < max, got {bbox!r}")
     if b[0] < -180 or b[2] > 180 or b[1] < -90 or b[3] > 90:
         raise InputError(f"bbox: must be in degrees (lon -180..180, lat -90..90), got {bbox!r}")
-    return b  # type: ignore[return-value]
+    return b
 
 
 def classify_tags(tags: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -200,7 +200,7 @@ def _way_coords(way: Any) -> list[tuple[float, float]]:
 
 
 def _empty_sites() -> gpd.GeoDataFrame:
-    cols = {"id": [], "name": [], "category": [], "footfall": [], "town_code": [], "osm_tag": [], "area_m2": []}
+    cols: dict[str, list[Any]] = {"id": [], "name": [], "category": [], "footfall": [], "town_code": [], "osm_tag": [], "area_m2": []}
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
 
@@ -263,13 +263,13 @@ def read_osm_sites(
     box = _check_bbox(bbox)
     footfall = dict(DEFAULT_FOOTFALL)
     if footfall_by_category is not None:
-        for cat, value in footfall_by_category.items():
-            if cat not in SITE_CATEGORIES:
-                raise InputError(f"footfall_by_category: unknown category {cat!r}; expected {', '.join(SITE_CATEGORIES)}")
+        for key, value in footfall_by_category.items():
+            if key not in SITE_CATEGORIES:
+                raise InputError(f"footfall_by_category: unknown category {key!r}; expected {', '.join(SITE_CATEGORIES)}")
             v = float(value)
             if not np.isfinite(v) or v < 0:
-                raise InputError(f"footfall_by_category: {cat} must be a finite number >= 0, got {value!r}")
-            footfall[cat] = v
+                raise InputError(f"footfall_by_category: {key} must be a finite number >= 0, got {value!r}")
+            footfall[key] = v
     if not np.isfinite(enterprise_min_area_m2) or enterprise_min_area_m2 < 0:
         raise InputError(f"enterprise_min_area_m2: must be >= 0, got {enterprise_min_area_m2!r}")
 
@@ -289,7 +289,7 @@ def read_osm_sites(
             if not obj.location.valid():
                 skipped += 1
                 continue
-            geom = shapely.Point(obj.location.lon, obj.location.lat)
+            geom: shapely.Geometry = shapely.Point(obj.location.lon, obj.location.lat)
             kind = 0
         else:
             coords = _way_coords(obj)
@@ -436,12 +436,12 @@ def read_osm_roads(
         h = tags.get("highway")
         if h not in wanted or tags.get("area") == "yes":
             continue
-        nodes = [(n.ref, n.location) for n in obj.nodes]
         # Drop nodes missing from a clipped extract; keep the rest of the way.
-        nodes = [(r, loc.lon, loc.lat) for r, loc in nodes if loc.valid()]
-        if len(nodes) < 2:
+        ref_locs = [(n.ref, n.location) for n in obj.nodes]
+        pts = [(r, loc.lon, loc.lat) for r, loc in ref_locs if loc.valid()]
+        if len(pts) < 2:
             continue
-        arr = np.asarray(nodes, dtype=float)
+        arr = np.asarray(pts, dtype=float)
         refs.append(arr[:, 0].astype(np.int64))
         lons.append(arr[:, 1])
         lats.append(arr[:, 2])
@@ -580,10 +580,10 @@ def graph_from_roads(
     tt = edges["length_m"].to_numpy(float) / (edges["maxspeed"].to_numpy(float) / 3.6)
     ow = edges["oneway"].astype("string").fillna("").to_numpy() if "oneway" in edges.columns else np.full(len(edges), "")
     osm_id = edges["osm_id"].to_numpy() if "osm_id" in edges.columns else np.full(len(edges), -1)
-    name = edges["name"].to_numpy() if "name" in edges.columns else np.full(len(edges), None)
+    road_name = edges["name"].to_numpy() if "name" in edges.columns else np.full(len(edges), None)
     for u, v, L, h, s, t, o, wid, nm in zip(
         edges["u"].to_numpy(), edges["v"].to_numpy(), edges["length_m"].to_numpy(float),
-        edges["highway"].to_numpy(), edges["maxspeed"].to_numpy(float), tt, ow, osm_id, name,
+        edges["highway"].to_numpy(), edges["maxspeed"].to_numpy(float), tt, ow, osm_id, road_name,
     ):
         data = {"length": float(L), "highway": h, "maxspeed": float(s), "travel_time": float(t), "osm_id": int(wid), "name": nm}
         u, v = int(u), int(v)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -65,7 +65,8 @@ def _read_csv(path: Path, encoding: str | None, label: str) -> pd.DataFrame:
         df.columns = [str(c).strip() for c in df.columns]
         # Strip stray spaces Excel users leave around values.
         for c in df.columns:
-            df[c] = df[c].str.strip().replace("", np.nan)
+            # pandas-stubs' Series.replace overloads reject a str → float mapping
+            df[c] = df[c].str.strip().replace("", np.nan)  # type: ignore[call-overload]
         return df
     raise InputError(
         f"{label}: cannot decode {path.name} as {' or '.join(encodings)}; pass encoding= ({last})"
@@ -117,7 +118,7 @@ def _points_from_columns(
         if geographic and ok.any() and np.all(np.abs(x[ok]) <= 90) and np.any(np.abs(y[ok]) > 90):
             problems.append(Problem(label, "-", f"columns '{lon}'/'{lat}' look swapped (latitude beyond ±90)"))
         raise DatasetError(problems)
-    return shapely.points(arrays[lon], arrays[lat])
+    return cast("np.ndarray", shapely.points(arrays[lon], arrays[lat]))  # arrays in, array out
 
 
 def _geometry_from_wkt(df: pd.DataFrame, col: str, labels: np.ndarray, label: str) -> np.ndarray:
@@ -251,11 +252,13 @@ def read_table(
             raise InputError(f"crs: {src_crs!r} is not a known CRS ({exc})") from exc
         labels = _row_labels(df, id_column, csv=True)
         if xcol is not None:
+            assert ycol is not None  # checked above: both coordinate columns or neither
             x_name = columns.get(xcol, xcol) if columns else xcol
             y_name = columns.get(ycol, ycol) if columns else ycol
             geoms = _points_from_columns(df, x_name, y_name, labels, label, geographic)
             df = df.drop(columns=[x_name, y_name])
         else:
+            assert wkt is not None  # has_geom
             w_name = columns.get(wkt, wkt) if columns else wkt
             geoms = _geometry_from_wkt(df, w_name, labels, label)
             df = df.drop(columns=[w_name])

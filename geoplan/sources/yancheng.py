@@ -25,12 +25,14 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from geoplan import crs as _crs
@@ -196,8 +198,21 @@ def short_name(names: pd.Series) -> NDArray[np.object_]:
     return s.to_numpy(dtype=object)
 
 
-def apportion(total: int, weights: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Integers proportional to ``weights`` summing exactly to ``total`` (largest remainder, stable ties)."""
+def apportion(total: int, weights: ArrayLike) -> NDArray[np.int64]:
+    """Integers proportional to ``weights`` summing exactly to ``total`` (largest remainder, stable ties).
+
+    Parameters
+    ----------
+    total : int
+        The sum to share out.
+    weights : array_like of float
+        Non-negative weights, one per share.
+
+    Returns
+    -------
+    ndarray of int64
+        One integer per weight, summing to ``total``.
+    """
     w = np.asarray(weights, dtype=float)
     quota = total * w / w.sum()
     base = np.floor(quota).astype(np.int64)
@@ -249,7 +264,7 @@ def sample_points(
 
 # --------------------------------------------------------------------------- towns
 def _cvt(
-    area: shapely.Geometry, seat: NDArray[np.float64], n: int, urban_share: float, rng: np.random.Generator,
+    area: BaseGeometry, seat: NDArray[np.float64], n: int, urban_share: float, rng: np.random.Generator,
     spacing: float = 500.0, iters: int = 30,
 ) -> NDArray[np.float64]:
     """Seeds of a density-weighted centroidal Voronoi tessellation of ``area``.
@@ -258,8 +273,8 @@ def _cvt(
     of the mass, so about that share of the seeds (and small cells) end up there.
     """
     minx, miny, maxx, maxy = area.bounds
-    gx, gy = np.meshgrid(np.arange(minx + spacing / 2, maxx, spacing), np.arange(miny + spacing / 2, maxy, spacing))
-    gx, gy = gx.ravel(), gy.ravel()
+    mx, my = np.meshgrid(np.arange(minx + spacing / 2, maxx, spacing), np.arange(miny + spacing / 2, maxy, spacing))
+    gx, gy = mx.ravel(), my.ravel()
     inside = shapely.contains_xy(area, gx, gy)
     pts = np.column_stack([gx[inside], gy[inside]])
     d2 = ((pts - seat) ** 2).sum(axis=1)
@@ -290,7 +305,7 @@ def _cells(area: shapely.Geometry, seeds: NDArray[np.float64]) -> NDArray[np.obj
     for c in cells:
         parts = [p for p in shapely.get_parts(c) if p.geom_type in ("Polygon", "MultiPolygon")]
         merged = shapely.union_all(parts) if len(parts) != 1 else parts[0]
-        out.append(merged.geoms[0] if merged.geom_type == "MultiPolygon" and len(merged.geoms) == 1 else merged)
+        out.append(merged.geoms[0] if isinstance(merged, shapely.MultiPolygon) and len(merged.geoms) == 1 else merged)
     return np.asarray(out, dtype=object)
 
 
@@ -575,7 +590,8 @@ def _sectors(n: int, kinds: NDArray[np.object_], share: float, rng: np.random.Ge
     probs = np.array([_SECTOR_MIX[k] for k in kinds])
     probs /= probs.sum(axis=1, keepdims=True)
     pick = (probs.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1).clip(0, len(SECTORS) - 1)
-    return np.where(themed, np.asarray(SECTORS, dtype=object)[pick], None)
+    # numpy's stubs take a None argument for "not given" and pick the one-argument overload
+    return np.where(themed, np.asarray(SECTORS, dtype=object)[pick], None)  # type: ignore[return-value]
 
 
 def build_stations(
@@ -597,7 +613,7 @@ def build_stations(
     comm = demand["community"].to_numpy()
     pop = demand["population"].to_numpy()
     metric = towns.crs
-    parts: list[dict[str, object]] = []
+    parts: list[dict[str, Any]] = []  # one record of heterogeneous columns per station kind
 
     # City and county homes in the county's urban town (street or seat town) nearest its seat.
     county_of = towns["county_code"].to_numpy()
@@ -680,9 +696,9 @@ def build_stations(
     frames = []
     counters: dict[str, int] = {}
     for p in parts:
-        n = len(p["xy"])  # type: ignore[arg-type]
-        start = counters.get(p["prefix"], 0)  # type: ignore[arg-type]
-        counters[p["prefix"]] = start + n  # type: ignore[index]
+        n = len(p["xy"])
+        start = counters.get(p["prefix"], 0)
+        counters[p["prefix"]] = start + n
         town = np.asarray(p["town"])
         frames.append(pd.DataFrame({
             "id": [f"{p['prefix']}{start + i + 1:04d}" for i in range(n)],
@@ -722,8 +738,8 @@ def build_deputies(
     pop = np.bincount(dix, weights=demand["population"].to_numpy(), minlength=len(towns))
     congress = np.isin(kind, ("town", "township"))
     seats = {"town": np.where(congress, np.clip(np.round(40 + pop / 950.0), 40, 130), 0).astype(int)}
-    for level, total in _UPPER_DEPUTIES.items():
-        seats[level] = apportion(total, pop)
+    for lv, total in _UPPER_DEPUTIES.items():
+        seats[lv] = apportion(total, pop)
     levels = ("national", "provincial", "city", "county", "town")
     town = np.concatenate([np.repeat(np.arange(len(towns)), seats[lv]) for lv in levels])
     level = np.concatenate([np.full(seats[lv].sum(), lv, dtype=object) for lv in levels])
