@@ -74,7 +74,10 @@ def as_xy(points: Any, name: str = "points") -> np.ndarray:
             raise InputError(f"{name}: all geometries must be points")
         xy = np.column_stack([np.asarray(gs.x, float), np.asarray(gs.y, float)]) if len(gs) else np.zeros((0, 2))
     else:
-        xy = np.asarray(points, dtype=float)
+        try:
+            xy = np.asarray(points, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name}: expected an (n, 2) array of metric x/y ({exc})") from exc
         if xy.ndim == 1 and xy.size == 0:
             xy = xy.reshape(0, 2)
     if xy.ndim != 2 or xy.shape[1] != 2:
@@ -85,7 +88,10 @@ def as_xy(points: Any, name: str = "points") -> np.ndarray:
 
 
 def _radius_array(radius: Any, n_sites: int, name: str = "radius") -> np.ndarray:
-    r = np.asarray(radius, dtype=float)
+    try:
+        r = np.asarray(radius, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: must be a number or one number per site ({exc})") from exc
     if r.ndim == 0:
         r = np.full(n_sites, float(r))
     if r.shape != (n_sites,):
@@ -195,6 +201,10 @@ def nearest_distance(demand_xy: Any, site_xy: Any) -> tuple[np.ndarray, np.ndarr
 
 def minutes_to_metres(minutes: Any, speed_kmh: float) -> Any:
     """Convert a travel time in minutes at ``speed_kmh`` into metres."""
+    try:
+        speed_kmh = float(speed_kmh)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"speed_kmh: must be a positive number, got {speed_kmh!r}") from exc
     if not np.isfinite(speed_kmh) or speed_kmh <= 0:
         raise InputError(f"speed_kmh: must be a positive number, got {speed_kmh}")
     return np.asarray(minutes, dtype=float) * (speed_kmh * 1000.0 / 60.0) if np.ndim(minutes) else float(minutes) * speed_kmh * 1000.0 / 60.0
@@ -272,10 +282,21 @@ def network_from_edges(
             raise InputError(f"graph: shape {gm.shape} does not match {k} nodes in node_xy")
         r, c, L = gm.row.astype(np.int64), gm.col.astype(np.int64), gm.data
     else:
-        e = np.asarray(edges if edges is not None else np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2)
+        try:
+            ef = np.asarray(edges if edges is not None else np.zeros((0, 2)), dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"edges: expected an (e, 2) array of node index pairs ({exc})") from exc
+        if ef.size % 2 or (ef.ndim == 2 and ef.shape[1] != 2):
+            raise InputError(f"edges: expected an (e, 2) array of node index pairs, got shape {ef.shape}")
+        if not np.isfinite(ef).all() or (ef != np.round(ef)).any():
+            raise InputError("edges: node indices must be integers")
+        e = ef.astype(np.int64).reshape(-1, 2)
         if len(e) and (e.min() < 0 or e.max() >= k):
             raise InputError("edges: node index out of range")
-        L = np.linalg.norm(xy[e[:, 0]] - xy[e[:, 1]], axis=1) if lengths is None else np.asarray(lengths, float)
+        try:
+            L = np.linalg.norm(xy[e[:, 0]] - xy[e[:, 1]], axis=1) if lengths is None else np.asarray(lengths, float)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"lengths: must be numbers, one per edge ({exc})") from exc
         if L.shape != (len(e),):
             raise InputError("lengths: need one length per edge")
         r, c = e[:, 0], e[:, 1]

@@ -113,7 +113,7 @@ class Scenario(BaseModel):
     exclude_sites: tuple[str, ...] = Field((), description="Venue ids that may not host a new point")
     solver: Literal["auto", "exact", "greedy"] = Field("auto", description="Optimizer choice")
     time_limit: float = Field(60.0, gt=0, le=3600, description="Seconds for the optimizer")
-    seed: int = Field(0, ge=0, description="Seed for tie-breaking; same inputs and seed give the same plan")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for tie-breaking; same inputs and seed give the same plan")
 
     @field_validator("category_weights")
     @classmethod

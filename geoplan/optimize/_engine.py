@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from geoplan.optimize.greedy import Model, evaluate, greedy, swap_search
-from geoplan.optimize.lagrange import bound_from_multipliers, subgradient
+from geoplan.optimize.lagrange import bound_from_multipliers, round_bound, subgradient
 from geoplan.optimize.mip import coverage_lp, solve_highs
 from geoplan.optimize.reduce import restrict
 
@@ -31,6 +31,12 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
                 ) -> tuple[np.ndarray, float, float, str, str]:
     """Return ``(selected, objective, bound, status, solver_label)`` (reduced indices)."""
     deadline = t0 + time_limit
+    empty = np.zeros(0, np.int64)
+    if (model.p <= 0 or model.m == 0) and model.feasible(empty):
+        # nothing to choose (p = 0, or every candidate reduced away): the empty
+        # set is optimal, value 0.  Handled here so that no time-limited
+        # phase can mistake "no incumbent" for infeasibility.
+        return empty, 0.0, 0.0, "optimal", "greedy"
     g = greedy(model)
     if model.constrained and not model.feasible(g):
         # greedy could not satisfy the group rules: only the MIP can tell
@@ -40,13 +46,17 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
         sel, obj, bd, st = solve_highs(model, np.zeros(model.m, bool), np.zeros(model.m, bool),
                                        g if len(g) else None, max(deadline - time.perf_counter(), 0.05), seed)
         if sel is None:
+            if not len(g) and st == "infeasible":
+                return empty, np.nan, np.nan, "infeasible", "highs"
             if not len(g):
-                return np.zeros(0, np.int64), np.nan, np.nan, "infeasible", "highs"
+                return _no_incumbent(model)
             return g, lb, np.inf, "time_limit", "greedy"
-        if obj < lb - model.tol(lb) * 1e-2:
+        # judge the MIP answer by its exact value, not HiGHS's (tolerance-laden) objective
+        obj = evaluate(model, sel)
+        if not model.feasible(sel) or obj < lb:
             sel, obj = g, lb
-        bd = max(bd, obj)
-        return sel, obj, bd, st, "highs"
+        bd = max(round_bound(model, bd), obj)
+        return sel, obj, bd, ("optimal" if st == "optimal" else "time_limit"), "highs"
     s = swap_search(model, g, t0 + 0.5 * time_limit) if len(g) else g
     lb = evaluate(model, s) if len(s) else -np.inf
     if solver == "auto" and model.coverage and len(s) and model.B.nnz <= LP_MAX_NNZ:
@@ -75,25 +85,30 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
     free = ~(fix0 | fix1)
     free_nnz = int(np.diff(model.Bc.indptr)[free].sum())
     left = deadline - time.perf_counter()
-    if free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ):
-        return s, lb, max(ub, lb), "feasible" if len(s) else "infeasible", label
+    if len(s) and (free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ)):
+        return s, lb, max(ub, lb), "feasible", label
     sel, obj, bd, st = solve_highs(model, fix0 if len(s) else np.zeros(model.m, bool),
                                    fix1 if len(s) else np.zeros(model.m, bool),
                                    s if len(s) else None, max(deadline - time.perf_counter(), 0.05), seed)
     label = "greedy+swap+highs"
     if sel is None:
         if not len(s):
-            return np.zeros(0, np.int64), np.nan, np.nan, "infeasible", label
+            if st == "infeasible":
+                return empty, np.nan, np.nan, "infeasible", label
+            return _no_incumbent(model)
         return s, lb, max(ub, lb), "feasible", label
-    if len(s) and obj < lb:
+    obj = evaluate(model, sel)
+    if not model.feasible(sel) or (len(s) and obj < lb):
         sel, obj = s, lb
+        if not len(s):
+            return _no_incumbent(model)
+    # without an incumbent nothing was fixed, so the MIP bound covers the
+    # whole model; with one, every solution better than lb survived the
+    # fixing, so max(bound of what is left, lb) bounds the optimum
     bound = min(ub, max(bd, obj)) if np.isfinite(ub) else max(bd, obj)
-    if model.integral:
-        bound = float(np.floor(bound + 1e-6))
-    bound = max(bound, obj)
+    bound = max(round_bound(model, bound), obj)
+    # HiGHS "optimal" means within its mip_rel_gap (1e-7 < OPT_GAP): keep its bound, not obj
     status = "optimal" if (st == "optimal" or model.rel_gap(obj, bound) <= OPT_GAP) else "time_limit"
-    if status == "optimal":
-        bound = max(obj, min(bound, obj)) if st == "optimal" else bound
     return sel, obj, bound, status, label
 
 
@@ -132,8 +147,18 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
                 s, lb = ks, kv
                 label = "greedy+swap+highs"
                 ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
-    if model.rel_gap(lb, ub) <= OPT_GAP or not (~(fix0 | fix1)).any():
+    if model.rel_gap(lb, ub) <= OPT_GAP:
         return s, lb, max(ub, lb), "optimal", label
+    if not (~(fix0 | fix1)).any():
+        # every solution better than lb opens exactly the fix1 sites: the
+        # optimum is lb or that set's value (the relaxation ignores group
+        # rules, so ub itself may be far from it)
+        only = np.flatnonzero(fix1).astype(np.int64)
+        if model.feasible(only):
+            val = evaluate(model, only)
+            if val > lb:
+                s, lb, label = only, val, "greedy+swap+highs"
+        return s, lb, lb, "optimal", label
     left = deadline - time.perf_counter()
     free_nnz = int(np.diff(model.Bc.indptr)[~(fix0 | fix1)].sum())
     if free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ):
@@ -150,12 +175,8 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
     if val < lb or not model.feasible(sel):
         sel, val = s, lb
     bound = min(ub, max(bd, val)) if np.isfinite(bd) else ub
-    if model.integral:
-        bound = float(np.floor(bound + 1e-6))
-    bound = max(bound, val)
-    if st == "optimal":
-        bound = val
-    status = "optimal" if model.rel_gap(val, bound) <= OPT_GAP else "time_limit"
+    bound = max(round_bound(model, bound), val)
+    status = "optimal" if (st == "optimal" or model.rel_gap(val, bound) <= OPT_GAP) else "time_limit"
     return sel, val, bound, status, label
 
 
@@ -178,7 +199,41 @@ def _solve_restricted(model: Model, fix0: np.ndarray, fix1: np.ndarray, warm: np
     sel, obj, bd, st = solve_highs(sub, z, z, start, time_limit, seed)
     if sel is None:
         return None, np.nan, np.nan, st
+    if len(sel) > sub.p:  # cannot happen for a feasible MIP answer; never trust it blindly
+        return None, np.nan, np.nan, "error"
     return np.sort(np.concatenate([open_, free[sel]])).astype(np.int64), obj + const, bd + const, st
+
+
+def _no_incumbent(model: Model) -> tuple[np.ndarray, float, float, str, str]:
+    """Time ran out before any feasible selection was found (only possible
+    with group rules the greedy could not meet): open the best sites of each
+    group up to its minimum, then the best others within caps.  The caller's
+    checks guarantee this is feasible; the bound is unknown (inf)."""
+    m, p = model.m, model.p
+    colv = np.asarray(model.B.sum(axis=0)).ravel() + model.bonus
+    order = np.lexsort((np.arange(m), -colv))
+    sel: list[int] = []
+    if model.grp is not None:
+        G = len(model.gmin)
+        cnt = np.zeros(G, np.int64)
+        for j in order:  # minimums first
+            g = model.grp[j]
+            if cnt[g] < model.gmin[g]:
+                sel.append(int(j))
+                cnt[g] += 1
+        for j in order:
+            if len(sel) >= p:
+                break
+            g = model.grp[j]
+            if j not in sel and cnt[g] < model.gcap[g]:
+                sel.append(int(j))
+                cnt[g] += 1
+    else:
+        sel = [int(j) for j in order[:p]]
+    out = np.array(sorted(sel), np.int64)
+    if not model.feasible(out):
+        return np.zeros(0, np.int64), np.nan, np.nan, "infeasible", "greedy"
+    return out, evaluate(model, out), np.inf, "time_limit", "greedy"
 
 
 def is_integral(*arrays: np.ndarray) -> bool:

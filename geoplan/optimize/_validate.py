@@ -21,10 +21,16 @@ def matrix(a: Any, name: str, *, binary: bool) -> sp.csr_matrix:
     Sparse input: stored entries are the pairs (explicit zeros kept for costs).
     """
     if sp.issparse(a):
-        m = sp.csr_matrix(a, dtype=np.float64, copy=True)
+        try:
+            m = sp.csr_matrix(a, dtype=np.float64, copy=True)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name}: must be a numeric 2-D demand × site matrix ({exc})") from exc
         m.sum_duplicates()
     else:
-        arr = np.asarray(a, dtype=np.float64)
+        try:
+            arr = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name}: must be a numeric 2-D demand × site matrix ({exc})") from exc
         if arr.ndim != 2:
             raise InputError(f"{name}: must be a 2-D demand × site matrix, got {arr.ndim} dimension(s)")
         if np.isnan(arr).any():
@@ -42,8 +48,12 @@ def matrix(a: Any, name: str, *, binary: bool) -> sp.csr_matrix:
             raise InputError(f"{name}: contains NaN")
         if binary:
             raise InputError(f"{name}: contains inf")
+        # drop the inf (unreachable) entries by index: an elementwise multiply
+        # by a 0/1 mask would turn inf into NaN and drop explicit zeros
+        # (distance-0 pairs, which are reachable)
         keep = np.isfinite(m.data)
-        m = sp.csr_matrix(m.multiply(sp.csr_matrix((keep.astype(float), m.indices, m.indptr), shape=m.shape)))
+        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        m = sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
     if m.nnz and (m.data < 0).any():
         raise InputError(f"{name}: entries must be >= 0")
     if binary:
@@ -138,6 +148,24 @@ def per_group(v: Any, G: int, name: str, default: float) -> np.ndarray:
     if (np.isfinite(arr) & (arr != np.round(arr))).any():
         raise InputError(f"{name}: must be integers")
     return arr
+
+
+def number(x: Any, name: str, *, positive: bool = False) -> float:
+    """A finite float (``> 0`` if ``positive``), else an InputError naming ``name``."""
+    try:
+        xf = float(x)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: must be a number, got {x!r}") from exc
+    if not np.isfinite(xf) or (positive and not xf > 0):
+        raise InputError(f"{name}: must be a finite{' positive' if positive else ''} number, got {x!r}")
+    return xf
+
+
+def seed(s: Any, name: str = "seed") -> int:
+    """HiGHS accepts random seeds in [0, 2**31 - 1]."""
+    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= int(s) <= 2**31 - 1:
+        raise InputError(f"{name}: must be an integer in [0, 2**31 - 1], got {s!r}")
+    return int(s)
 
 
 def solver_name(s: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,6 +89,7 @@ def max_attendance(
     args = V.model_inputs(cost, "cost", binary=False, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit, p=p, site_bonus=site_bonus)
     C, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
+    seed = V.seed(seed)
     n, m = C.shape
     if decay not in DECAYS:
         raise InputError(f"decay: must be one of {DECAYS}, got {decay!r}")
@@ -98,8 +99,10 @@ def max_attendance(
         raise InputError(f"cutoff: must be a positive number of metres, got {cutoff!r}") from exc
     if not cutoff > 0 or not np.isfinite(cutoff):
         raise InputError(f"cutoff: must be a positive number of metres, got {cutoff!r}")
-    if beta is not None and (not np.isfinite(beta) or beta < 0):
-        raise InputError(f"beta: must be >= 0, got {beta!r}")
+    if beta is not None:
+        beta = V.number(beta, "beta")
+        if beta < 0:
+            raise InputError(f"beta: must be >= 0, got {beta!r}")
     grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
     rows = np.repeat(np.arange(n), np.diff(C.indptr))
     val = w[rows] * decay_function(C.data, decay, cutoff, beta)
@@ -110,7 +113,8 @@ def max_attendance(
 
 def _solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus: np.ndarray,
                    cand: np.ndarray, grp: Any, rmin: Any, gcap: Any, solver: str, time_limit: float,
-                   seed: int, t0: float, offset: float | None) -> Solution:
+                   seed: int, t0: float, offset: float | None,
+                   cost_of: Callable[[np.ndarray], float] | None = None) -> Solution:
     """Solve ``max Σ_i max_{j open} B_ij + bonus`` with fixed sites as floors."""
     n, m = Bfull.shape
     floor = np.zeros(n)
@@ -166,10 +170,16 @@ def _solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, 
     if offset is None:
         objective, bnd, sense = value, ubv, "max"
     else:
-        objective, bnd, sense = offset - value, offset - ubv, "min"
+        # the cost of the answer straight from the costs (offset - value
+        # would lose digits to cancellation when the offset is large)
+        objective = cost_of(site) if cost_of is not None else offset - value
+        bnd, sense = min(offset - ubv, objective), "min"
+    bnd += 0.0  # no "-0"
     gap = relative_gap(objective, bnd, sense)
     if gap <= OPT_GAP:
         status = "optimal"
+    elif status == "optimal":  # never claim optimality the numbers do not show
+        status = "feasible"
     return Solution(
         selected=sel, objective=objective, bound=bnd, gap=gap, solver=label,
         seconds=time.perf_counter() - t0, status=status, sense=sense,
@@ -266,36 +276,58 @@ def _capacitated(A: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus:
     def served_by(open_sites: np.ndarray) -> float:
         y = np.zeros(m)
         y[open_sites] = 1
+        # the exact value of an open set: the best split of demand (an LP with
+        # y fixed; small, so it gets at least a second even near the deadline)
         x, obj, _, st = run_highs(c, np.concatenate([y, np.zeros(nnz)]), np.concatenate([y, np.ones(nnz)]),
                                   M, rlo_a, rhi_a, np.zeros(m + nnz, bool), True,
                                   max(deadline - time.perf_counter(), 1.0), seed)
-        return obj if x is not None else -np.inf
+        return obj if x is not None and st == "optimal" else -np.inf
+
+    def feasible(sel: np.ndarray) -> bool:
+        if len(sel) > p:
+            return False
+        if not G:
+            return True
+        k = np.bincount(grp[sel], minlength=G)
+        return bool((k >= rmin).all() and (k <= gcap).all())
 
     g_sel = np.array(sorted(opened), np.int64)
-    g_obj = served_by(np.union1d(fx, g_sel).astype(np.int64)) if len(g_sel) == p or not G else -np.inf
+    g_obj = served_by(np.union1d(fx, g_sel).astype(np.int64)) if feasible(g_sel) else -np.inf
     label = "greedy"
     if solver == "greedy":
-        x, lpb, _, st = run_highs(c, lo, hi, M, rlo_a, rhi_a, np.zeros(m + nnz, bool), True,
-                                  max(deadline - time.perf_counter(), 1.0), seed)
-        sel, obj, bound, status = g_sel, g_obj, (lpb if x is not None else np.inf), "feasible"
+        # the LP relaxation bounds the optimum only if solved to optimality
+        # (run_highs reports an infinite bound otherwise)
+        _, _, lpb, _ = run_highs(c, lo, hi, M, rlo_a, rhi_a, np.zeros(m + nnz, bool), True,
+                                 max(deadline - time.perf_counter(), 1.0), seed)
+        sel, obj, bound, status = g_sel, g_obj, lpb, "feasible"
     else:
         start = None  # the greedy incumbent is compared below
         x, obj, bound, st = run_highs(c, lo, hi, M, rlo_a, rhi_a, integer, True,
                                       max(deadline - time.perf_counter(), 0.05), seed, start)
         label = "highs"
-        if x is None or (np.isfinite(g_obj) and obj < g_obj):
-            sel, obj = g_sel, g_obj
-            status = "time_limit" if x is not None else "feasible"
-            bound = bound if x is not None else np.inf
+        if st == "infeasible":
+            raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
+        sel = np.flatnonzero((x[:m] > 0.5) & ~isfix).astype(np.int64) if x is not None else None
+        if sel is not None and feasible(sel):
+            # value the MIP answer exactly rather than trusting its tolerance-laden objective
+            val = served_by(np.union1d(fx, sel).astype(np.int64))
+            obj = val if np.isfinite(val) else obj
         else:
-            sel = np.flatnonzero((x[:m] > 0.5) & ~isfix).astype(np.int64)
+            sel, obj = None, -np.inf
+        if sel is None or (np.isfinite(g_obj) and obj < g_obj):
+            sel, obj = g_sel, g_obj
+            status = "feasible"
+        else:
             status = st
     if not np.isfinite(obj):
-        raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
-    bound = max(bound, obj)
+        raise InputError("min_per_group: the group minimums and caps cannot be met with p sites "
+                         "(or no feasible selection was found within time_limit)")
+    bound = max(bound, obj) + 0.0
     gap = relative_gap(obj, bound, "max")
     if gap <= OPT_GAP:
         status = "optimal"
+    elif status == "optimal":
+        status = "feasible"
     return Solution(
         selected=np.sort(sel).astype(np.int64), objective=float(obj), bound=float(bound), gap=gap,
         solver=label, seconds=time.perf_counter() - t0, status=status, sense="max",

@@ -133,6 +133,7 @@ def max_coverage(
     args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit, p=p, site_bonus=site_bonus)
     A, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
+    seed = V.seed(seed)
     n, m = A.shape
     grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
     if capacity is not None:
@@ -174,10 +175,12 @@ def max_coverage(
     if len(sel):
         covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
     objective = float(w[covered & ~fixcov].sum() + bonus[sel].sum())
-    bound = max(float(bound), objective)
+    bound = max(float(bound), objective) + 0.0
     gap = relative_gap(objective, bound, "max")
-    if status == "feasible" and gap <= OPT_GAP:
+    if gap <= OPT_GAP:
         status = "optimal"
+    elif status == "optimal":  # never claim optimality the numbers do not show
+        status = "feasible"
     return Solution(
         selected=np.sort(sel).astype(np.int64), objective=objective, bound=bound, gap=gap,
         solver=label, seconds=time.perf_counter() - t0, status=status, sense="max",
@@ -256,6 +259,7 @@ def set_cover(
     args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit)
     A, w, fx, solver, time_limit = args.matrix, args.weights, args.fixed, args.solver, args.time_limit
+    seed = V.seed(seed)
     n, m = A.shape
     try:
         target = float(target)
@@ -287,17 +291,22 @@ def set_cover(
     else:
         sel_r = _sc_greedy(A3, w2, need, full)
         lbnd, sel2, status, label = _sc_exact(A3, w2, need, full, sel_r, solver, t0 + time_limit, seed)
-        if sel2 is not None and len(sel2) < len(sel_r):
+        # take the MIP answer only if it really reaches the target (HiGHS
+        # works within feasibility tolerances)
+        if sel2 is not None and len(sel2) < len(sel_r) and _sc_meets(A3, w2, sel2, need, full):
             sel_r = sel2
     sel = np.sort(cand[cols[sel_r]]).astype(np.int64)
     covered = fixcov.copy()
     if len(sel):
         covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
     obj = float(len(sel))
-    bound = min(float(np.ceil(lbnd - 1e-6)), obj)
+    # the LP / MIP bound carries solver tolerance: round up only past a relative slack
+    bound = min(float(np.ceil(lbnd - 1e-5 * max(1.0, abs(lbnd)))), obj) + 0.0
     gap = relative_gap(obj, bound, "min")
     if gap <= OPT_GAP:
         status = "optimal"
+    elif status == "optimal":
+        status = "feasible"
     return Solution(
         selected=sel, objective=obj, bound=bound, gap=gap, solver=label,
         seconds=time.perf_counter() - t0, status=status, sense="min",
@@ -306,6 +315,11 @@ def set_cover(
         n_demand_reduced=n3, n_sites_reduced=m3,
         extra={"target_weight": target * reach_w, "reachable_weight": reach_w},
     )
+
+
+def _sc_meets(A: sp.csr_matrix, w: np.ndarray, sel: np.ndarray, need: float, full: bool) -> bool:
+    hit = np.asarray(A[:, sel].sum(axis=1)).ravel() > 0 if len(sel) else np.zeros(A.shape[0], bool)
+    return bool(hit.all()) if full else float(w[hit].sum()) >= need
 
 
 def _sc_greedy(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool) -> np.ndarray:
@@ -370,7 +384,7 @@ def _sc_exact(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool, inc: np.
         x, lpobj, _, st = run_highs(c, lo, hi, Amat, rlo, rhi, np.zeros(m + nz, bool), False,
                                     max(remaining * 0.5, 0.05), seed)
         lb = lpobj if st == "optimal" else 0.0
-        if np.ceil(lb - 1e-6) >= len(inc):
+        if np.ceil(lb - 1e-5 * max(1.0, abs(lb))) >= len(inc):
             return lb, None, "optimal", "greedy"
         if solver == "greedy":
             return lb, None, "feasible", "greedy"
@@ -386,4 +400,5 @@ def _sc_exact(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool, inc: np.
     if x is None:
         return lb, None, "feasible", "highs"
     sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
-    return max(lb, bd), sel, "optimal" if st == "optimal" else st, "highs"
+    bd = bd if np.isfinite(bd) else 0.0
+    return max(lb, bd), sel, "optimal" if st == "optimal" else "time_limit", "highs"

@@ -27,13 +27,24 @@ import numpy as np
 
 from geoplan.optimize.greedy import Model, row_top2
 
-__all__ = ["lagrangian_bound"]
+__all__ = ["lagrangian_bound", "round_bound"]
 
 
-def _round_bound(model: Model, ub: float) -> float:
-    if model.integral:
-        return float(np.floor(ub + 1e-6))
-    return ub
+def _slack(x: float | np.ndarray) -> float | np.ndarray:
+    """Rounding slack for floor(): relative, so that float error in a sum of
+    ~1e8 (or a solver bound within its tolerances) never rounds a valid bound
+    below the integer optimum."""
+    return np.maximum(1e-6, 1e-9 * np.abs(x))
+
+
+def round_bound(model: Model, ub: float) -> float:
+    """An upper bound rounded down to an integer when every objective value is one."""
+    if model.integral and np.isfinite(ub):
+        return float(np.floor(ub + _slack(ub)))
+    return float(ub)
+
+
+_round_bound = round_bound
 
 
 def _top_with_minimums(v: np.ndarray, p: int, grp: np.ndarray, gmin: np.ndarray) -> np.ndarray:
@@ -50,7 +61,7 @@ def _top_with_minimums(v: np.ndarray, p: int, grp: np.ndarray, gmin: np.ndarray)
         return np.flatnonzero(req)
     rest = np.flatnonzero(~req)
     if k < len(rest):
-        rest = rest[np.argpartition(-v[rest], k - 1)[:k]]
+        rest = rest[np.lexsort((rest, -v[rest]))[:k]]  # ties by index: reproducible
     return np.concatenate([np.flatnonzero(req), rest])
 
 
@@ -130,6 +141,10 @@ def subgradient(
             intop[top] = True
         if L < best_L - 1e-12 * scale:
             best_L = L
+            if not use_min and p < m:
+                # argpartition's choice among tied values is unspecified:
+                # pick ties by lowest index so the heuristic start is reproducible
+                top = np.lexsort((np.arange(m), -v))[:p]
             best_top = np.sort(top).astype(np.int64)
             best_u = u
             stall = 0
@@ -180,6 +195,7 @@ def bound_from_multipliers(model: Model, u: np.ndarray, lb: float
     fix1 = intop & (L - v + vq < lb - tol) if p < m else np.zeros(m, bool)
     if model.integral:
         # an improving solution is worth at least lb + 1
-        fix0 = ~intop & (np.floor(L - vp + v + 1e-6) < lb + 1 - tol) if p < m else fix0
-        fix1 = intop & (np.floor(L - v + vq + 1e-6) < lb + 1 - tol) if p < m else fix1
+        b0, b1 = L - vp + v, L - v + vq
+        fix0 = ~intop & (np.floor(b0 + _slack(b0)) < lb + 1 - tol) if p < m else fix0
+        fix1 = intop & (np.floor(b1 + _slack(b1)) < lb + 1 - tol) if p < m else fix1
     return max(_round_bound(model, L), lb), fix0, fix1, v, top

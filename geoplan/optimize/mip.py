@@ -142,21 +142,30 @@ def run_highs(
     st = h.getModelStatus()
     info = h.getInfo()
     MS = highspy.HighsModelStatus
+    # only two outcomes carry a usable bound: proven optimal, or stopped by a
+    # limit (MIP dual bound still valid); anything else (solve error,
+    # unbounded, unknown...) is reported as "error" with no bound
     if st == MS.kOptimal:
         status = "optimal"
-    elif st == MS.kTimeLimit:
+    elif st in (MS.kTimeLimit, MS.kIterationLimit, MS.kSolutionLimit, MS.kInterrupt):
         status = "time_limit"
     elif st == MS.kInfeasible:
         return None, np.nan, np.nan, "infeasible"
     else:
-        status = str(st).split(".")[-1]
+        status = "error"
+    no_bound = np.inf if maximize else -np.inf
     sol = h.getSolution()
     x = np.asarray(sol.col_value, float) if sol.value_valid else None
     obj = float(info.objective_function_value) if x is not None else np.nan
-    if integer.any():
+    if status == "error":
+        bound = no_bound
+    elif integer.any():
         bound = float(info.mip_dual_bound)
+        if not np.isfinite(bound) or np.isnan(bound):
+            bound = no_bound
     else:
-        bound = obj
+        # an LP value bounds the MIP only when the LP is solved to optimality
+        bound = obj if status == "optimal" else no_bound
         if duals is not None and x is not None and sol.dual_valid and st == MS.kOptimal:
             cs = np.array([int(v) for v in h.getBasis().col_status])
             d = np.asarray(sol.col_dual, float)
@@ -372,7 +381,9 @@ def _solve_radius(
             if best_sel is not None and dd:
                 # LP reduced-cost fixing against the incumbent (the truncated LP
                 # is a relaxation, so every statement holds for the full model)
-                ylo, yhi, req = _rc_fix(dd, bound, best_val - model.tol(best_val), m, lrow, lval,
+                # base the fixing on *this* LP's value: its reduced costs are
+                # relative to it (``bound`` may come from an earlier LP)
+                ylo, yhi, req = _rc_fix(dd, obj + const, best_val - model.tol(best_val), m, lrow, lval,
                                         urow, ucol, uval, ylo, yhi, req)
             continue
         if np.isfinite(bd):
@@ -442,6 +453,7 @@ def coverage_lp(model: Model, time_limit: float) -> tuple[np.ndarray, np.ndarray
     B, n, m = model.B, model.n, model.m
     h = new_highs()
     h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("solver", "simplex")
     Apat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)

@@ -60,6 +60,7 @@ def p_median(
     args = V.model_inputs(cost, "cost", binary=False, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit, p=p)
     C, w, p, fx, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.solver, args.time_limit
+    seed = V.seed(seed)
     n, m = C.shape
     if p == 0 and len(fx) == 0 and n:
         raise InputError("p: must be >= 1 when there are no fixed sites")
@@ -73,12 +74,20 @@ def p_median(
                              "site; pass unreachable_cost to price them")
         U = 2.0 * dmax + 1.0
     else:
-        U = float(unreachable_cost)
-        if not np.isfinite(U) or U <= dmax:
+        U = V.number(unreachable_cost, "unreachable_cost")
+        if U <= dmax:
             raise InputError(f"unreachable_cost: must be finite and larger than every distance ({dmax:g})")
     rows = np.repeat(np.arange(n), deg)
     B = sp.csr_matrix((w[rows] * (U - C.data), C.indices, C.indptr), shape=(n, m))
     offset = float((w * U).sum())
+
+    def cost_of(site: np.ndarray) -> float:
+        d = np.full(n, U)
+        ok = site >= 0
+        if ok.any():
+            d[ok] = np.asarray(C[np.flatnonzero(ok), site[ok]]).ravel()
+        return float((w * d).sum())
+
     sol = _solve_benefit(B, w, p, fx, np.zeros(m), cand, grp, rmin, gcap, solver, time_limit, seed, t0,
-                         offset=offset)
+                         offset=offset, cost_of=cost_of)
     return sol

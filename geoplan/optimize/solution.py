@@ -13,8 +13,12 @@ def relative_gap(objective: float, bound: float, sense: str) -> float:
     """Certified relative gap.
 
     Maximisation: ``(bound - objective) / bound``; minimisation:
-    ``(objective - bound) / objective``.  0 when both are 0; never negative.
+    ``(objective - bound) / objective``.  0 when both are 0; never negative;
+    ``inf`` when either value is not finite (no bound, or no objective):
+    ``max(0, nan)`` would otherwise report a missing bound as a zero gap.
     """
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return float("inf")
     if sense == "max":
         num, den = bound - objective, abs(bound)
     else:
@@ -49,7 +53,8 @@ class Solution:
     seconds
         Wall-clock time of the call.
     status
-        ``"optimal"`` (gap proven ~0), ``"time_limit"`` (MIP stopped by the
+        ``"optimal"`` (gap proven <= 1e-6 relative; integral bounds are
+        rounded down, so with integer weights usually exactly 0), ``"time_limit"`` (MIP stopped by the
         time limit), ``"feasible"`` (heuristic answer with a gap) or
         ``"infeasible"``.
     sense
