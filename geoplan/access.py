@@ -63,6 +63,16 @@ def as_xy(points: Any, name: str = "points") -> np.ndarray:
         points in a projected (metric) CRS.
     name
         Argument name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 2)`` float64 x/y in metres.
+
+    Raises
+    ------
+    InputError
+        Geographic CRS, non-point geometries, wrong shape or non-finite values.
     """
     geom = getattr(points, "geometry", None)
     if geom is not None or type(points).__name__ == "GeoSeries":
@@ -184,6 +194,11 @@ def cost_matrix(demand_xy: Any, site_xy: Any, max_distance: Any) -> sp.csr_matri
 def nearest_distance(demand_xy: Any, site_xy: Any) -> tuple[np.ndarray, np.ndarray]:
     """Straight-line distance from each demand point to its nearest site.
 
+    Parameters
+    ----------
+    demand_xy, site_xy
+        ``(n, 2)`` / ``(m, 2)`` metric coordinates (see :func:`as_xy`).
+
     Returns
     -------
     (distance, index)
@@ -199,8 +214,21 @@ def nearest_distance(demand_xy: Any, site_xy: Any) -> tuple[np.ndarray, np.ndarr
     return np.asarray(dist, float), np.asarray(idx, np.int64)
 
 
-def minutes_to_metres(minutes: Any, speed_kmh: float) -> Any:
-    """Convert a travel time in minutes at ``speed_kmh`` into metres."""
+def minutes_to_metres(minutes: Any, speed_kmh: float) -> float | np.ndarray:
+    """Convert a travel time in minutes at ``speed_kmh`` into metres.
+
+    Parameters
+    ----------
+    minutes
+        Scalar or array of travel times in minutes.
+    speed_kmh
+        Travel speed in km/h (finite, > 0).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Distance in metres: a float for scalar input, else a float array.
+    """
     try:
         speed_kmh = float(speed_kmh)
     except (TypeError, ValueError) as exc:
@@ -252,6 +280,23 @@ def network_from_edges(
     edge), or a scipy.sparse csgraph via ``graph=`` together with
     ``node_xy``, or a :mod:`networkx` graph as ``node_xy`` (nodes must carry
     ``x``/``y`` attributes and edges a ``length`` attribute).
+
+    Parameters
+    ----------
+    node_xy
+        ``(k, 2)`` metric node coordinates, or a networkx graph.
+    edges, lengths
+        ``(e, 2)`` node index pairs and their lengths in metres (optional).
+    graph
+        A ``(k, k)`` scipy.sparse matrix of edge lengths, instead of ``edges``.
+    directed
+        Keep edges one-way instead of symmetrising them.
+    length_attr, x_attr, y_attr
+        Attribute names read from a networkx graph.
+
+    Returns
+    -------
+    RoadNetwork
     """
     try:  # networkx graph?
         import networkx as nx
@@ -393,6 +438,22 @@ def network_coverage_matrix(
     Both sides are snapped to their nearest network node (the straight-line
     snap distances are added to the path length).  ``radius`` (metres) or
     ``minutes`` at ``speed_kmh`` may be scalars or per-site arrays.
+
+    Parameters
+    ----------
+    network
+        The road network (see :func:`network_from_edges`).
+    demand_xy, site_xy
+        Metric coordinates (see :func:`as_xy`).
+    radius
+        Network distance in metres; give this or ``minutes``.
+    minutes, speed_kmh
+        Travel time and speed, converted with :func:`minutes_to_metres`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``(n_demand, n_sites)`` 0/1 matrix (uint8), sorted indices.
     """
     d = as_xy(demand_xy, "demand_xy")
     s = as_xy(site_xy, "site_xy")
@@ -415,6 +476,18 @@ def network_cost_matrix(
     """Network distances (metres) of the pairs within the cutoff.
 
     Zero distances are stored as :data:`ZERO_DISTANCE` (see module docs).
+
+    Parameters
+    ----------
+    network, demand_xy, site_xy, minutes, speed_kmh
+        As in :func:`network_coverage_matrix`.
+    max_distance
+        Network distance cutoff in metres; give this or ``minutes``.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``(n_demand, n_sites)`` float64 distances of the reachable pairs.
     """
     d = as_xy(demand_xy, "demand_xy")
     s = as_xy(site_xy, "site_xy")

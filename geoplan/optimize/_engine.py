@@ -214,6 +214,7 @@ def _no_incumbent(model: Model) -> tuple[np.ndarray, float, float, str, str]:
     order = np.lexsort((np.arange(m), -colv))
     sel: list[int] = []
     if model.grp is not None:
+        assert model.gmin is not None and model.gcap is not None, "Model invariant: gmin, gcap accompany grp"
         G = len(model.gmin)
         cnt = np.zeros(G, np.int64)
         for j in order:  # minimums first

@@ -198,7 +198,7 @@ class ModelInputs:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.matrix.shape  # type: ignore[return-value]
+        return self.matrix.shape
 
 
 def model_inputs(

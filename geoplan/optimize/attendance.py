@@ -28,6 +28,22 @@ def decay_function(d: np.ndarray, decay: str = "linear", cutoff: float = 3000.0,
     * ``"linear"``: ``1 - d / cutoff``;
     * ``"power"``: ``(1 + d / 1000) ** -beta`` (``beta`` default 2);
     * ``"exponential"``: ``exp(-beta * d / 1000)`` (``beta`` per km, default 1).
+
+    Parameters
+    ----------
+    d
+        Distances in metres.
+    decay
+        ``"linear"``, ``"power"`` or ``"exponential"``.
+    cutoff
+        Distance in metres beyond which nobody attends.
+    beta
+        Decay parameter (see above); ``None`` for the default.
+
+    Returns
+    -------
+    numpy.ndarray
+        Attendance shares in [0, 1], same shape as ``d``.
     """
     d = np.asarray(d, float)
     if decay == "linear":
@@ -112,7 +128,8 @@ def max_attendance(
 
 
 def _solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus: np.ndarray,
-                   cand: np.ndarray, grp: Any, rmin: Any, gcap: Any, solver: str, time_limit: float,
+                   cand: np.ndarray, grp: np.ndarray | None, rmin: np.ndarray | None, gcap: np.ndarray | None,
+                   solver: str, time_limit: float,
                    seed: int, t0: float, offset: float | None,
                    cost_of: Callable[[np.ndarray], float] | None = None) -> Solution:
     """Solve ``max Σ_i max_{j open} B_ij + bonus`` with fixed sites as floors."""
@@ -133,6 +150,7 @@ def _solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, 
     # drop columns that can never matter: empty, zero bonus, no group minimum
     useless = (colnnz == 0) & (b1 == 0)
     if g1 is not None:
+        assert rmin is not None, "_candidates returns grp, rmin and gcap all set or all None"
         useless &= rmin[g1] == 0
     keep_c &= ~useless
     cols = np.flatnonzero(keep_c)
@@ -150,12 +168,16 @@ def _solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, 
     sel = np.sort(cand[cols[sel_r]]).astype(np.int64)
     if len(sel) < p:  # fill with unused candidates (zero gain), lowest index first, caps respected
         rest = np.setdiff1d(cand, sel)
-        cnt = np.bincount(grp[sel], minlength=len(gcap)) if grp is not None else None
-        extra = []
+        cnt: np.ndarray | None = None
+        if grp is not None:
+            assert gcap is not None, "_candidates returns grp, rmin and gcap all set or all None"
+            cnt = np.bincount(grp[sel], minlength=len(gcap))
+        extra: list[np.int64] = []
         for j in rest:
             if len(sel) + len(extra) >= p:
                 break
             if grp is not None:
+                assert cnt is not None and gcap is not None, "cnt and gcap are set whenever grp is"
                 if cnt[grp[j]] >= gcap[grp[j]]:
                     continue
                 cnt[grp[j]] += 1
@@ -260,8 +282,8 @@ def _capacitated(A: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus:
                     sp.identity(nnz, format="csr")])
     newrow = sp.hstack([sp.csr_matrix((~isfix).astype(float)[None, :]), sp.csr_matrix((1, nnz))])
     blocks = [R1, R2, R3, newrow]
-    rlo = [np.full(n, -np.inf), np.full(m, -np.inf), np.full(nnz, -np.inf), [-np.inf]]
-    rhi = [np.ones(n), np.zeros(m), np.zeros(nnz), [float(p)]]
+    rlo: list[np.ndarray | list[float]] = [np.full(n, -np.inf), np.full(m, -np.inf), np.full(nnz, -np.inf), [-np.inf]]
+    rhi: list[np.ndarray | list[float]] = [np.ones(n), np.zeros(m), np.zeros(nnz), [float(p)]]
     if G:
         Gm = sp.csr_matrix((np.ones(m), (grp, np.arange(m))), shape=(G, m)).multiply((~isfix)[None, :])
         blocks.append(sp.hstack([Gm, sp.csr_matrix((G, nnz))]))
@@ -307,17 +329,18 @@ def _capacitated(A: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus:
         label = "highs"
         if st == "infeasible":
             raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
-        sel = np.flatnonzero((x[:m] > 0.5) & ~isfix).astype(np.int64) if x is not None else None
-        if sel is not None and feasible(sel):
+        mip_sel = np.flatnonzero((x[:m] > 0.5) & ~isfix).astype(np.int64) if x is not None else None
+        if mip_sel is not None and feasible(mip_sel):
             # value the MIP answer exactly rather than trusting its tolerance-laden objective
-            val = served_by(np.union1d(fx, sel).astype(np.int64))
+            val = served_by(np.union1d(fx, mip_sel).astype(np.int64))
             obj = val if np.isfinite(val) else obj
         else:
-            sel, obj = None, -np.inf
-        if sel is None or (np.isfinite(g_obj) and obj < g_obj):
+            mip_sel, obj = None, -np.inf
+        if mip_sel is None or (np.isfinite(g_obj) and obj < g_obj):
             sel, obj = g_sel, g_obj
             status = "feasible"
         else:
+            sel = mip_sel
             status = st
     if not np.isfinite(obj):
         raise InputError("min_per_group: the group minimums and caps cannot be met with p sites "

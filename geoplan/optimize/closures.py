@@ -42,7 +42,19 @@ class ClosureImpact:
 
 
 def closure_impact(coverage_existing: Any, weights: Any = None) -> ClosureImpact:
-    """Unique coverage of each existing station (vectorised)."""
+    """Unique coverage of each existing station (vectorised).
+
+    Parameters
+    ----------
+    coverage_existing
+        ``(n_demand, n_stations)`` 0/1 matrix of the existing stations.
+    weights
+        Demand weights (default 1 each).
+
+    Returns
+    -------
+    ClosureImpact
+    """
     A = V.matrix(coverage_existing, "coverage_existing", binary=True)
     n, m = A.shape
     w = V.weights(weights, n)
@@ -61,8 +73,27 @@ def close_least_loss(coverage_existing: Any, weights: Any = None, k: int = 1, so
     """Choose ``k`` stations to close losing the least covered weight.
 
     Solved as max coverage keeping ``m - k`` stations (``keep`` = stations
-    that must stay open).  ``selected`` = stations to close; ``objective``
-    = weight no longer covered (min); ``bound`` = proven lower bound on it.
+    that must stay open).
+
+    Parameters
+    ----------
+    coverage_existing
+        ``(n_demand, n_stations)`` 0/1 matrix of the existing stations.
+    weights
+        Demand weights (default 1 each).
+    k
+        Number of stations to close.
+    solver, time_limit, seed
+        As in :func:`~geoplan.optimize.max_coverage`.
+    keep
+        Indices (or boolean mask) of stations that must stay open.
+
+    Returns
+    -------
+    Solution
+        ``selected`` = stations to close; ``objective`` = weight no longer
+        covered (min); ``bound`` = proven lower bound on it;
+        ``extra["keep"]`` = stations kept.
     """
     t0 = time.perf_counter()
     A = V.matrix(coverage_existing, "coverage_existing", binary=True)
@@ -92,7 +123,21 @@ def minimal_keep_set(coverage_existing: Any, weights: Any = None, target: float 
                      solver: str = "auto", time_limit: float = 60, *, seed: int = 0) -> Solution:
     """Smallest set of existing stations keeping ``target`` × today's coverage.
 
-    ``selected`` = stations to keep; ``extra["close"]`` = the others.
+    Parameters
+    ----------
+    coverage_existing
+        ``(n_demand, n_stations)`` 0/1 matrix of the existing stations.
+    weights
+        Demand weights (default 1 each).
+    target
+        Share in (0, 1] of today's reachable weight to keep covered.
+    solver, time_limit, seed
+        As in :func:`~geoplan.optimize.max_coverage`.
+
+    Returns
+    -------
+    Solution
+        ``selected`` = stations to keep; ``extra["close"]`` = the others.
     """
     sol = set_cover(coverage_existing, weights, target=target, solver=solver, time_limit=time_limit, seed=seed)
     m = V.matrix(coverage_existing, "coverage_existing", binary=True).shape[1]

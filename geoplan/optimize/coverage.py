@@ -39,6 +39,7 @@ def _check_groups(grp: np.ndarray | None, rmin: np.ndarray | None, gcap: np.ndar
                   cand: np.ndarray, p: int) -> None:
     if grp is None:
         return
+    assert rmin is not None and gcap is not None, "_groups returns grp, rmin and gcap all set or all None"
     G = len(rmin)
     avail = np.bincount(grp[cand], minlength=G)
     bad = np.flatnonzero(rmin > np.minimum(avail, gcap))
@@ -155,6 +156,7 @@ def max_coverage(
     g1 = grp[cand] if grp is not None else None
     single = b1 == 0
     if g1 is not None:
+        assert rmin is not None, "_groups returns grp, rmin and gcap all set or all None"
         single &= rmin[g1] == 0
     dom = dominated_sites(A2, b1, p, g1, single)
     cols = np.flatnonzero(~dom)
@@ -203,12 +205,16 @@ def _pad(A: sp.csr_matrix, w: np.ndarray, fixcov: np.ndarray, bonus: np.ndarray,
     avail = np.zeros(A.shape[1], bool)
     avail[cand] = True
     avail[sel] = False
-    cnt = np.bincount(grp[sel], minlength=len(gcap)) if grp is not None else None
+    cnt: np.ndarray | None = None
+    if grp is not None:
+        assert gcap is not None, "callers pass gcap whenever they pass grp"
+        cnt = np.bincount(grp[sel], minlength=len(gcap))
     out = list(sel)
     while len(out) < p:
         gain = bonus + Ac.T @ (w * ~covered)
         ok = avail.copy()
         if grp is not None:
+            assert cnt is not None and gcap is not None, "cnt and gcap are set whenever grp is"
             ok &= cnt[grp] < gcap[grp]
         if not ok.any():
             break
@@ -218,6 +224,7 @@ def _pad(A: sp.csr_matrix, w: np.ndarray, fixcov: np.ndarray, bonus: np.ndarray,
         avail[j] = False
         covered[Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]] = True
         if grp is not None:
+            assert cnt is not None, "cnt is set whenever grp is"
             cnt[grp[j]] += 1
     return np.array(sorted(out), np.int64)
 

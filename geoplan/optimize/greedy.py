@@ -57,9 +57,10 @@ class Model:
 
     @property
     def constrained(self) -> bool:
-        return self.grp is not None and (
+        # bool(): the numpy comparisons give np.bool_, the annotation promises bool
+        return bool(self.grp is not None and (
             (self.gmin is not None and (self.gmin > 0).any())
-            or (self.gcap is not None and np.isfinite(self.gcap).any()))
+            or (self.gcap is not None and np.isfinite(self.gcap).any())))
 
     def rel_gap(self, lb: float, ub: float) -> float:
         """Relative gap in terms of the real objective."""
@@ -80,6 +81,7 @@ class Model:
             return False
         if self.grp is None:
             return True
+        assert self.gmin is not None and self.gcap is not None, "Model invariant: gmin, gcap accompany grp"
         c = np.bincount(self.grp[sel], minlength=len(self.gmin))
         return bool((c >= self.gmin).all() and (c <= self.gcap).all())
 
@@ -104,21 +106,27 @@ def greedy(model: Model) -> np.ndarray:
     colsum = np.asarray(B.sum(axis=0)).ravel() + bonus
     heap = list(zip((-colsum).tolist(), range(m)))
     heapq.heapify(heap)
-    G = len(model.gmin) if model.grp is not None else 0
+    grp, gmin, gcap = model.grp, model.gmin, model.gcap
+    G = 0
+    if grp is not None:
+        assert gmin is not None and gcap is not None, "Model invariant: gmin, gcap accompany grp"
+        G = len(gmin)
     cnt = np.zeros(G, np.int64)
     sel: list[int] = []
     ind, ptr, dat = Bc.indices, Bc.indptr, Bc.data
     for t in range(min(model.p, m)):
         must = False
         if G:
-            deficit = np.maximum(model.gmin - cnt, 0)
+            assert gmin is not None, "G > 0 only when the model has groups"
+            deficit = np.maximum(gmin - cnt, 0)
             must = (model.p - t) <= deficit.sum()
         chosen = -1
         while heap:
             negg, j = heapq.heappop(heap)
             if G:
-                g = model.grp[j]
-                if cnt[g] >= model.gcap[g] or (must and deficit[g] <= 0):
+                assert grp is not None and gcap is not None, "G > 0 only when the model has groups"
+                g = grp[j]
+                if cnt[g] >= gcap[g] or (must and deficit[g] <= 0):
                     continue  # permanently invalid from now on
             r = ind[ptr[j]:ptr[j + 1]]
             gain = float(np.maximum(dat[ptr[j]:ptr[j + 1]] - cur[r], 0.0).sum()) + bonus[j]
@@ -132,7 +140,8 @@ def greedy(model: Model) -> np.ndarray:
         r = ind[ptr[chosen]:ptr[chosen + 1]]
         cur[r] = np.maximum(cur[r], dat[ptr[chosen]:ptr[chosen + 1]])
         if G:
-            cnt[model.grp[chosen]] += 1
+            assert grp is not None, "G > 0 only when the model has groups"
+            cnt[grp[chosen]] += 1
     return np.array(sorted(sel), dtype=np.int64)
 
 
@@ -181,7 +190,11 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
     rows = model.rows
     scale = max(1.0, float(B.data.sum()) + float(bonus.sum()))
     tol = 1e-9 * scale
-    G = len(model.gmin) if model.grp is not None else 0
+    grp, gmin, gcap = model.grp, model.gmin, model.gcap
+    G = 0
+    if grp is not None:
+        assert gmin is not None and gcap is not None, "Model invariant: gmin, gcap accompany grp"
+        G = len(gmin)
     for _ in range(max_iter):
         if time.perf_counter() > deadline:
             break
@@ -224,10 +237,11 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
         eval_ = np.asarray(E[cj, ck]).ravel()
         delta = gain[ck] - loss[cj] + eval_
         if G:
-            cnt = np.bincount(model.grp[sel], minlength=G)
-            gj, gk = model.grp[sel[cj]], model.grp[ck]
+            assert grp is not None and gmin is not None and gcap is not None, "G > 0 only when the model has groups"
+            cnt = np.bincount(grp[sel], minlength=G)
+            gj, gk = grp[sel[cj]], grp[ck]
             same = gj == gk
-            okk = same | ((cnt[gk] + 1 <= model.gcap[gk]) & (cnt[gj] - 1 >= model.gmin[gj]))
+            okk = same | ((cnt[gk] + 1 <= gcap[gk]) & (cnt[gj] - 1 >= gmin[gj]))
             delta = np.where(okk, delta, -np.inf)
         best = int(np.argmax(delta))
         if not delta[best] > tol:

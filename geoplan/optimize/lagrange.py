@@ -135,6 +135,7 @@ def subgradient(
         fix0 |= ~intop & (L - vp + v < lb - tol)
         fix1 |= intop & (L - v + vq < lb - tol)
         if use_min:
+            assert model.grp is not None and model.gmin is not None, "use_min implies grp and gmin are set"
             top = _top_with_minimums(v, p, model.grp, model.gmin)
             L = float(u.sum() + v[top].sum())
             intop[:] = False

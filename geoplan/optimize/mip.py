@@ -208,9 +208,10 @@ def solve_highs(
         rlo_c = np.full(n + nnz, -np.inf)
         rhi_c = np.concatenate([np.ones(n), np.zeros(nnz)])
     blocks = [cover_rows, sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, nx_))], format="csr")]
-    rlo = [rlo_c, [-np.inf]]
-    rhi = [rhi_c, [float(model.p)]]
+    rlo: list[np.ndarray | list[float]] = [rlo_c, [-np.inf]]
+    rhi: list[np.ndarray | list[float]] = [rhi_c, [float(model.p)]]
     if model.grp is not None:
+        assert model.gmin is not None and model.gcap is not None, "Model invariant: gmin, gcap accompany grp"
         G = len(model.gmin)
         Gm = sp.csr_matrix((np.ones(m), (model.grp, np.arange(m))), shape=(G, m))
         need = (model.gmin > 0) | np.isfinite(model.gcap)
@@ -246,6 +247,7 @@ def _group_rows(model: Model, ncols_extra: int) -> tuple[list[sp.csr_matrix], li
     rlo: list[np.ndarray] = [np.array([-np.inf])]
     rhi: list[np.ndarray] = [np.array([float(model.p)])]
     if model.grp is not None:
+        assert model.gmin is not None and model.gcap is not None, "Model invariant: gmin, gcap accompany grp"
         G = len(model.gmin)
         Gm = sp.csr_matrix((np.ones(m), (model.grp, np.arange(m))), shape=(G, m))
         need = (model.gmin > 0) | np.isfinite(model.gcap)

@@ -153,13 +153,17 @@ def restrict(model: "Model", fix0: np.ndarray, fix1: np.ndarray
     B = sp.csr_matrix(B[keep])
     w = None
     if model.coverage:
+        assert model.w is not None, "coverage models carry their row weights w"
         w = model.w[keep]
         pat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
         pat, w, _ = merge_rows(pat, w)
         B = sp.csr_matrix(pat.multiply(w[:, None]))
     B.sort_indices()
-    grp = gmin = gcap = None
+    grp: np.ndarray | None = None
+    gmin: np.ndarray | None = None
+    gcap: np.ndarray | None = None
     if model.grp is not None:
+        assert model.gmin is not None and model.gcap is not None, "Model invariant: gmin, gcap accompany grp"
         grp = model.grp[free]
         have = np.bincount(model.grp[open_], minlength=len(model.gmin))
         gmin = np.maximum(model.gmin - have, 0)
