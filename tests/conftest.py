@@ -1,13 +1,22 @@
 """Shared fixtures: a small synthetic dataset built in code (no files needed)."""
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings as hypothesis_settings
 from shapely.geometry import box
 
 from geoplan.datasets import SECTORS, SITE_CATEGORIES, Dataset
+
+# Property tests explore the same examples on every run, so a CI result can be reproduced;
+# set HYPOTHESIS_PROFILE=explore for fresh random examples when hunting for bugs locally.
+hypothesis_settings.register_profile("geoplan", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "geoplan"))
 
 
 def make_tiny_layers(seed: int = 0) -> dict[str, pd.DataFrame]:

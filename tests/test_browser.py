@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser import CHROMIUM_ARGS, AssetServer, asset_cache_dir, collect_errors, find_chromium, page_asset_urls
 from geoplan import maps
@@ -70,25 +71,38 @@ class MapPage:
     def overlay_names(self) -> list[str]:
         return [t.strip() for t in self.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
 
-    def click_marker(self, selector: str) -> None:
-        """Click, with the mouse, the first marker matching ``selector`` that nothing covers."""
-        handle = self.page.evaluate_handle(
-            """(sel) => {
-                for (const el of document.querySelectorAll(sel)) {
-                    const icon = el.closest('.leaflet-marker-icon');
-                    if (!icon) continue;  // the legend shows the same icons
-                    const r = icon.getBoundingClientRect();
-                    const x = r.left + r.width / 2, y = r.top + r.height / 2;
-                    const top = document.elementFromPoint(x, y);
-                    if (top && top.closest('.leaflet-marker-icon') === icon) return [x, y];
-                }
-                return null;
-            }""",
-            selector,
-        )
-        xy = handle.json_value()
-        assert xy, f"no uncovered marker matches {selector!r}"
-        self.page.mouse.click(xy[0], xy[1])
+    def click_marker(self, selector: str, attempts: int = 5) -> None:
+        """Click, with the mouse, the first uncovered marker matching ``selector``; wait for its popup.
+
+        Leaflet may still be animating (fit-bounds zoom, marker fade-in) when the page
+        reports ready, so a click can land where the marker *was*: look up the marker's
+        position again and retry a few times before failing.
+        """
+        popup = self.page.locator(".leaflet-popup-content")
+        for _ in range(attempts):
+            self.page.wait_for_timeout(300)
+            xy = self.page.evaluate(
+                """(sel) => {
+                    for (const el of document.querySelectorAll(sel)) {
+                        const icon = el.closest('.leaflet-marker-icon');
+                        if (!icon) continue;  // the legend shows the same icons
+                        const r = icon.getBoundingClientRect();
+                        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                        const top = document.elementFromPoint(x, y);
+                        if (top && top.closest('.leaflet-marker-icon') === icon) return [x, y];
+                    }
+                    return null;
+                }""",
+                selector,
+            )
+            assert xy, f"no uncovered marker matches {selector!r}"
+            self.page.mouse.click(xy[0], xy[1])
+            try:
+                popup.first.wait_for(state="visible", timeout=3_000)
+                return
+            except PlaywrightTimeout:
+                continue
+        raise AssertionError(f"clicking a {selector!r} marker {attempts} times opened no popup")
 
     def screenshot(self, name: str, tmp_path: Path) -> Path:
         self.page.wait_for_timeout(400)  # let Leaflet's fade-in animations finish
