@@ -3,7 +3,8 @@
 ``create_app(settings)`` builds a self-contained app: its own engine (migrated to the
 latest Alembic revision), dataset, job runner and caches on ``app.state.ctx``.
 ``app`` (``uvicorn api.main:app``) is created on first access with settings from the
-environment.
+environment; it prints no token, so it needs ``GEOPLAN_TOKENS``. ``serve`` (what
+``geoplan serve`` runs) adds a one-off city-planner token when none is configured.
 """
 from __future__ import annotations
 
@@ -115,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     n = recover(sessions)
     if n:
         log.warning("%d scenario(s) interrupted by a previous stop were marked failed", n)
+    if not settings.tokens:
+        log.warning("no GEOPLAN_TOKENS configured: every request except /health and /version will get 401 "
+                    "(see api/README.md; `geoplan serve` prints a one-off token instead)")
     dataset = Dataset.load(settings.dataset_path)
     jobs = JobRunner(sessions, _plan_function, settings.solve_concurrency, settings.solve_time_limit)
     ctx = AppContext(settings=settings, engine=engine, sessions=sessions, catalog=Catalog(dataset), jobs=jobs)

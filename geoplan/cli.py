@@ -1,8 +1,12 @@
 """The ``geoplan`` command line.
 
-Every command takes ``--dataset`` (default: the bundled Yancheng dataset) and,
-where it writes anything, ``--out DIR``. Bad input ends with one clear red line
-per problem and exit code 2, never a traceback.
+The planning commands (``review``, ``plan``, ``assign``, ``map``, ``compare``,
+``demo``) and ``data import`` take ``--dataset`` (default: the bundled Yancheng
+dataset); ``data info`` and ``data validate`` take the path as an argument.
+Commands that write files take ``--out DIR`` (``data build``: ``--out FILE``;
+``data import``: ``--into FILE``).
+Bad input ends with one clear red line per problem and exit code 2, never a
+traceback; ``data validate`` exits 1 when the dataset has problems.
 """
 from __future__ import annotations
 
@@ -147,7 +151,7 @@ def data_import(
 ) -> None:
     """Import a user's table into a layer and save a new, validated dataset.
 
-    Example: geoplan data import sites markets.csv --lon lng --lat lat --coords gcj02 --into my.gpkg
+    Example: geoplan data import sites markets.csv --mode append --lon lng --lat lat --coords gcj02 --into my.gpkg
     """
     from geoplan.sources.tables import import_layer
 
@@ -247,8 +251,11 @@ def _print_plan(p: "Plan") -> None:
         for _, r in p.opened.sort_values(["unique_people", "id"], ascending=[False, True])[show].head(15).iterrows():
             console.print(escape(f"  + {r['id']}: {r['reason']}"), highlight=False)
     if len(p.closed):
-        console.print(f"[bold red]Closures: the 15 that cost least coverage (of {len(p.closed)})[/bold red]")
-        for _, r in p.closed.sort_values(["loss_if_closed", "id"])[show].head(15).iterrows():
+        free = int((p.closed["loss_if_closed"] <= 0).sum())
+        console.print(f"[bold red]Closures: {len(p.closed):,}, of which {free:,} leave nobody out of reach; "
+                      f"the 15 that cost most coverage[/bold red]")
+        ranked = p.closed.sort_values(["loss_if_closed", "id"], ascending=[False, True])
+        for _, r in ranked[show].head(15).iterrows():
             console.print(escape(f"  − {r['id']} {r['name']}: {r['reason']}"), highlight=False)
 
 

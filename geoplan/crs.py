@@ -6,7 +6,8 @@
   Chinese web maps. :func:`convert` moves arrays between them and WGS84;
   :func:`convert_geometry` and :func:`to_wgs84` do the same for shapely
   geometries and GeoDataFrames. The inverse transforms iterate the forward one
-  until the round trip is below a millimetre, far inside the 0.5 m required.
+  until the round trip is below a millimetre (far below the ~0.5 m that matters
+  on a map).
 """
 from __future__ import annotations
 

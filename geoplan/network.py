@@ -1,4 +1,9 @@
-"""Statistics of the current station network (before any optimisation)."""
+"""Statistics of the current station network (before any optimisation).
+
+:func:`network_summary` counts active stations per tier and county and the people
+within :data:`geoplan.settings.HEADLINE_RADIUS_M` (2 km) of one — the table that
+``geoplan data info`` and ``geoplan demo`` print.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

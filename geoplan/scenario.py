@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from geoplan import access
 from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset, write_gpkg
 from geoplan.exceptions import InputError
-from geoplan.settings import STORAGE_CRS
+from geoplan.settings import DEFAULT_RADIUS_M, STORAGE_CRS
 
 if TYPE_CHECKING:
     from geoplan.optimize import Solution
@@ -85,7 +85,7 @@ class Scenario(BaseModel):
     name: str = Field("scenario", max_length=200, description="Label shown in reports and maps")
     budget: int = Field(150, ge=0, le=100_000, description="Number of new contact points to open")
     radius_m: dict[Tier, float] = Field(
-        default_factory=lambda: dict[Tier, float]({"home": 3000.0, "station": 2000.0, "point": 1500.0}),
+        default_factory=lambda: dict[Tier, float](DEFAULT_RADIUS_M),  # type: ignore[arg-type]  # keys are the tiers
         description="Service radius per station tier, metres; new points use the 'point' radius",
     )
     distance: Literal["straight", "road"] = Field("straight", description="Straight-line or road-network distance")

@@ -1,7 +1,8 @@
 """Package-wide defaults, in one place (like ``osmnx.settings``).
 
 These are plain constants, read by functions as default argument values; nothing
-here is mutated at run time.
+here is mutated at run time. (``geoplan.scenario.Scenario`` spells out the same
+default radii itself, and its ``seed`` defaults to 0.)
 """
 from __future__ import annotations
 
@@ -19,5 +20,5 @@ DEFAULT_RADIUS_M: dict[str, float] = {"home": 3000.0, "station": 2000.0, "point"
 #: Radius used for the "share of people within reach" headline figure.
 HEADLINE_RADIUS_M: float = 2000.0
 
-#: Default seed for everything random (dataset synthesis, tie-breaking).
+#: Seed of the bundled dataset's synthesis (scenarios carry their own ``seed``, default 0).
 DEFAULT_SEED: int = 20240601

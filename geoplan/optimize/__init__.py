@@ -1,7 +1,8 @@
 """Site-selection optimizers: max coverage, set cover, p-median, attendance,
 closures.  Exact sparse MIPs (HiGHS) and greedy + swap heuristics certified
-by Lagrangian / LP bounds; every call returns a :class:`Solution` with a
-proven bound and gap.
+by Lagrangian / LP bounds; every optimizer returns a :class:`Solution` with a
+proven bound and gap (:func:`closure_impact`, which optimizes nothing, returns
+a :class:`ClosureImpact` table).
 
 >>> from geoplan.optimize import max_coverage, set_cover, p_median, max_attendance
 """

@@ -1,6 +1,8 @@
 """The solve pipeline shared by the benefit models (max coverage,
 attendance, p-median): greedy -> swap -> Lagrangian bound (+ fixing) ->
-warm-started HiGHS MIP when it pays."""
+warm-started HiGHS MIP when it pays.  Coverage models up to ``LP_MAX_NNZ``
+stored pairs take the LP route under ``solver="auto"`` instead: LP duals ->
+fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left."""
 from __future__ import annotations
 
 import time

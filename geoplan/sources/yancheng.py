@@ -12,11 +12,11 @@ communities. Everything else is synthesized, deterministically from one seed:
 * foot-traffic venues (markets, banks, clinics, workshops, enterprises, service
   windows, busy streets) with daily footfall;
 * the station network *before* the review (homes, 102 village-level homes,
-  liaison stations of which about 261 duplicate others' reach, contact points);
+  600 liaison stations of which 261 duplicate others' reach, 150 contact points);
 * about 11,500 pseudonymous deputies at five levels in about 1,100 groups, and
   the special committees of the city's standing committee.
 
-``python -m geoplan.sources.yancheng`` rebuilds the file.
+``python -m geoplan.sources.yancheng`` (or ``geoplan data build``) rebuilds the file.
 """
 from __future__ import annotations
 
