@@ -235,3 +235,19 @@ def test_import_argument_errors(tmp_path: Path, tiny_dataset: Dataset) -> None:
         import_layer(tiny_dataset, "venues", p)
     with pytest.raises(InputError, match="mode"):
         import_layer(tiny_dataset, "sites", p, mode="merge")  # type: ignore[arg-type]
+
+
+def test_csv_ragged_rows_are_named_not_shifted(tmp_path: Path) -> None:
+    """An unquoted comma adds a field; pandas would shift every column. We name the lines instead."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,name,lon,lat\nA,Market, east,120.1,33.3\nB,Bank,120.2,33.4\nC,Clinic, old, town,120.3,33.5\n",
+                    encoding="utf-8")
+    with pytest.raises(DatasetError) as err:
+        read_table(path, layer="sites")
+    rows = [p.row for p in err.value.problems]
+    assert rows == ["line 2", "line 4"]
+    assert "has 5 fields but the header has 4" in str(err.value.problems[0])
+    # Every row one field too long is the case pandas silently turns into an index column.
+    path.write_text("id,name,lon,lat\nA,Market, east,120.1,33.3\nB,Bank, west,120.2,33.4\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 2"):
+        read_table(path, layer="sites")

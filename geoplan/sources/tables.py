@@ -22,6 +22,7 @@ header is line 1) and the id when the table has one.
 """
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, cast
@@ -47,6 +48,25 @@ _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _FALLBACK_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
+def _check_field_counts(path: Path, encoding: str, sep: str, label: str) -> None:
+    """Every row must have as many fields as the header.
+
+    pandas silently treats one extra field on every row as an index column (shifting all
+    values one column left), so ragged rows are caught here, with their line numbers.
+    """
+    problems: list[Problem] = []
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        header = next(reader, [])
+        for row in reader:
+            if row and len(row) != len(header):
+                problems.append(Problem(label, f"line {reader.line_num}",
+                                        f"has {len(row)} fields but the header has {len(header)}; "
+                                        f"quote values that contain {sep!r}"))
+    if problems:
+        raise DatasetError(problems)
+
+
 def _read_csv(path: Path, encoding: str | None, label: str) -> pd.DataFrame:
     encodings = (encoding,) if encoding else _FALLBACK_ENCODINGS
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -61,7 +81,9 @@ def _read_csv(path: Path, encoding: str | None, label: str) -> pd.DataFrame:
         except LookupError as exc:
             raise InputError(f"{label}: unknown encoding {enc!r}") from exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            _check_field_counts(path, enc, sep, label)  # names the ragged lines, if that is the cause
             raise InputError(f"{label}: cannot parse {path.name} as CSV ({exc})") from exc
+        _check_field_counts(path, enc, sep, label)
         df.columns = [str(c).strip() for c in df.columns]
         # Strip stray spaces Excel users leave around values.
         for c in df.columns:
