@@ -148,18 +148,35 @@ def data_import(
     lon: Optional[str] = typer.Option(None, help="CSV longitude column"),
     lat: Optional[str] = typer.Option(None, help="CSV latitude column"),
     mode: str = typer.Option("replace", help="replace the layer, or append to it"),
+    source_layer: Optional[str] = typer.Option(None, "--layer", help="Layer of a multi-layer GeoPackage to read"),
+    encoding: Optional[str] = typer.Option(None, help="Text encoding (default: UTF-8, then GB18030)"),
+    source_crs: Optional[str] = typer.Option(None, "--crs", help="CRS of a file that declares none, e.g. EPSG:4490"),
+    rename: Optional[list[str]] = typer.Option(None, "--rename", help="Rename a column: OLD=NEW (repeatable)"),
 ) -> None:
     """Import a user's table into a layer and save a new, validated dataset.
 
-    Example: geoplan data import sites markets.csv --mode append --lon lng --lat lat --coords gcj02 --into my.gpkg
+    Example: geoplan data import sites markets.csv --mode append --lon lng --lat lat --coords gcj02 --rename 名称=name --into my.gpkg
     """
     from geoplan.sources.tables import import_layer
 
     with _friendly_errors():
+        columns = _renames(rename or [])
         ds = _load(dataset)
-        new = import_layer(ds, layer, source, lon=lon, lat=lat, coords=coords, mode=mode)  # type: ignore[arg-type]
+        new = import_layer(ds, layer, source, lon=lon, lat=lat, coords=coords, mode=mode,  # type: ignore[arg-type]
+                           layer=source_layer, encoding=encoding, crs=source_crs, columns=columns)
         new.save(into)
     console.print(f"[green]saved[/green] {into} ({layer}: {len(getattr(new, layer)):,} rows)")
+
+
+def _renames(pairs: list[str]) -> dict[str, str]:
+    """``["OLD=NEW", …]`` → ``{"OLD": "NEW"}``, with a clear error for a malformed pair."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise InputError(f"--rename: expected OLD=NEW, got {pair!r}")
+        out[old.strip()] = new.strip()
+    return out
 
 
 @data_app.command("build")

@@ -176,3 +176,20 @@ def test_plan_over_roads_from_an_osm_extract(tiny_gpkg: Path, tiny_dataset: Data
     assert pr.scenario.distance == "road"
     assert pr.metrics["people_before"] <= ps.metrics["people_before"]
     assert pr.metrics["people_before"] > 0
+
+
+def test_data_import_gcj02_csv_with_renamed_columns(tiny_gpkg: Path, tmp_path: Path) -> None:
+    src = tmp_path / "markets.csv"
+    # A venue from a Chinese web map: GCJ-02 coordinates, Chinese column names.
+    src.write_text("编号,名称,lng,lat,category,footfall,town_code\nX1,新市场,120.0300,33.3480,market,3000,T1\n",
+                   encoding="utf-8")
+    out = tmp_path / "with_market.gpkg"
+    res = run("data", "import", "sites", src, "--dataset", tiny_gpkg, "--mode", "append", "--coords", "gcj02",
+              "--rename", "编号=id", "--rename", "名称=name", "--into", out)
+    assert res.exit_code == 0, res.output
+    sites = Dataset.load(out).sites.set_index("id")
+    assert len(sites) == 61 and sites.loc["X1", "name"] == "新市场"
+    # GCJ-02 sits a few hundred metres east of WGS84 here: the stored point moved back west.
+    assert sites.loc["X1", "geometry"].x < 120.0300 - 0.003
+    bad = run("data", "import", "sites", src, "--dataset", tiny_gpkg, "--rename", "oops", "--into", out)
+    assert bad.exit_code == 2 and "--rename: expected OLD=NEW" in bad.output
