@@ -36,7 +36,7 @@ def test_nearest_distance():
 
 
 def test_geoseries_input_and_bad_input():
-    gpd = pytest.importorskip("geopandas")
+    import geopandas as gpd
     from shapely.geometry import Point
     g = gpd.GeoSeries([Point(0, 0), Point(500, 0)], crs=3857)
     cov = access.coverage_matrix(g, np.array([[0.0, 0.0]]), 100)

@@ -107,10 +107,6 @@ def _start_server(root: Path) -> tuple[URL, list[str]]:
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[URL]:
     """A PostgreSQL URL whose role may create databases (see the module docstring)."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip("PostgreSQL tests need the driver: pip install 'psycopg[binary]>=3.1'")
     given = os.environ.get("GEOPLAN_TEST_POSTGRES_URL")
     if given:
         yield make_url(given).set(drivername="postgresql+psycopg")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mypy.api as mypy_api
 import pytest
-
-mypy_api = pytest.importorskip("mypy.api", reason="mypy is in the dev extra")
 
 ROOT = Path(__file__).resolve().parents[1]
 
