@@ -34,8 +34,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str):
+    # Module scope: Playwright's sync API keeps an asyncio loop running in this thread while it
+    # is open, and tests collected after this module (asyncio.run in the API tests) need it gone.
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield b
