@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from geoplan.datasets import Dataset
+    from geoplan.network import NetworkSummary
     from geoplan.scenario import Plan, Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan deputy homes, liaison stations and contact points.")
@@ -96,6 +97,11 @@ def _print_frame(df: "pd.DataFrame", title: str, floats: str = "{:,.0f}", shares
     console.print(table)
 
 
+def _print_network(ns: "NetworkSummary", title: str) -> None:
+    _print_frame(ns.by_county, f"{title} by tier and county; people within {ns.radius_m:,.0f} m",
+                 shares=("share_within",))
+
+
 # -- data ------------------------------------------------------------------
 
 
@@ -116,8 +122,7 @@ def data_info(path: Path = typer.Argument(BUNDLED_DATASET, help="Dataset GeoPack
         for k, v in s.items():
             t.add_row(k, f"{v:,.0f}")
         console.print(t)
-        ns = network_summary(ds)
-        _print_frame(ns.by_county, f"Active stations by tier and county; people within {ns.radius_m:,.0f} m", shares=("share_within",))
+        _print_network(network_summary(ds), "Active stations")
 
 
 @data_app.command("validate")
@@ -259,7 +264,7 @@ def _print_plan(p: "Plan") -> None:
         f"mean distance to nearest station {m['mean_distance_before_m']:,.0f} m → {m['mean_distance_after_m']:,.0f} m; "
         f"solver {m['solver']} ({m['status']}), gap {m['gap']:.3%}, {m['seconds']:.2f} s"
     )
-    _print_frame(p.summary_table(), "Plan summary", shares=tuple(c for c in p.summary_table().columns if "share" in c))
+    _print_frame(p.summary_table(), "Plan summary")  # metric/value rows, shares already formatted
     radii = ", ".join(f"{t} {r / 1000:g} km" for t, r in p.scenario.radius_m.items())
     console.print(f"(within reach = inside the service radius of a station's tier: {radii})")
     show = ["id", "name", "town_code", "reason"]
@@ -459,8 +464,7 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
     with _friendly_errors():
         ds = _load(dataset)
         out.mkdir(parents=True, exist_ok=True)
-        ns = network_summary(ds)
-        _print_frame(ns.by_county, f"Current network: active stations by tier and county; people within {ns.radius_m:,.0f} m", shares=("share_within",))
+        _print_network(network_summary(ds), "Current network: active stations")
         maps.network_map(ds).save(str(out / "network.html"))
         p = _run_plan(ds, Scenario(name=f"review + {budget} new points", budget=budget))
         _print_plan(p)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
+from geoplan.access import nearest_distance
 from geoplan.datasets import TIERS, Dataset
 from geoplan.settings import HEADLINE_RADIUS_M
 
@@ -39,14 +39,9 @@ class NetworkSummary:
 
 
 def nearest_station_distance(dataset: Dataset) -> np.ndarray:
-    """Straight-line distance (m) from every demand point to its nearest active station."""
-    active = dataset.active_stations()
-    if active.empty:
-        return np.full(len(dataset.demand), np.inf)
-    metric = dataset.to_metric()
-    sxy = np.column_stack([metric["stations"].geometry.x, metric["stations"].geometry.y])
-    sxy = sxy[(dataset.stations["status"] == "active").to_numpy()]
-    dist, _ = cKDTree(sxy).query(dataset.xy("demand"))
+    """Straight-line distance (m) from every demand point to its nearest active station (inf if none)."""
+    active = (dataset.stations["status"] == "active").to_numpy()
+    dist, _ = nearest_distance(dataset.xy("demand"), dataset.xy("stations")[active])
     return dist
 
 
@@ -81,7 +76,8 @@ def network_summary(dataset: Dataset, radius_m: float = HEADLINE_RADIUS_M) -> Ne
     table["total"] = table[list(TIERS)].sum(axis=1)
     city = table[list(TIERS) + ["total", "population", "people_within"]].sum()
     table.loc["city"] = {"name": "City total", **city.to_dict()}
-    table["share_within"] = np.where(table["population"] > 0, table["people_within"] / table["population"].where(table["population"] > 0, 1), 0.0)
+    # A county without people (none in the data) has share 0, not NaN.
+    table["share_within"] = (table["people_within"] / table["population"]).where(table["population"] > 0, 0.0)
     table = table.reset_index().rename(columns={"index": "code"})
     table = table[["code", "name", *TIERS, "total", "population", "people_within", "share_within"]]
     total_pop = float(city["population"])
