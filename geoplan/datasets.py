@@ -37,7 +37,7 @@ import shapely
 
 from geoplan import crs as _crs
 from geoplan.exceptions import DatasetError, InputError, Problem
-from geoplan.settings import STORAGE_CRS
+from geoplan.settings import BUNDLED_DATASET, STORAGE_CRS
 
 TIERS: tuple[str, ...] = ("home", "station", "point")
 STATION_LEVELS: tuple[str, ...] = ("city", "county", "town", "village")
@@ -476,8 +476,6 @@ class Dataset:
 
 def load(path: str | Path | None = None) -> Dataset:
     """Load a dataset; ``None`` loads the bundled Yancheng dataset."""
-    from geoplan.settings import BUNDLED_DATASET
-
     return Dataset.load(BUNDLED_DATASET if path is None else path)
 
 
