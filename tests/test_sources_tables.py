@@ -151,6 +151,16 @@ def test_geojson_gpkg_shapefile(tmp_path: Path, tiny_dataset: Dataset) -> None:
         read_table(p, layer="b", coords="gcj02")
 
 
+def test_vector_rename_and_layer_named_like_label(tmp_path: Path, tiny_dataset: Dataset) -> None:
+    p = tmp_path / "two.gpkg"
+    pyogrio.write_dataframe(tiny_dataset.sites.rename(columns={"name": "名称"}), p, layer="sites")
+    pyogrio.write_dataframe(tiny_dataset.towns, p, layer="towns")
+    got = read_table(p, label="sites", columns={"名称": "name"})  # the layer named like the label
+    assert list(got["name"]) == list(tiny_dataset.sites["name"])
+    with pytest.raises(InputError, match=r"sites: columns= names 'nope' not in the file; columns are id, "):
+        read_table(p, label="sites", columns={"nope": "name"})
+
+
 def test_vector_file_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         read_table(tmp_path / "missing.geojson")

@@ -130,6 +130,10 @@ def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
     return b
 
 
+def _in_box(lon: np.ndarray, lat: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    return (lon >= box[0]) & (lon <= box[2]) & (lat >= box[1]) & (lat <= box[3])
+
+
 def classify_tags(tags: Mapping[str, str]) -> tuple[str | None, str | None]:
     """Map OSM tags to a site category.
 
@@ -183,8 +187,6 @@ def _iterate(path: Path, keys: Iterable[str]) -> Iterable[Any]:
     """Yield filtered OSM objects; any reader failure becomes an InputError."""
     try:
         yield from _processor(path, keys)
-    except InputError:
-        raise
     except Exception as exc:  # osmium raises RuntimeError / ValueError on corrupt input
         raise InputError(f"pbf_path: cannot read {path} as OSM data ({exc})") from exc
 
@@ -317,8 +319,8 @@ def read_osm_sites(
         return out
 
     g = np.asarray(geoms, dtype=object)
-    is_poly = shapely.get_type_id(g) == 3
-    is_line = shapely.get_type_id(g) == 1
+    type_id = shapely.get_type_id(g)
+    is_poly, is_line = type_id == 3, type_id == 1
     area = np.full(len(g), np.nan)
     if is_poly.any():
         metric = _crs.metric_crs(tuple(shapely.total_bounds(g[is_poly])))
@@ -348,8 +350,7 @@ def read_osm_sites(
         crs="EPSG:4326",
     )
     if box is not None:
-        x, y = shapely.get_x(df.geometry.values), shapely.get_y(df.geometry.values)
-        df = df[(x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])]
+        df = df[_in_box(shapely.get_x(df.geometry.values), shapely.get_y(df.geometry.values), box)]
     df = df.sort_values(["_kind", "_osm"], kind="stable").drop(columns=["_kind", "_osm"]).reset_index(drop=True)
     df["town_code"] = pd.Series(
         _town_codes(df.geometry.values, town_polygons) if town_polygons is not None else [None] * len(df),
@@ -437,11 +438,12 @@ def read_osm_roads(
         if h not in wanted or tags.get("area") == "yes":
             continue
         # Drop nodes missing from a clipped extract; keep the rest of the way.
-        ref_locs = [(n.ref, n.location) for n in obj.nodes]
-        pts = [(r, loc.lon, loc.lat) for r, loc in ref_locs if loc.valid()]
+        pts = [(n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
         if len(pts) < 2:
             continue
         arr = np.asarray(pts, dtype=float)
+        if box is not None and not _in_box(arr[:, 1], arr[:, 2], box).any():
+            continue  # keep only ways with at least one node inside
         refs.append(arr[:, 0].astype(np.int64))
         lons.append(arr[:, 1])
         lats.append(arr[:, 2])
@@ -451,15 +453,6 @@ def read_osm_roads(
         oneway.append(tags.get("oneway"))
         names.append(tags.get("name") or tags.get("name:zh"))
 
-    if box is not None and refs:
-        keep = [
-            bool(np.any((lo >= box[0]) & (lo <= box[2]) & (la >= box[1]) & (la <= box[3])))
-            for lo, la in zip(lons, lats)
-        ]
-        sel = np.flatnonzero(keep)
-        refs, lons, lats = [refs[i] for i in sel], [lons[i] for i in sel], [lats[i] for i in sel]
-        way_ids, hw = [way_ids[i] for i in sel], [hw[i] for i in sel]
-        speed_raw, oneway, names = [speed_raw[i] for i in sel], [oneway[i] for i in sel], [names[i] for i in sel]
     if not refs:
         return _empty_roads()
 

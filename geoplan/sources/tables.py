@@ -95,6 +95,13 @@ def _read_csv(path: Path, encoding: str | None, label: str) -> pd.DataFrame:
     )
 
 
+def _check_renames(columns: Mapping[str, str], available: list[str], label: str) -> None:
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise InputError(f"{label}: columns= names {', '.join(map(repr, missing))} not in the file; "
+                         f"columns are {', '.join(available)}")
+
+
 def _find(columns: list[str], given: str | None, names: tuple[str, ...], what: str, label: str) -> str | None:
     if given is not None:
         if given not in columns:
@@ -107,8 +114,9 @@ def _find(columns: list[str], given: str | None, names: tuple[str, ...], what: s
     return None
 
 
-def _row_labels(df: pd.DataFrame, id_column: str | None, csv: bool) -> np.ndarray:
-    base = [f"line {i + 2}" if csv else f"#{i + 1}" for i in range(len(df))]
+def _row_labels(df: pd.DataFrame, id_column: str | None) -> np.ndarray:
+    """``line N`` per CSV row (the header is line 1), with the row's id when it has one."""
+    base = [f"line {i + 2}" for i in range(len(df))]
     if id_column and id_column in df.columns:
         ids = df[id_column].astype("string").to_numpy(dtype=object)
         return np.array([f"{b} id {v}" if isinstance(v, str) else b for b, v in zip(base, ids)], dtype=object)
@@ -155,7 +163,8 @@ def _geometry_from_wkt(df: pd.DataFrame, col: str, labels: np.ndarray, label: st
     return geoms
 
 
-def _read_vector(path: Path, layer: str | None, label: str, encoding: str | None, prefer: str | None) -> gpd.GeoDataFrame:
+def _read_vector(path: Path, layer: str | None, label: str, encoding: str | None) -> gpd.GeoDataFrame:
+    """Read ``layer`` of a vector file; default the only layer, else the one named ``label``."""
     try:
         available = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
@@ -163,8 +172,8 @@ def _read_vector(path: Path, layer: str | None, label: str, encoding: str | None
     if layer is None:
         if len(available) == 1:
             layer = available[0]
-        elif prefer in available:
-            layer = prefer
+        elif label in available:
+            layer = label
         else:
             raise InputError(f"{label}: {path.name} has layers {', '.join(available)}; choose one with layer=")
     elif layer not in available:
@@ -244,11 +253,8 @@ def read_table(
     if is_csv:
         df = _read_csv(path, encoding, label)
         cols = list(df.columns)
-        if columns:
-            missing = [c for c in columns if c not in cols]
-            if missing:
-                raise InputError(f"{label}: columns= names {', '.join(map(repr, missing))} not in the file; "
-                                 f"columns are {', '.join(cols)}")
+        renames = dict(columns or {})
+        _check_renames(renames, cols, label)
         xcol = _find(cols, lon, LON_NAMES, "longitude", label)
         ycol = _find(cols, lat, LAT_NAMES, "latitude", label)
         wkt = next((c for c in cols if c.lower() in _WKT_NAMES), None) if xcol is None and ycol is None else None
@@ -263,8 +269,8 @@ def read_table(
                 f"(looked for {'/'.join(LON_NAMES)} and {'/'.join(LAT_NAMES)}, or a WKT column); "
                 f"columns are {', '.join(cols)}"
             )
-        if columns:
-            df = df.rename(columns=dict(columns))
+        if renames:
+            df = df.rename(columns=renames)
         if not has_geom or spatial is False:
             return pd.DataFrame(df.drop(columns=[c for c in (xcol, ycol, wkt) if c], errors="ignore"))
         src_crs = crs or "EPSG:4326"
@@ -272,26 +278,22 @@ def read_table(
             geographic = bool(pyproj.CRS.from_user_input(src_crs).is_geographic)
         except pyproj.exceptions.CRSError as exc:
             raise InputError(f"crs: {src_crs!r} is not a known CRS ({exc})") from exc
-        labels = _row_labels(df, id_column, csv=True)
+        labels = _row_labels(df, id_column)
         if xcol is not None:
             assert ycol is not None  # checked above: both coordinate columns or neither
-            x_name = columns.get(xcol, xcol) if columns else xcol
-            y_name = columns.get(ycol, ycol) if columns else ycol
+            x_name, y_name = renames.get(xcol, xcol), renames.get(ycol, ycol)
             geoms = _points_from_columns(df, x_name, y_name, labels, label, geographic)
             df = df.drop(columns=[x_name, y_name])
         else:
             assert wkt is not None  # has_geom
-            w_name = columns.get(wkt, wkt) if columns else wkt
+            w_name = renames.get(wkt, wkt)
             geoms = _geometry_from_wkt(df, w_name, labels, label)
             df = df.drop(columns=[w_name])
         gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=src_crs)
     else:
-        gdf = _read_vector(path, layer, label, encoding, label)
+        gdf = _read_vector(path, layer, label, encoding)
         if columns:
-            missing = [c for c in columns if c not in gdf.columns]
-            if missing:
-                raise InputError(f"{label}: columns= names {', '.join(map(repr, missing))} not in the file; "
-                                 f"columns are {', '.join(map(str, gdf.columns))}")
+            _check_renames(columns, [str(c) for c in gdf.columns], label)
             gdf = gdf.rename(columns=dict(columns))
         if spatial is False:
             return pd.DataFrame(gdf.drop(columns=gdf.geometry.name)) if isinstance(gdf, gpd.GeoDataFrame) else gdf

@@ -21,7 +21,6 @@ communities. Everything else is synthesized, deterministically from one seed:
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +153,7 @@ def read_raw(raw_dir: str | Path = RAW_DIR) -> Raw:
         path = raw_dir / "boundaries" / f"{code}.geojson"
         if not path.exists():
             raise InputError(f"raw: boundary file not found: {path}")
-        geoms.append(shapely.from_geojson(json.dumps(json.loads(path.read_text(encoding="utf-8")))))
+        geoms.append(shapely.from_geojson(path.read_text(encoding="utf-8")))
     wgs = shapely.make_valid(_crs.convert_geometry(np.asarray(geoms, dtype=object), "gcj02", "wgs84"))
     names = areas.set_index("code").loc[codes, "name"].to_numpy()
     boundaries = gpd.GeoDataFrame({"code": codes, "name": names}, geometry=wgs, crs=STORAGE_CRS)
