@@ -904,9 +904,8 @@ def _metrics(inp: _Inputs, links: pd.DataFrame, conveners: pd.DataFrame, town_vi
 
 
 # --------------------------------------------------------------------------- maps
-def folium_layers(assignment: Assignment, dataset: Dataset) -> list[Any]:
-    """Folium layers: each group's links (lines home town → station) and a choropleth
-    of visiting deputies per town. Add them with ``layer.add_to(m)`` (see :func:`add_to_map`)."""
+def _links_layer(assignment: Assignment) -> Any:
+    """A folium FeatureGroup of each group's links (lines home town → station), coloured by sector match."""
     import folium
 
     links = assignment.links_geodataframe()
@@ -926,6 +925,14 @@ def folium_layers(assignment: Assignment, dataset: Dataset) -> list[Any]:
                 aliases=["Group", "Station", "Distance (m)", "Sector match"],
             ),
         ).add_to(lines)
+    return lines
+
+
+def folium_layers(assignment: Assignment, dataset: Dataset) -> list[Any]:
+    """Folium layers: each group's links (lines home town → station) and a choropleth
+    of visiting deputies per town. Add them with ``layer.add_to(m)`` (see :func:`add_to_map`)."""
+    import folium
+
     towns = dataset.towns[["code", "name", dataset.towns.geometry.name]].merge(
         assignment.town_visitors[["town_code", "visiting_deputies"]], left_on="code", right_on="town_code", how="left"
     ).drop(columns="town_code")
@@ -945,7 +952,7 @@ def folium_layers(assignment: Assignment, dataset: Dataset) -> list[Any]:
         legend_name="Visiting national, provincial and city deputies per town",
         highlight=True,
     )
-    return [lines, choro]
+    return [_links_layer(assignment), choro]
 
 
 def add_to_map(m: Any, assignment: Assignment, dataset: Dataset) -> Any:

@@ -271,15 +271,12 @@ def _add_towns(
 
 
 def _add_demand(m: folium.Map, dataset: Dataset) -> None:
-    d = dataset.demand.merge(
-        dataset.towns[["code", "name"]].rename(columns={"code": "town_code", "name": "town"}), on="town_code", how="left"
-    )
+    d = dataset.demand.merge(_town_names(dataset), on="town_code", how="left")
     pop = d["population"].to_numpy(dtype=float)
     # Four size classes keep the shared style table tiny.
     edges = np.quantile(pop, [0.25, 0.5, 0.75]) if len(pop) else np.zeros(3)
-    d = d.assign(_r=2 + 1.5 * np.searchsorted(edges, pop, side="right"))
+    radius = 2 + 1.5 * np.searchsorted(edges, pop, side="right")
     fc = _feature_collection(d, {"name": "text", "town": "text", "population": "int"})
-    radius = d["_r"].to_numpy()
     for f, r in zip(fc["features"], radius):
         f["properties"]["_r"] = float(r)
     if not fc["features"]:
@@ -469,6 +466,10 @@ def _town_names(dataset: Dataset) -> pd.DataFrame:
     return dataset.towns[["code", "name"]].rename(columns={"code": "town_code", "name": "town"})
 
 
+def _county_names(dataset: Dataset) -> pd.DataFrame:
+    return dataset.counties[["code", "name"]].rename(columns={"code": "county_code", "name": "county"})
+
+
 def _num(v: Any) -> float:
     try:
         return float(v)
@@ -542,11 +543,7 @@ def network_map(dataset: Dataset, radius_m: Mapping[str, float] | None = None) -
     radius_m = dict(DEFAULT_RADIUS_M if radius_m is None else radius_m)
     stats = _network_stats(dataset, radius_m)
     m = _base_map(dataset, f"{dataset.name}: deputy station network")
-    towns = stats.towns.merge(
-        dataset.counties[["code", "name"]].rename(columns={"code": "county_code", "name": "county"}),
-        on="county_code",
-        how="left",
-    )
+    towns = stats.towns.merge(_county_names(dataset), on="county_code", how="left")
     _add_towns(
         m, dataset, towns, "share", _share_colormap(), LAYER["towns"],
         {"name": "text", "county": "text", "population": "int", "covered": "int", "share": "pct", "n_active": "int"},
@@ -621,7 +618,7 @@ def _links_fallback(dataset: Dataset, assignment: Any, stations: gpd.GeoDataFram
     _check_columns(table, ("group_id", "station_id"), "assignment.group_stations")
     st = stations.to_crs(STORAGE_CRS)
     st_xy = pd.DataFrame(shapely.get_coordinates(st.geometry.values), columns=["sx", "sy"], index=st["id"].astype(str))
-    towns = dataset.towns.to_crs(dataset.metric_crs)
+    towns: gpd.GeoDataFrame = dataset.to_metric()["towns"]
     anchor = gpd.GeoSeries(shapely.point_on_surface(towns.geometry.values), crs=towns.crs).to_crs(STORAGE_CRS)
     town_xy = pd.DataFrame(shapely.get_coordinates(anchor.values), columns=["gx", "gy"], index=towns["code"].astype(str))
     groups = dataset.groups.assign(group_id=dataset.groups["id"].astype(str))[["group_id", "town_code"]]
@@ -636,20 +633,18 @@ def _links_fallback(dataset: Dataset, assignment: Any, stations: gpd.GeoDataFram
 def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.GeoDataFrame) -> None:
     """Group → station links, off by default.
 
-    Uses :func:`geoplan.assign.folium_layers` (its links layer, coloured by sector
+    Uses the links layer of :func:`geoplan.assign.folium_layers` (coloured by sector
     match) for a real :class:`~geoplan.assign.Assignment`; a bare object with a
     ``group_stations`` table is drawn from the groups' towns.
     """
     if hasattr(assignment, "links_geodataframe"):
         from geoplan import assign as _assign
 
-        layers = [lay for lay in _assign.folium_layers(assignment, dataset) if isinstance(lay, folium.FeatureGroup)]
-        if layers:
-            links = layers[0]
-            links.layer_name = LAYER["links"]
-            links.show = False
-            links.add_to(m)
-            return
+        group = _assign._links_layer(assignment)
+        group.layer_name = LAYER["links"]
+        group.show = False
+        group.add_to(m)
+        return
     links = _links_fallback(dataset, assignment, stations)
     if links.empty:
         _empty_layer(m, LAYER["links"], show=False)
@@ -685,10 +680,7 @@ def _plan_layers(m: folium.Map, dataset: Dataset, plan: Any, assignment: Any | N
     radius_m = _plan_radius(plan)
     t = towns.copy()
     if "county" not in t.columns and "county_code" in t.columns:
-        t = t.merge(
-            dataset.counties[["code", "name"]].rename(columns={"code": "county_code", "name": "county"}),
-            on="county_code", how="left",
-        )
+        t = t.merge(_county_names(dataset), on="county_code", how="left")
     _add_towns(
         m, dataset, t, "share_after", _share_colormap(), LAYER["towns"],
         {"name": "text", "county": "text", "population": "int", "share_before": "pct", "share_after": "pct",
@@ -788,9 +780,7 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     name_b = str(getattr(getattr(plan_b, "scenario", None), "name", "B"))
     m = _base_map(dataset, f"{dataset.name}: {name_a} vs {name_b}")
     ta = plan_a.towns[["code", "share_after"]].rename(columns={"share_after": "share_a"})
-    tb = plan_b.towns.drop(columns=plan_b.towns.geometry.name)[["code", "share_after"]].rename(
-        columns={"share_after": "share_b"}
-    )
+    tb = plan_b.towns[["code", "share_after"]].rename(columns={"share_after": "share_b"})
     towns = dataset.towns.merge(ta, on="code", how="left").merge(tb, on="code", how="left")
     towns["diff"] = pd.to_numeric(towns["share_b"], errors="coerce") - pd.to_numeric(towns["share_a"], errors="coerce")
     span = float(np.nanmax(np.abs(towns["diff"].to_numpy(dtype=float)), initial=0.0))

@@ -215,7 +215,7 @@ def _inputs(dataset: Dataset, scenario: Scenario) -> _Inputs:
     )
     sites = sites[keep].reset_index(drop=True)
     return _Inputs(
-        demand_xy=shapely.get_coordinates(demand.geometry.values),
+        demand_xy=dataset.xy("demand"),
         pop=demand["population"].to_numpy(dtype=float),
         demand_town=town_idx.get_indexer(demand["town_code"].astype(str)),
         towns=towns,
@@ -724,7 +724,7 @@ def plan(dataset: Dataset, scenario: Scenario | None = None, network: Any = None
     new = np.sort(new)
 
     _report(progress, 0.85, "computing coverage and reasons")
-    final = sp.hstack([A[:, kept], C[:, new]], format="csc")
+    final = cov[:, np.concatenate([fixed, nk + new])]  # kept stations, then the chosen venues
     cnt_after = np.asarray(final.sum(axis=1)).ravel()
     covered_after = cnt_after > 0
     covered_before = np.asarray(A.sum(axis=1)).ravel() > 0
