@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoplan.datasets import LAYERS, Dataset
+from geoplan.datasets import Dataset
 
 #: URL name → dataset layer of the public layers.
 PUBLIC_LAYERS: dict[str, str] = {
@@ -54,7 +54,8 @@ class LayerIndex:
         return np.flatnonzero(mask)
 
 
-def _features(gdf: gpd.GeoDataFrame, id_column: str) -> list[dict[str, Any]]:
+def features(gdf: gpd.GeoDataFrame, id_column: str) -> list[dict[str, Any]]:
+    """A WGS84 frame's rows as GeoJSON features (NaN → null), ``id`` from ``id_column``."""
     feats = json.loads(gdf.to_json(na="null", drop_id=True, to_wgs84=False))["features"]
     for f, fid in zip(feats, gdf[id_column].astype(str)):
         f["id"] = fid
@@ -76,7 +77,7 @@ def _index(url_name: str, ds: Dataset, town_county: dict[str, str]) -> LayerInde
         cols["status"] = gdf["status"].astype(str).to_numpy()
     if layer == "sites":
         cols["category"] = gdf["category"].astype(str).to_numpy()
-    return LayerIndex(url_name, gdf, _features(gdf, "code" if layer in ("counties", "towns") else "id"), cols)
+    return LayerIndex(url_name, gdf, features(gdf, "code" if layer in ("counties", "towns") else "id"), cols)
 
 
 def apply_edits(stations: gpd.GeoDataFrame, edits: Iterable[Any]) -> gpd.GeoDataFrame:
@@ -147,6 +148,7 @@ class Catalog:
         self.town_county: dict[str, str] = dict(zip(base.towns["code"].astype(str), base.towns["county_code"].astype(str)))
         self.county_codes: frozenset[str] = frozenset(base.counties["code"].astype(str))
         self.deputy_ids: frozenset[str] = frozenset(base.deputies["id"].astype(str))
+        self.site_ids: frozenset[str] = frozenset(base.sites["id"].astype(str))
         self._static = {n: _index(n, base, self.town_county) for n in PUBLIC_LAYERS if n != "stations"}
         self._lock = threading.Lock()
         self._view = View(0, base, self._static | {"stations": _index("stations", base, self.town_county)})
@@ -172,4 +174,4 @@ class Catalog:
         return str(towns["code"].iloc[int(hit[0])]) if len(hit) else None
 
 
-__all__ = ["Catalog", "View", "LayerIndex", "PUBLIC_LAYERS", "LAYER_TITLES", "LAYERS", "apply_edits", "county_subset"]
+__all__ = ["Catalog", "View", "LayerIndex", "PUBLIC_LAYERS", "LAYER_TITLES", "apply_edits", "county_subset", "features"]

@@ -127,9 +127,9 @@ class JobRunner:
             def progress(fraction: float, message: str = "") -> None:
                 if ev.is_set():
                     raise Cancelled()
-                if time.monotonic() - start > self._time_limit:
-                    raise SolveTimeout()
                 now = time.monotonic()
+                if now - start > self._time_limit:
+                    raise SolveTimeout()
                 f = min(max(float(fraction), 0.0), 1.0)
                 if now - last[0] > 0.25 or f - last[1] >= 0.1:  # keep DB writes few
                     last[0], last[1] = now, f

@@ -22,10 +22,10 @@ from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.jobs import JobRunner, recover
-from api.planner import geoplan_function
 from api.routes import assignments, layers, meta, review, scenarios, stations
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
+from geoplan.scenario import plan
 
 log = logging.getLogger("api")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -48,14 +48,12 @@ class BodyGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         length = headers.get("content-length")
-        too_big = problems.problem_response(413, f"request body exceeds the limit of {self.max_bytes} bytes",
-                                            kind="payload-too-large", instance=scope.get("path"))
         if length is not None:
             if not length.isdigit():
                 await problems.problem_response(400, "invalid Content-Length header", instance=scope.get("path"))(scope, receive, send)
                 return
             if int(length) > self.max_bytes:
-                await too_big(scope, receive, send)
+                await self._too_big(scope, receive, send)
                 return
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         has_body = (length is not None and int(length) > 0) or "transfer-encoding" in headers
@@ -93,11 +91,11 @@ class BodyGuard:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await too_big(scope, receive, send)
+            await self._too_big(scope, receive, send)
 
-
-def _plan_function() -> Any:
-    return geoplan_function("scenario", "plan")
+    async def _too_big(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await problems.problem_response(413, f"request body exceeds the limit of {self.max_bytes} bytes",
+                                        kind="payload-too-large", instance=scope.get("path"))(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning("no GEOPLAN_TOKENS configured: every request except /health and /version will get 401 "
                     "(see api/README.md; `geoplan serve` prints a one-off token instead)")
     dataset = Dataset.load(settings.dataset_path)
-    jobs = JobRunner(sessions, _plan_function, settings.solve_concurrency, settings.solve_time_limit)
+    jobs = JobRunner(sessions, lambda: plan, settings.solve_concurrency, settings.solve_time_limit)
     ctx = AppContext(settings=settings, engine=engine, sessions=sessions, catalog=Catalog(dataset), jobs=jobs)
 
     @asynccontextmanager

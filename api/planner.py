@@ -5,15 +5,13 @@ import json
 import math
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from api.problems import ApiProblem
-
-if TYPE_CHECKING:
-    from geoplan.scenario import Plan
+from geoplan.scenario import Plan
 
 
 def geoplan_function(module: str, name: str) -> Callable[..., Any]:
@@ -51,14 +49,12 @@ def jsonable(value: Any) -> Any:
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A (Geo)DataFrame's rows as JSON-safe dicts, without geometry."""
-    if df is None:
-        return []
     frame = pd.DataFrame(df).drop(columns=[c for c in df.columns if str(c) == "geometry" or
                                            getattr(df, "_geometry_column_name", None) == c], errors="ignore")
     return jsonable(frame.to_dict(orient="records"))
 
 
-def serialise(plan: Any) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
+def serialise(plan: Plan) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
     """``(GeoPackage bytes from Plan.save, summary JSON, stations GeoJSON)`` of a plan."""
     with tempfile.TemporaryDirectory(prefix="geoplan-plan-") as tmp:
         path = Path(tmp) / "plan.gpkg"
@@ -66,19 +62,17 @@ def serialise(plan: Any) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
         gpkg = path.read_bytes()
     summary = {
         "scenario": json.loads(plan.scenario.model_dump_json()),
-        "dataset": str(getattr(plan, "dataset_name", "")),
+        "dataset": plan.dataset_name,
         "metrics": jsonable(dict(plan.metrics)),
         "counties": records(plan.counties),
         "towns": records(plan.towns),
     }
-    geojson = jsonable(plan.to_geojson())
-    return gpkg, summary, geojson
+    return gpkg, summary, plan.to_geojson()  # already JSON-safe
 
 
 def load_plan(gpkg: bytes) -> Plan:
     """A ``geoplan.scenario.Plan`` back from its stored GeoPackage bytes."""
-    plan_cls = cast("type[Plan]", geoplan_function("scenario", "Plan"))
     with tempfile.TemporaryDirectory(prefix="geoplan-plan-") as tmp:
         path = Path(tmp) / "plan.gpkg"
         path.write_bytes(gpkg)
-        return plan_cls.load(path)
+        return Plan.load(path)

@@ -27,11 +27,12 @@ from geoplan.settings import BUNDLED_DATASET
 
 def greedy_links(ds: Dataset, rules: Rules) -> pd.DataFrame:
     """Nearest-first greedy: stations in id order take the nearest group with room."""
-    towns = ds.to_metric()["towns"]
+    metric = ds.to_metric()
+    towns = metric["towns"]
     txy = shapely.get_coordinates(shapely.point_on_surface(towns.geometry.values))
     tidx = pd.Series(np.arange(len(towns)), index=towns["code"])
     gxy = txy[tidx.reindex(ds.groups["town_code"]).to_numpy()]
-    st = ds.to_metric()["stations"]
+    st = metric["stations"]
     st = st[st["status"] == "active"].reset_index(drop=True)
     sxy = shapely.get_coordinates(st.geometry.values)
     # Same caps as assign(): max_stations_per_group, and no more than the group's deputies can convene.

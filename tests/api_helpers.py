@@ -3,6 +3,7 @@ tokens, settings, the tiny dataset file and small request helpers."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,13 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(scope="module")
 def dataset_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Dataset.from_layers(make_tiny_layers(), name="tiny").save(tmp_path_factory.mktemp("ds") / "tiny.gpkg")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def make_settings(dataset_path: Path, db: Path | str, **kw: object) -> Settings:

@@ -15,7 +15,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,8 @@ from sqlalchemy.engine import URL, make_url
 
 from api.main import create_app
 from api.settings import Settings
-from api_helpers import (CITY, EAST, TOKENS, WEST, assert_problem, dataset_path, make_settings,  # noqa: F401
-                         slow_planner, submit, submit_async_concurrently, wait_final)
+from api_helpers import (CITY, EAST, TOKENS, WEST, assert_problem, dataset_path, free_port,  # noqa: F401
+                         make_settings, slow_planner, submit, submit_async_concurrently, wait_final)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,12 +62,6 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(cmd)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Unavailable(Exception):
     """Why no PostgreSQL server could be had (the skip message)."""
 
@@ -86,7 +79,7 @@ def _start_server(root: Path) -> tuple[URL, list[str]]:
             raise _Unavailable("running as root and there is no 'postgres' user to run initdb as") from None
         os.chown(root, pw.pw_uid, pw.pw_gid)
     data, log = root / "data", root / "server.log"
-    port = _free_port()
+    port = free_port()
     run = dict(capture_output=True, text=True, timeout=120)
     r = subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                         "-E", "UTF8", "--locale=C", "--no-sync"]), **run)

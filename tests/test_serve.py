@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api_helpers import free_port
+
 pytestmark = pytest.mark.slow
 
 TOKEN = "serve-test-city-planner"
@@ -26,15 +27,9 @@ PORTAL = "serve-test-portal"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serving(data_dir: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "GEOPLAN_DATA_DIR": str(data_dir),
         "GEOPLAN_TOKENS": json.dumps({TOKEN: {"role": "city_planner", "name": "test"},

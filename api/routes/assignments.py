@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -14,21 +14,19 @@ from api.routes.common import json_response
 from api.routes.scenarios import ScenarioId, dataset_for, get_plan_row
 from api.schemas import AssignmentOut
 
+if TYPE_CHECKING:
+    from geoplan.assign import Assignment
+
 router = APIRouter(tags=["assignments"])
 #: Tables listing deputies one per row: dropped whole for roles without access to deputies.
 PER_DEPUTY_TABLES = {"deputy_towns", "deputies"}
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 
 
-def assignment_json(a: Any) -> dict[str, Any]:
-    """An ``Assignment`` as JSON: every DataFrame attribute becomes a table of records."""
-    import pandas as pd
-
-    frames = a.tables() if hasattr(a, "tables") else {
-        n: getattr(a, n) for n in ("group_stations", "conveners", "deputy_towns", "committee_groups")
-        if isinstance(getattr(a, n, None), pd.DataFrame)}
-    tables = {n: records(df) for n, df in frames.items() if n not in ("metrics", "unmet")}
-    return {"tables": tables, "unmet": [str(u) for u in (getattr(a, "unmet", None) or [])],
-            "metrics": jsonable(dict(getattr(a, "metrics", {}) or {}))}
+def assignment_json(a: Assignment) -> dict[str, Any]:
+    """An ``Assignment`` as JSON: every table as records, the shortfalls as text, the metrics."""
+    tables = {n: records(df) for n, df in a.tables().items() if n not in ("metrics", "unmet")}
+    return {"tables": tables, "unmet": [str(u) for u in a.unmet], "metrics": jsonable(dict(a.metrics))}
 
 
 def redact(data: dict[str, Any], deputy_ids: frozenset[str]) -> dict[str, Any]:
@@ -47,8 +45,7 @@ def redact(data: dict[str, Any], deputy_ids: frozenset[str]) -> dict[str, Any]:
             continue
         cols = {c for r in rows for c, v in r.items() if "deputy" in c.lower() or holds_ids(v)}
         tables[name] = [{c: v for c, v in r.items() if c not in cols} for r in rows]
-    token = re.compile(r"[A-Za-z0-9_\-]+")
-    unmet = [token.sub(lambda m: "[deputy]" if m.group(0) in deputy_ids else m.group(0), u) for u in data["unmet"]]
+    unmet = [_TOKEN.sub(lambda m: "[deputy]" if m.group(0) in deputy_ids else m.group(0), u) for u in data["unmet"]]
     metrics = {k: v for k, v in data["metrics"].items() if not holds_ids(v)}
     return {"tables": tables, "unmet": unmet, "metrics": metrics}
 

@@ -1,16 +1,25 @@
-"""Helpers shared by routes: pagination links, JSON responses, query checks."""
+"""Helpers shared by routes: pagination links, JSON responses, query parameters and checks."""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
+from api.catalog import Catalog
+from api.models import AuditRow
 from api.problems import ApiProblem
 
 GEOJSON = "application/geo+json"
+#: OpenAPI ``responses=`` entry of a route answering with a GeoJSON FeatureCollection.
+GEOJSON_200: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}}
+
+Limit = Annotated[int, Query(ge=1, le=5000, description="Page size (at most 5000)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip")]
+Code = Annotated[str | None, Query(max_length=32)]
 
 
 def page_links(request: Request, offset: int, limit: int, matched: int, media: str | None = None) -> list[dict[str, Any]]:
@@ -45,6 +54,14 @@ def check_limit(limit: int, max_page: int) -> None:
         raise ApiProblem(422, f"limit must be <= {max_page}", field="query.limit", kind="validation-error")
 
 
+def check_codes(catalog: Catalog, county: str | None, town: str | None) -> None:
+    """422 naming ``query.county`` / ``query.town`` if either code is not in the dataset."""
+    if county is not None and county not in catalog.county_codes:
+        raise ApiProblem(422, f"unknown county code {county!r}", field="query.county", kind="unknown-id")
+    if town is not None and town not in catalog.town_county:
+        raise ApiProblem(422, f"unknown town code {town!r}", field="query.town", kind="unknown-id")
+
+
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     """``minLon,minLat,maxLon,maxLat`` (WGS84) → tuple; 422 naming ``query.bbox`` if malformed."""
     if text is None:
@@ -68,7 +85,5 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 def audit(db: Any, user: Any, action: str, target_type: str, target_id: str, county_code: str | None,
           detail: dict[str, Any] | None = None) -> None:
     """Add an audit-log row to the session (committed with the change it records)."""
-    from api.models import AuditRow
-
     db.add(AuditRow(actor=user.name, role=user.role, action=action, target_type=target_type, target_id=target_id,
                     county_code=county_code, detail=detail or {}))

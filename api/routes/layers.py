@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -12,7 +12,8 @@ from api.catalog import LAYER_TITLES, PUBLIC_LAYERS
 from api.deps import Ctx, CurrentUser, Db, Planner
 from api.planner import records
 from api.problems import ApiProblem, responses
-from api.routes.common import GEOJSON, check_limit, json_response, page_links, parse_bbox
+from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
+                               page_links, parse_bbox)
 from api.schemas import FeatureCollection, LayerInfo, TablePage
 from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
 
@@ -22,17 +23,6 @@ LayerName = Enum("LayerName", {n: n for n in PUBLIC_LAYERS}, type=str)  # type: 
 FILTERS = {"counties": ["county", "bbox"], "towns": ["county", "town", "bbox"],
            "stations": ["county", "town", "tier", "status", "bbox"], "venues": ["county", "town", "category", "bbox"],
            "demand": ["county", "town", "bbox"]}
-
-Limit = Annotated[int, Query(ge=1, le=5000, description="Page size (at most 5000)")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip")]
-Code = Annotated[str | None, Query(max_length=32)]
-
-
-def _check_codes(ctx: Ctx, county: str | None, town: str | None) -> None:
-    if county is not None and county not in ctx.catalog.county_codes:
-        raise ApiProblem(422, f"unknown county code {county!r}", field="query.county", kind="unknown-id")
-    if town is not None and town not in ctx.catalog.town_county:
-        raise ApiProblem(422, f"unknown town code {town!r}", field="query.town", kind="unknown-id")
 
 
 @router.get("", response_model=list[LayerInfo], summary="List the public layers",
@@ -56,7 +46,7 @@ def get_deputies(request: Request, ctx: Ctx, user: Planner, county: Code = None,
                  level: Literal[DEPUTY_LEVELS] | None = None,  # type: ignore[valid-type]
                  group: Code = None, limit: Limit = 100, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
-    _check_codes(ctx, county, town)
+    check_codes(ctx.catalog, county, town)
     ds = ctx.catalog.base
     dep = ds.deputies
     mask = dep["id"].notna()
@@ -76,8 +66,7 @@ def get_deputies(request: Request, ctx: Ctx, user: Planner, county: Code = None,
 
 @router.get("/{layer}", response_model=FeatureCollection, summary="A public layer as GeoJSON",
             response_description="RFC 7946 FeatureCollection (application/geo+json)",
-            responses={200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}},
-                       **responses(401, 404, 422)})
+            responses={**GEOJSON_200, **responses(401, 404, 422)})
 def get_layer(layer: LayerName, request: Request, ctx: Ctx, db: Db, user: CurrentUser,
               county: Code = None, town: Code = None,
               tier: Literal[TIERS] | None = Query(None, description="stations only"),  # type: ignore[valid-type]
@@ -92,7 +81,7 @@ def get_layer(layer: LayerName, request: Request, ctx: Ctx, db: Db, user: Curren
         if value is not None and key not in FILTERS[name]:
             raise ApiProblem(422, f"filter '{key}' does not apply to layer {name}; use {', '.join(FILTERS[name])}",
                              field=f"query.{key}", kind="validation-error")
-    _check_codes(ctx, county, town)
+    check_codes(ctx.catalog, county, town)
     box = parse_bbox(bbox)
     index = ctx.view(db).layers[name]
     rows = index.select(given, box)

@@ -1,24 +1,24 @@
 """Network review ("look back"): per existing station, reach, unique reach, loss if closed, redundancy."""
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from api.catalog import features
 from api.deps import AppContext, Ctx, CurrentUser, Db
-from api.planner import geoplan_function, jsonable
+from api.planner import jsonable
 from api.problems import ApiProblem, responses
-from api.routes.common import GEOJSON, check_limit, json_response, page_links
+from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
+                               page_links)
 from api.routes.scenarios import ScenarioId, dataset_for, get_row
 from api.schemas import FeatureCollection
 from geoplan.exceptions import InputError
-from geoplan.scenario import Scenario
+from geoplan.scenario import Scenario, review
+from geoplan.settings import STORAGE_CRS
 
 router = APIRouter(tags=["review"])
-Code = Annotated[str | None, Query(max_length=32)]
-GEOJSON_200: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}}
 
 
 def _review_features(ctx: AppContext, db: Any, county: str | None, scenario: Scenario) -> list[dict[str, Any]]:
@@ -29,18 +29,13 @@ def _review_features(ctx: AppContext, db: Any, county: str | None, scenario: Sce
         cached = view.cache.get(key)
     if cached is not None:
         return cached
-    review = geoplan_function("scenario", "review")
     try:
         table = review(dataset_for(ctx, db, county), scenario)
     except InputError as exc:
         raise ApiProblem(422, f"review rejected the parameters: {exc}", kind="invalid-scenario") from exc
-    if "geometry" in getattr(table, "columns", []) and hasattr(table, "to_json"):
-        feats = json.loads(table.to_crs("EPSG:4326").to_json(na="null", drop_id=True))["features"]
-    else:  # a plain table: join the station points
-        feats = [{"type": "Feature", "geometry": None, "properties": r} for r in jsonable(table.to_dict("records"))]
+    feats = features(table.to_crs(STORAGE_CRS), "id")
     for f in feats:
-        f["properties"] = jsonable(f["properties"])
-        f["id"] = str(f["properties"].get("id", ""))
+        f["properties"] = jsonable(f["properties"])  # infinities → null
     with view.lock:
         view.cache[key] = feats
     return feats
@@ -65,13 +60,9 @@ def _page(request: Request, feats: list[dict[str, Any]], town_county: dict[str, 
             description="geoplan.scenario.review with default parameters on the current stations (edits applied).",
             responses={**GEOJSON_200, **responses(401, 422, 503)})
 def review_network(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county: Code = None, town: Code = None,
-                   redundant: bool | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                   offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> Response:
+                   redundant: bool | None = None, limit: Limit = 1000, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
-    if county is not None and county not in ctx.catalog.county_codes:
-        raise ApiProblem(422, f"unknown county code {county!r}", field="query.county", kind="unknown-id")
-    if town is not None and town not in ctx.catalog.town_county:
-        raise ApiProblem(422, f"unknown town code {town!r}", field="query.town", kind="unknown-id")
+    check_codes(ctx.catalog, county, town)
     feats = _review_features(ctx, db, None, Scenario())
     return _page(request, feats, ctx.catalog.town_county, county, town, redundant, limit, offset)
 
@@ -80,8 +71,7 @@ def review_network(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county
             summary="Review of the network under a scenario's parameters",
             responses={**GEOJSON_200, **responses(401, 404, 422, 503)})
 def review_scenario(scenario_id: ScenarioId, request: Request, ctx: Ctx, db: Db, user: CurrentUser,
-                    redundant: bool | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> Response:
+                    redundant: bool | None = None, limit: Limit = 1000, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
     row = get_row(db, scenario_id)
     sc = Scenario.model_validate_json(row.scenario_json)

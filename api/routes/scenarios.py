@@ -16,7 +16,7 @@ from api.deps import AppContext, Ctx, CurrentUser, Db, Planner, require_edit
 from api.models import FINAL_STATUSES, PlanRow, ScenarioRow
 from api.planner import geoplan_function, load_plan
 from api.problems import ApiProblem, responses
-from api.routes.common import GEOJSON, audit, check_limit, json_response, page_links
+from api.routes.common import GEOJSON, GEOJSON_200, Limit, Offset, audit, check_limit, json_response, page_links
 from api.schemas import FeatureCollection, PlanSummary, ScenarioPage, ScenarioStatus, ScenarioStatusName, ScenarioSubmit
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
@@ -40,7 +40,8 @@ def dataset_for(ctx: AppContext, db: Session, county_code: str | None) -> Datase
 
 def _check_ids(ds: Dataset, sc: Any) -> None:
     """Every id the scenario names must exist in the dataset it runs on (422 naming the field)."""
-    known = {"force_open": set(ds.stations["id"].astype(str)), "force_closed": set(ds.stations["id"].astype(str)),
+    stations = set(ds.stations["id"].astype(str))
+    known = {"force_open": stations, "force_closed": stations,
              "exclude_towns": set(ds.towns["code"].astype(str)), "exclude_sites": set(ds.sites["id"].astype(str))}
     what = {"force_open": "station", "force_closed": "station", "exclude_towns": "town", "exclude_sites": "venue"}
     errors = []
@@ -126,8 +127,7 @@ def submit_scenario(body: ScenarioSubmit, request: Request, ctx: Ctx, db: Db, us
 def list_scenarios(request: Request, ctx: Ctx, db: Db, user: CurrentUser,
                    status: ScenarioStatusName | None = None,
                    county: Annotated[str | None, Query(max_length=32)] = None,
-                   limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-                   offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> Response:
+                   limit: Limit = 100, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
     q = select(ScenarioRow)
     if status is not None:
@@ -178,16 +178,13 @@ def cancel_scenario(scenario_id: ScenarioId, request: Request, ctx: Ctx, db: Db,
 
 @router.get("/{scenario_id}/plan", response_model=FeatureCollection, summary="The plan's stations as GeoJSON",
             response_description="RFC 7946 FeatureCollection of every station with its decision; `metrics` as a foreign member",
-            responses={200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}},
-                       **responses(401, 404, 409, 422)})
+            responses={**GEOJSON_200, **responses(401, 404, 409, 422)})
 def get_plan(scenario_id: ScenarioId, request: Request, db: Db, user: CurrentUser,
              decision: Literal["keep", "close", "open"] | None = None) -> Response:
     _, plan = get_plan_row(db, scenario_id)
-    feats = plan.stations_geojson.get("features", [])
+    feats = plan.stations_geojson["features"]  # from Plan.to_geojson: each feature has its id
     if decision is not None:
-        feats = [f for f in feats if (f.get("properties") or {}).get("decision") == decision]
-    for f in feats:
-        f.setdefault("id", str((f.get("properties") or {}).get("id", "")))
+        feats = [f for f in feats if f["properties"]["decision"] == decision]
     body = {"type": "FeatureCollection", "features": feats, "numberMatched": len(feats), "numberReturned": len(feats),
             "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}],
             "metrics": plan.summary.get("metrics", {})}

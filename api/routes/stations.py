@@ -11,7 +11,7 @@ from starlette.responses import Response
 from api.deps import Ctx, Db, Planner, User, require_edit
 from api.models import AuditRow, StationEditRow
 from api.problems import ApiProblem, responses
-from api.routes.common import audit, check_limit, json_response, page_links
+from api.routes.common import Limit, Offset, audit, check_limit, json_response, page_links
 from api.schemas import AuditPage, StationAction, StationEdit, StationOut, StationProposal
 
 router = APIRouter(tags=["stations"])
@@ -55,7 +55,7 @@ def propose_station(body: StationProposal, ctx: Ctx, db: Db, user: Planner) -> R
                          kind="outside-region")
     county = ctx.catalog.town_county[town]
     require_edit(user, county, "propose stations")
-    if body.site_id is not None and body.site_id not in set(ctx.catalog.base.sites["id"].astype(str)):
+    if body.site_id is not None and body.site_id not in ctx.catalog.site_ids:
         raise ApiProblem(422, f"unknown venue id {body.site_id!r}", field="body.site_id", kind="unknown-id")
     sid = f"NEW-{uuid.uuid4().hex[:10]}"
     data = body.model_dump(exclude={"reason"})
@@ -109,8 +109,7 @@ def audit_log(request: Request, ctx: Ctx, db: Db, user: Planner,
               target_id: Annotated[str | None, Query(max_length=64)] = None,
               actor: Annotated[str | None, Query(max_length=200)] = None,
               action: Annotated[str | None, Query(max_length=64)] = None,
-              limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-              offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> Response:
+              limit: Limit = 100, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
     q = select(AuditRow)
     for col, val in ((AuditRow.target_id, target_id), (AuditRow.actor, actor), (AuditRow.action, action)):
