@@ -139,6 +139,20 @@ def _pairs_within(demand_xy: np.ndarray, site_xy: np.ndarray, r: np.ndarray) -> 
     return i[first], j[first], d[first]
 
 
+def _coverage_csr(i: np.ndarray, j: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A stored 1 (uint8) per (demand, site) pair, sorted indices."""
+    out = sp.csr_matrix((np.ones(len(i), np.uint8), (i, j)), shape=shape)
+    out.sort_indices()
+    return out
+
+
+def _cost_csr(i: np.ndarray, j: np.ndarray, dist: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The pairs' distances, zeros kept as :data:`ZERO_DISTANCE`, sorted indices."""
+    out = sp.csr_matrix((np.maximum(dist, ZERO_DISTANCE), (i, j)), shape=shape)
+    out.sort_indices()
+    return out
+
+
 def coverage_matrix(demand_xy: Any, site_xy: Any, radius: Any) -> sp.csr_matrix:
     """Demand × site 0/1 coverage within a straight-line radius.
 
@@ -159,9 +173,7 @@ def coverage_matrix(demand_xy: Any, site_xy: Any, radius: Any) -> sp.csr_matrix:
     s = as_xy(site_xy, "site_xy")
     r = _radius_array(radius, len(s))
     i, j, _ = _pairs_within(d, s, r)
-    m = sp.csr_matrix((np.ones(len(i), np.uint8), (i, j)), shape=(len(d), len(s)))
-    m.sort_indices()
-    return m
+    return _coverage_csr(i, j, (len(d), len(s)))
 
 
 def cost_matrix(demand_xy: Any, site_xy: Any, max_distance: Any) -> sp.csr_matrix:
@@ -186,9 +198,7 @@ def cost_matrix(demand_xy: Any, site_xy: Any, max_distance: Any) -> sp.csr_matri
     s = as_xy(site_xy, "site_xy")
     r = _radius_array(max_distance, len(s), "max_distance")
     i, j, dist = _pairs_within(d, s, r)
-    m = sp.csr_matrix((np.maximum(dist, ZERO_DISTANCE), (i, j)), shape=(len(d), len(s)))
-    m.sort_indices()
-    return m
+    return _cost_csr(i, j, dist, (len(d), len(s)))
 
 
 def nearest_distance(demand_xy: Any, site_xy: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -368,10 +378,10 @@ def _snap(net: RoadNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _network_pairs(
-    net: RoadNetwork, demand_xy: Any, site_xy: Any, limit: np.ndarray
+    net: RoadNetwork, d: np.ndarray, s: np.ndarray, limit: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d = as_xy(demand_xy, "demand_xy")
-    s = as_xy(site_xy, "site_xy")
+    """All (demand, site, network distance) with distance <= limit[site];
+    ``d``/``s`` are checked coordinates (:func:`as_xy`)."""
     n, m = len(d), len(s)
     if n == 0 or m == 0:
         e = np.zeros(0, np.int64)
@@ -459,9 +469,7 @@ def network_coverage_matrix(
     s = as_xy(site_xy, "site_xy")
     lim = _network_limit(radius, minutes, speed_kmh, len(s))
     i, j, _ = _network_pairs(network, d, s, lim)
-    out = sp.csr_matrix((np.ones(len(i), np.uint8), (i, j)), shape=(len(d), len(s)))
-    out.sort_indices()
-    return out
+    return _coverage_csr(i, j, (len(d), len(s)))
 
 
 def network_cost_matrix(
@@ -493,6 +501,4 @@ def network_cost_matrix(
     s = as_xy(site_xy, "site_xy")
     lim = _network_limit(max_distance, minutes, speed_kmh, len(s))
     i, j, dist = _network_pairs(network, d, s, lim)
-    out = sp.csr_matrix((np.maximum(dist, ZERO_DISTANCE), (i, j)), shape=(len(d), len(s)))
-    out.sort_indices()
-    return out
+    return _cost_csr(i, j, dist, (len(d), len(s)))

@@ -52,31 +52,14 @@ def brute_benefit(B, p, fixed=(), bonus=None, groups=None, gmin=None, gcap=None)
 
 
 def brute_mclp(A, w, p, fixed=(), bonus=None, groups=None, gmin=None, gcap=None):
-    """Optimum of max_coverage's objective (newly covered weight + bonus)."""
+    """Optimum of max_coverage's objective (newly covered weight + bonus).
+
+    Rows the fixed sites reach get benefit 0, so the fixed columns are all
+    zero and only count toward the group rules."""
     fixed = list(fixed)
     base = A[:, fixed].any(axis=1) if fixed else np.zeros(A.shape[0], bool)
     B = (A * (w * ~base)[:, None]).astype(float)
-    return brute_benefit(B, p, fixed=[], bonus=bonus, groups=groups, gmin=gmin, gcap=gcap) if not fixed else \
-        _brute_mclp_fixed(A, w, p, fixed, bonus, groups, gmin, gcap, base)
-
-
-def _brute_mclp_fixed(A, w, p, fixed, bonus, groups, gmin, gcap, base):
-    m = A.shape[1]
-    bonus = np.zeros(m) if bonus is None else bonus
-    cand = [j for j in range(m) if j not in set(fixed)]
-    best = -np.inf
-    for k in range(p + 1):
-        for S in combinations(cand, k):
-            S = list(S)
-            if groups is not None:
-                G = len(gmin)
-                c = np.bincount(groups[S], minlength=G) if S else np.zeros(G)
-                cf = np.bincount(groups[fixed], minlength=G)
-                if ((c + cf) < gmin).any() or (c > gcap).any():
-                    continue
-            cov = A[:, S].any(axis=1) if S else np.zeros(A.shape[0], bool)
-            best = max(best, w[cov & ~base].sum() + bonus[S].sum())
-    return best
+    return brute_benefit(B, p, fixed=fixed, bonus=bonus, groups=groups, gmin=gmin, gcap=gcap)
 
 
 def assert_valid(sol, opt, sense):

@@ -143,17 +143,14 @@ def _solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, 
     rows = np.repeat(np.arange(n), np.diff(Bc.indptr))
     Bc.data = np.maximum(Bc.data - floor[rows], 0.0)
     Bc.eliminate_zeros()
-    keep_c = np.ones(len(cand), bool)
-    colnnz = np.diff(Bc.tocsc().indptr)
     b1 = bonus[cand]
     g1 = grp[cand] if grp is not None else None
     # drop columns that can never matter: empty, zero bonus, no group minimum
-    useless = (colnnz == 0) & (b1 == 0)
+    useless = (np.bincount(Bc.indices, minlength=len(cand)) == 0) & (b1 == 0)
     if g1 is not None:
         assert rmin is not None, "_candidates returns grp, rmin and gcap all set or all None"
         useless &= rmin[g1] == 0
-    keep_c &= ~useless
-    cols = np.flatnonzero(keep_c)
+    cols = np.flatnonzero(~useless)
     B = sp.csr_matrix(Bc[:, cols])
     rk = np.diff(B.indptr) > 0
     B = sp.csr_matrix(B[rk])
@@ -323,9 +320,9 @@ def _capacitated(A: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus:
                                  max(deadline - time.perf_counter(), 1.0), seed)
         sel, obj, bound, status = g_sel, g_obj, lpb, "feasible"
     else:
-        start = None  # the greedy incumbent is compared below
+        # no warm start: the greedy incumbent is compared below
         x, obj, bound, st = run_highs(c, lo, hi, M, rlo_a, rhi_a, integer, True,
-                                      max(deadline - time.perf_counter(), 0.05), seed, start)
+                                      max(deadline - time.perf_counter(), 0.05), seed)
         label = "highs"
         if st == "infeasible":
             raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
@@ -351,11 +348,11 @@ def _capacitated(A: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, bonus:
         status = "optimal"
     elif status == "optimal":
         status = "feasible"
+    unreachable = np.flatnonzero(np.diff(A.indptr) == 0)
     return Solution(
         selected=np.sort(sel).astype(np.int64), objective=float(obj), bound=float(bound), gap=gap,
         solver=label, seconds=time.perf_counter() - t0, status=status, sense="max",
         covered_weight=float(obj - bonus[sel].sum()), fixed=fx,
-        unreachable=np.flatnonzero(np.diff(A.indptr) == 0),
-        unreachable_weight=float(w[np.diff(A.indptr) == 0].sum()),
+        unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()),
         n_demand_reduced=n, n_sites_reduced=m, extra={"capacity": cap},
     )

@@ -9,6 +9,7 @@ import numpy as np
 
 from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
+from geoplan.optimize._engine import OPT_GAP
 from geoplan.optimize.coverage import max_coverage, set_cover
 from geoplan.optimize.solution import Solution, relative_gap
 
@@ -113,7 +114,7 @@ def close_least_loss(coverage_existing: Any, weights: Any = None, k: int = 1, so
     gap = relative_gap(loss, lb, "min")
     return Solution(selected=close, objective=float(loss), bound=float(min(lb, loss)), gap=gap,
                     solver=sol.solver, seconds=time.perf_counter() - t0,
-                    status="optimal" if gap <= 1e-6 else sol.status, sense="min",
+                    status="optimal" if gap <= OPT_GAP else sol.status, sense="min",
                     covered_weight=sol.covered_weight, covered=sol.covered, fixed=fx,
                     n_demand_reduced=sol.n_demand_reduced, n_sites_reduced=sol.n_sites_reduced,
                     extra={"keep": kept})
@@ -140,6 +141,6 @@ def minimal_keep_set(coverage_existing: Any, weights: Any = None, target: float 
         ``selected`` = stations to keep; ``extra["close"]`` = the others.
     """
     sol = set_cover(coverage_existing, weights, target=target, solver=solver, time_limit=time_limit, seed=seed)
-    m = V.matrix(coverage_existing, "coverage_existing", binary=True).shape[1]
+    m = np.shape(coverage_existing)[1]  # set_cover has checked the matrix
     sol.extra["close"] = np.setdiff1d(np.arange(m), sol.selected).astype(np.int64)
     return sol

@@ -2,6 +2,7 @@
 and set cover."""
 from __future__ import annotations
 
+import heapq
 import time
 from typing import Any
 
@@ -51,13 +52,25 @@ def _check_groups(grp: np.ndarray | None, rmin: np.ndarray | None, gcap: np.ndar
         raise InputError(f"min_per_group: groups need {int(rmin.sum())} new sites in total, more than p={p}")
 
 
+def _reached(A: sp.csr_matrix, sites: np.ndarray) -> np.ndarray:
+    """Per demand row: does any of ``sites`` reach it (all False for no sites)."""
+    if len(sites) == 0:
+        return np.zeros(A.shape[0], bool)
+    return np.asarray(A[:, sites].sum(axis=1)).ravel() > 0
+
+
+def _non_fixed(m: int, fixed: np.ndarray) -> np.ndarray:
+    """The candidate sites: all but the fixed ones."""
+    is_cand = np.ones(m, bool)
+    is_cand[fixed] = False
+    return np.flatnonzero(is_cand)
+
+
 def _candidates(groups: Any, min_per_group: Any, group_caps: Any, m: int, fixed: np.ndarray, p: int
                 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray]:
     """Group labels/minimums/caps and the candidate (non-fixed) sites, checked against ``p``."""
     grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fixed)
-    is_cand = np.ones(m, bool)
-    is_cand[fixed] = False
-    cand = np.flatnonzero(is_cand)
+    cand = _non_fixed(m, fixed)
     if p > len(cand):
         raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
     _check_groups(grp, rmin, gcap, cand, p)
@@ -135,7 +148,7 @@ def max_coverage(
                           time_limit_=time_limit, p=p, site_bonus=site_bonus)
     A, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
     seed = V.seed(seed)
-    n, m = A.shape
+    m = A.shape[1]
     grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
     if capacity is not None:
         from geoplan.optimize.attendance import _capacitated
@@ -143,9 +156,7 @@ def max_coverage(
 
     deg = np.diff(A.indptr)
     unreachable = np.flatnonzero(deg == 0)
-    fixcov = np.zeros(n, bool)
-    if len(fx):
-        fixcov = np.asarray(A[:, fx].sum(axis=1)).ravel() > 0
+    fixcov = _reached(A, fx)
     active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
     A1 = A[active][:, cand]
     A1.eliminate_zeros()
@@ -173,9 +184,7 @@ def max_coverage(
         raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
     sel = cand[cols[sel_r]]
     sel = _pad(A, w, fixcov, bonus, sel, cand, p, grp, gcap)
-    covered = fixcov.copy()
-    if len(sel):
-        covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
+    covered = fixcov | _reached(A, sel)
     objective = float(w[covered & ~fixcov].sum() + bonus[sel].sum())
     bound = max(float(bound), objective) + 0.0
     gap = relative_gap(objective, bound, "max")
@@ -199,9 +208,7 @@ def _pad(A: sp.csr_matrix, w: np.ndarray, fixcov: np.ndarray, bonus: np.ndarray,
     if len(sel) >= p:
         return sel
     Ac = A.tocsc()
-    covered = fixcov.copy()
-    if len(sel):
-        covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
+    covered = fixcov | _reached(A, sel)
     avail = np.zeros(A.shape[1], bool)
     avail[cand] = True
     avail[sel] = False
@@ -267,7 +274,7 @@ def set_cover(
                           time_limit_=time_limit)
     A, w, fx, solver, time_limit = args.matrix, args.weights, args.fixed, args.solver, args.time_limit
     seed = V.seed(seed)
-    n, m = A.shape
+    m = A.shape[1]
     try:
         target = float(target)
     except (TypeError, ValueError) as exc:
@@ -277,12 +284,10 @@ def set_cover(
     deg = np.diff(A.indptr)
     unreachable = np.flatnonzero(deg == 0)
     reach_w = float(w[deg > 0].sum())
-    fixcov = np.asarray(A[:, fx].sum(axis=1)).ravel() > 0 if len(fx) else np.zeros(n, bool)
+    fixcov = _reached(A, fx)
     need = target * reach_w - float(w[fixcov].sum())
     need -= 1e-9 * max(1.0, reach_w)
-    is_cand = np.ones(m, bool)
-    is_cand[fx] = False
-    cand = np.flatnonzero(is_cand)
+    cand = _non_fixed(m, fx)
     full = target >= 1.0
     active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
     A1 = sp.csr_matrix(A[active][:, cand])
@@ -303,9 +308,7 @@ def set_cover(
         if sel2 is not None and len(sel2) < len(sel_r) and _sc_meets(A3, w2, sel2, need, full):
             sel_r = sel2
     sel = np.sort(cand[cols[sel_r]]).astype(np.int64)
-    covered = fixcov.copy()
-    if len(sel):
-        covered |= np.asarray(A[:, sel].sum(axis=1)).ravel() > 0
+    covered = fixcov | _reached(A, sel)
     obj = float(len(sel))
     # the LP / MIP bound carries solver tolerance: round up only past a relative slack
     bound = min(float(np.ceil(lbnd - 1e-5 * max(1.0, abs(lbnd)))), obj) + 0.0
@@ -325,7 +328,7 @@ def set_cover(
 
 
 def _sc_meets(A: sp.csr_matrix, w: np.ndarray, sel: np.ndarray, need: float, full: bool) -> bool:
-    hit = np.asarray(A[:, sel].sum(axis=1)).ravel() > 0 if len(sel) else np.zeros(A.shape[0], bool)
+    hit = _reached(A, sel)
     return bool(hit.all()) if full else float(w[hit].sum()) >= need
 
 
@@ -338,7 +341,6 @@ def _sc_greedy(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool) -> np.n
     got = 0.0
     sel: list[int] = []
     gain = np.asarray(Ac.T @ val).ravel()
-    import heapq
     heap = list(zip((-gain).tolist(), range(m)))
     heapq.heapify(heap)
     while got < need and heap:

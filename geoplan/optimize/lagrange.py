@@ -27,7 +27,7 @@ import numpy as np
 
 from geoplan.optimize.greedy import Model, row_top2
 
-__all__ = ["lagrangian_bound", "round_bound"]
+__all__ = ["subgradient", "bound_from_multipliers", "round_bound"]
 
 
 def _slack(x: float | np.ndarray) -> float | np.ndarray:
@@ -42,9 +42,6 @@ def round_bound(model: Model, ub: float) -> float:
     if model.integral and np.isfinite(ub):
         return float(np.floor(ub + _slack(ub)))
     return float(ub)
-
-
-_round_bound = round_bound
 
 
 def _top_with_minimums(v: np.ndarray, p: int, grp: np.ndarray, gmin: np.ndarray) -> np.ndarray:
@@ -65,23 +62,6 @@ def _top_with_minimums(v: np.ndarray, p: int, grp: np.ndarray, gmin: np.ndarray)
     return np.concatenate([np.flatnonzero(req), rest])
 
 
-def lagrangian_bound(
-    model: Model,
-    incumbent: np.ndarray,
-    lb: float,
-    deadline: float,
-    max_iter: int = 400,
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(ub, fix0, fix1, top)``; ``top`` is the subproblem's site set at
-    the best multipliers (a good start for a Lagrangian heuristic).
-
-    ``ub`` is a valid upper bound on the optimum; ``fix0``/``fix1`` mark sites
-    that may be fixed closed / open when looking for solutions better than
-    ``lb``.
-    """
-    return subgradient(model, incumbent, lb, deadline, max_iter)[:4]
-
-
 def subgradient(
     model: Model,
     incumbent: np.ndarray,
@@ -91,8 +71,13 @@ def subgradient(
     u0: np.ndarray | None = None,
     lam0: float = 2.0,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`lagrangian_bound` that also returns the best multipliers ``u``
-    (last item) and can start from given ones (``u0``, step factor ``lam0``):
+    """Return ``(ub, fix0, fix1, top, u)``.
+
+    ``ub`` is a valid upper bound on the optimum; ``fix0``/``fix1`` mark sites
+    that may be fixed closed / open when looking for solutions better than
+    ``lb``; ``top`` is the subproblem's site set at the best multipliers (a
+    good start for a Lagrangian heuristic) and ``u`` those multipliers.
+    Starting from given ones (``u0``, step factor ``lam0``) resumes a run:
     after a better incumbent is found, resuming from the best ``u`` with the
     new ``lb`` fixes far more sites than starting over."""
     B, bonus, n, m = model.B, model.bonus, model.n, model.m
@@ -154,7 +139,7 @@ def subgradient(
             if stall >= 15:
                 lam *= 0.5
                 stall = 0
-        if _round_bound(model, best_L) - lb <= tol or lam < 1e-4 or time.perf_counter() > deadline:
+        if round_bound(model, best_L) - lb <= tol or lam < 1e-4 or time.perf_counter() > deadline:
             break
         cnt = np.bincount(rows[pos & intop[B.indices]], minlength=n)
         g = 1.0 - cnt
@@ -164,7 +149,7 @@ def subgradient(
             break  # u is optimal for the dual
         step = lam * max(L - lb, 1e-9 * scale) / nrm
         u = np.maximum(u - step * g, 0.0)
-    ub = _round_bound(model, best_L)
+    ub = round_bound(model, best_L)
     return max(ub, lb), fix0, fix1, best_top, best_u
 
 
@@ -174,7 +159,7 @@ def bound_from_multipliers(model: Model, u: np.ndarray, lb: float
 
     Returns ``(ub, fix0, fix1, v, top)``: the (rounded) bound ``L(u)``, the
     sites that may be fixed closed / open when looking for solutions better
-    than ``lb`` (same rules as :func:`lagrangian_bound`), the reduced site
+    than ``lb`` (same rules as :func:`subgradient`), the reduced site
     values ``v`` and the subproblem's top-``p`` sites.  Group rules are
     dropped, which keeps every statement valid (a relaxation).
     """
@@ -199,4 +184,4 @@ def bound_from_multipliers(model: Model, u: np.ndarray, lb: float
         b0, b1 = L - vp + v, L - v + vq
         fix0 = ~intop & (np.floor(b0 + _slack(b0)) < lb + 1 - tol) if p < m else fix0
         fix1 = intop & (np.floor(b1 + _slack(b1)) < lb + 1 - tol) if p < m else fix1
-    return max(_round_bound(model, L), lb), fix0, fix1, v, top
+    return max(round_bound(model, L), lb), fix0, fix1, v, top

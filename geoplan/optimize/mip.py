@@ -31,7 +31,7 @@ import scipy.sparse as sp
 if TYPE_CHECKING:  # pragma: no cover
     import highspy
 
-from geoplan.optimize.greedy import Model, row_top2
+from geoplan.optimize.greedy import Model, evaluate, row_top2
 
 __all__ = ["solve_highs", "run_highs", "new_highs"]
 
@@ -181,60 +181,28 @@ def solve_highs(
     time_limit: float, seed: int = 0,
 ) -> tuple[np.ndarray | None, float, float, str]:
     """Exact MIP of a reduced :class:`Model` with sites ``fix0`` closed and
-    ``fix1`` open.  Returns ``(selected, objective, bound, status)``."""
-    B, m, n = model.B, model.m, model.n
+    ``fix1`` open.  Returns ``(selected, objective, bound, status)``.
+
+    Coverage models use the z-form ``z_i <= Σ_j a_ij y_j``; the others the
+    radius formulation (:func:`_solve_radius`)."""
     if not model.coverage:
         return _solve_radius(model, fix0, fix1, warm, time_limit, seed)
-    ylo = fix1.astype(float)
-    yhi = (~fix0).astype(float)
-    if model.coverage:
-        # z-form: z_i <= Σ_j a_ij y_j
-        Apat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
-        cover_rows = sp.hstack([-Apat, sp.identity(n, format="csr")], format="csr")
-        c = np.concatenate([model.bonus, model.w])
-        nx_ = n
-        rlo_c = np.full(n, -np.inf)
-        rhi_c = np.zeros(n)
-    else:
-        # x-form: Σ_j x_ij <= 1, x_ij <= y_j on the stored pairs
-        nnz = B.nnz
-        rows = model.rows
-        R = sp.csr_matrix((np.ones(nnz), (rows, np.arange(nnz))), shape=(n, nnz))
-        X = sp.csr_matrix((np.ones(nnz), (np.arange(nnz), np.arange(nnz))), shape=(nnz, nnz))
-        Y = sp.csr_matrix((-np.ones(nnz), (np.arange(nnz), B.indices)), shape=(nnz, m))
-        cover_rows = sp.vstack([sp.hstack([sp.csr_matrix((n, m)), R]), sp.hstack([Y, X])], format="csr")
-        c = np.concatenate([model.bonus, B.data])
-        nx_ = nnz
-        rlo_c = np.full(n + nnz, -np.inf)
-        rhi_c = np.concatenate([np.ones(n), np.zeros(nnz)])
-    blocks = [cover_rows, sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, nx_))], format="csr")]
-    rlo: list[np.ndarray | list[float]] = [rlo_c, [-np.inf]]
-    rhi: list[np.ndarray | list[float]] = [rhi_c, [float(model.p)]]
-    if model.grp is not None:
-        assert model.gmin is not None and model.gcap is not None, "Model invariant: gmin, gcap accompany grp"
-        G = len(model.gmin)
-        Gm = sp.csr_matrix((np.ones(m), (model.grp, np.arange(m))), shape=(G, m))
-        need = (model.gmin > 0) | np.isfinite(model.gcap)
-        if need.any():
-            blocks.append(sp.hstack([Gm[need], sp.csr_matrix((int(need.sum()), nx_))], format="csr"))
-            rlo.append(model.gmin[need])
-            rhi.append(np.where(np.isfinite(model.gcap[need]), model.gcap[need], np.inf))
-    A = sp.vstack(blocks, format="csr")
-    lo = np.concatenate([ylo, np.zeros(nx_)])
-    hi = np.concatenate([yhi, np.ones(nx_)])
-    integer = np.concatenate([np.ones(m, bool), np.zeros(nx_, bool)])
+    B, m, n = model.B, model.m, model.n
+    Apat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
+    cover_rows = sp.hstack([-Apat, sp.identity(n, format="csr")], format="csr")
+    blocks, rlo, rhi = _group_rows(model, n)
+    A = sp.vstack([cover_rows] + blocks, format="csr")
+    c = np.concatenate([model.bonus, model.w])
+    lo = np.concatenate([fix1.astype(float), np.zeros(n)])
+    hi = np.concatenate([(~fix0).astype(float), np.ones(n)])
+    integer = np.concatenate([np.ones(m, bool), np.zeros(n, bool)])
     start = None
     if warm is not None and len(warm):
         y = np.zeros(m)
         y[warm] = 1.0
-        if model.coverage:
-            xs = np.minimum(np.asarray(B.astype(bool).astype(float) @ y).ravel(), 1.0)
-        else:
-            _, site1, _ = row_top2(model, np.asarray(warm, np.int64))
-            xs = ((site1[model.rows] == B.indices) & (site1[model.rows] >= 0)).astype(float)
-        start = np.concatenate([y, xs])
-    x, obj, bound, status = run_highs(c, lo, hi, A, np.concatenate(rlo), np.concatenate(rhi),
-                                      integer, True, time_limit, seed, start)
+        start = np.concatenate([y, np.minimum(np.asarray(B.astype(bool).astype(float) @ y).ravel(), 1.0)])
+    x, obj, bound, status = run_highs(c, lo, hi, A, np.concatenate([np.full(n, -np.inf)] + rlo),
+                                      np.concatenate([np.zeros(n)] + rhi), integer, True, time_limit, seed, start)
     if x is None:
         return None, np.nan, np.nan, status
     sel = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
@@ -242,6 +210,8 @@ def solve_highs(
 
 
 def _group_rows(model: Model, ncols_extra: int) -> tuple[list[sp.csr_matrix], list[np.ndarray], list[np.ndarray]]:
+    """The budget row (``Σ y_j <= p``) and the group minimum / cap rows, padded
+    with ``ncols_extra`` zero columns, with their lower and upper bounds."""
     m = model.m
     blocks = [sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, ncols_extra))], format="csr")]
     rlo: list[np.ndarray] = [np.array([-np.inf])]
@@ -300,7 +270,7 @@ def _solve_radius(
         k = np.bincount(urow[uval >= b2[urow]], minlength=n)
     else:
         k = ucnt.copy()
-    best_sel, best_val = (inc, _value(model, inc)) if inc is not None else (None, -np.inf)
+    best_sel, best_val = (inc, evaluate(model, inc)) if inc is not None else (None, -np.inf)
     bound = np.inf
     status = "time_limit"
     ylo = fix1.astype(float)
@@ -435,10 +405,6 @@ def _rc_fix(dd: dict, lp: float, lb: float, m: int, lrow: np.ndarray, lval: np.n
     yhi[ucol[uval >= cap[urow]]] = 0.0
     np.maximum.at(req, lrow[su], lval[su])
     return ylo, yhi, req
-
-
-def _value(model: Model, sel: np.ndarray) -> float:
-    return float(_row_values(model, sel).sum() + model.bonus[sel].sum())
 
 
 def coverage_lp(model: Model, time_limit: float) -> tuple[np.ndarray, np.ndarray] | None:
