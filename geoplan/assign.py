@@ -904,7 +904,7 @@ def _metrics(inp: _Inputs, links: pd.DataFrame, conveners: pd.DataFrame, town_vi
 
 
 # --------------------------------------------------------------------------- maps
-def _links_layer(assignment: Assignment) -> Any:
+def links_layer(assignment: Assignment) -> Any:
     """A folium FeatureGroup of each group's links (lines home town → station), coloured by sector match."""
     import folium
 
@@ -952,7 +952,7 @@ def folium_layers(assignment: Assignment, dataset: Dataset) -> list[Any]:
         legend_name="Visiting national, provincial and city deputies per town",
         highlight=True,
     )
-    return [_links_layer(assignment), choro]
+    return [links_layer(assignment), choro]
 
 
 def add_to_map(m: Any, assignment: Assignment, dataset: Dataset) -> Any:

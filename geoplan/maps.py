@@ -640,7 +640,7 @@ def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.G
     if hasattr(assignment, "links_geodataframe"):
         from geoplan import assign as _assign
 
-        group = _assign._links_layer(assignment)
+        group = _assign.links_layer(assignment)
         group.layer_name = LAYER["links"]
         group.show = False
         group.add_to(m)

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -96,3 +97,16 @@ def submit_async_concurrently(app: object, n: int) -> set[str]:
     responses = asyncio.run(run())
     assert all(r.status_code == 202 for r in responses), [r.text for r in responses if r.status_code != 202]
     return {r.json()["id"] for r in responses}
+
+
+def submit_crashing_solve(client: TestClient) -> None:
+    """Submit a scenario whose solve raises half way; it must end failed with no plan to export."""
+
+    def boom(dataset: object, scenario: object, progress: Any = None) -> None:
+        progress(0.5, "half way")
+        raise RuntimeError("solver exploded")
+
+    client.app.state.ctx.jobs._planner = lambda: boom
+    s = submit(client, CITY, budget=2).json()
+    assert s["status"] == "failed" and "solver exploded" in s["error"]
+    assert_problem(client.get(f"/scenarios/{s['id']}/export", headers=CITY), 409)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.settings import Settings
 from api_helpers import (CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, make_settings,  # noqa: F401
-                         slow_planner, submit, submit_async_concurrently, wait_final)
+                         slow_planner, submit, submit_async_concurrently, submit_crashing_solve, wait_final)
 from geoplan.datasets import Dataset
 
 
@@ -176,14 +176,7 @@ def test_solve_time_limit_fails_the_scenario(dataset_path: Path, tmp_path: Path)
 
 
 def test_crashing_solve_marks_failed_never_half_written(client: TestClient) -> None:
-    def boom(dataset, scenario, progress=None):  # noqa: ANN001
-        progress(0.5, "half way")
-        raise RuntimeError("solver exploded")
-
-    client.app.state.ctx.jobs._planner = lambda: boom
-    s = submit(client, CITY, budget=2).json()
-    assert s["status"] == "failed" and "solver exploded" in s["error"]
-    assert_problem(client.get(f"/scenarios/{s['id']}/export", headers=CITY), 409)
+    submit_crashing_solve(client)
     db = sqlite3.connect(client.app.state.ctx.settings.db_url.removeprefix("sqlite:///"))
     assert db.execute("select count(*) from plans").fetchone()[0] == 0
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL, make_url
 from api.main import create_app
 from api.settings import Settings
 from api_helpers import (CITY, EAST, TOKENS, WEST, assert_problem, dataset_path, free_port,  # noqa: F401
-                         make_settings, slow_planner, submit, submit_async_concurrently, wait_final)
+                         make_settings, slow_planner, submit, submit_async_concurrently, submit_crashing_solve, wait_final)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,14 +244,7 @@ def test_restart_keeps_plans_and_fails_interrupted_solves(settings: Settings) ->
 
 
 def test_crashing_solve_marks_failed_never_half_written(client: TestClient, settings: Settings) -> None:
-    def boom(dataset, scenario, progress=None):  # noqa: ANN001
-        progress(0.5, "half way")
-        raise RuntimeError("solver exploded")
-
-    client.app.state.ctx.jobs._planner = lambda: boom
-    s = submit(client, CITY, budget=2).json()
-    assert s["status"] == "failed" and "solver exploded" in s["error"]
-    assert_problem(client.get(f"/scenarios/{s['id']}/export", headers=CITY), 409)
+    submit_crashing_solve(client)
     assert query(settings.db_url, "select count(*) from plans") == [(0,)]
 
 
