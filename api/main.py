@@ -22,7 +22,7 @@ from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.jobs import JobRunner, Planner, recover
-from api.routes import assignments, layers, meta, review, scenarios, stations
+from api.routes import assignments, layers, meta, review, scenarios, stations, workspace
 from api.schemas import FeatureCollection
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     for module in (meta, layers, scenarios, assignments, review, stations):
         app.include_router(module.router)
+    workspace.install(app)  # the planner's workspace at / (page, assets, cookie sessions)
     # Make the problem schema a named component so every `responses=` reference resolves.
     _openapi = app.openapi
 
@@ -177,6 +178,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         settings = settings.model_copy(update={"tokens": {token: TokenInfo(role="city_planner", name="local")}})
         print(f"No GEOPLAN_TOKENS set; this session's city-planner token is:\n  {token}\n"
               f"Use it as 'Authorization: Bearer {token}'. Docs: http://{host}:{port}/docs", file=sys.stderr)
+    print(f"Planner's workspace: http://{host}:{port}/ (sign in with a planner's token)", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port)
 
 

@@ -28,16 +28,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from api.deps import Ctx, Db, Planner, User, require_edit
+from api import crud
+from api.deps import Ctx, Db, LockedScenario, PlanDep, Planner, ScenarioDep, User, require_edit
 from api.models import PlanRow, ScenarioRow
 from api.planner import geoplan_function, load_plan, records
 from api.problems import ApiProblem, responses
-from api.routes.common import audit
-from api.routes.scenarios import ScenarioId, dataset_for, get_plan_row, get_row, status_out
+from api.routes.scenarios import status_out
 from api.sessions import COOKIE, SessionAuth, SessionStore
 from api.workspace import STATIC_DIR
 from geoplan import crs
 from geoplan.datasets import SITE_CATEGORIES
+from geoplan.scenario import Scenario, compare, plan
 from geoplan.i18n import GLOSSARY, LANGS, catalogue, localize_reason
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
@@ -91,11 +92,20 @@ def _may_see(user: User, row: ScenarioRow) -> bool:
     return user.role == "city_planner" or row.county_code == user.county_code
 
 
-def _plan_for(db: Db, user: User, scenario_id: str) -> tuple[ScenarioRow, PlanRow]:
-    row, plan = get_plan_row(db, scenario_id)
+def _check_sees(user: User, row: ScenarioRow) -> None:
     if not _may_see(user, row):
         raise ApiProblem(403, f"{user.role} {user.name!r} may not open plans of {row.county_code or 'the whole city'}",
                          kind="forbidden")
+
+
+def _plan_for(db: Db, user: User, scenario_id: str) -> tuple[ScenarioRow, PlanRow]:
+    row = crud.scenario(db, scenario_id)
+    if row is None:
+        raise ApiProblem(404, f"unknown scenario id {scenario_id!r}", field="query", kind="unknown-id")
+    plan = crud.plan_of(db, row)
+    if plan is None:
+        raise ApiProblem(409, f"scenario {row.id} has no plan: its status is {row.status!r}", kind="no-plan")
+    _check_sees(user, row)
     return row, plan
 
 
@@ -177,12 +187,11 @@ def config(request: Request, ctx: Ctx, user: Planner) -> Response:
     ds = ctx.catalog.base
     bounds = [float(v) for v in ds.towns.total_bounds]
     counties = [{"code": str(c), "name": str(n)} for c, n in zip(ds.counties["code"], ds.counties["name"])]
-    scenario_cls = geoplan_function("scenario", "Scenario")
-    defaults = json.loads(scenario_cls().model_dump_json())
+    defaults = json.loads(Scenario().model_dump_json())
     return compact_json({"user": {"name": user.name, "role": user.role, "county_code": user.county_code},
                          "counties": counties, "bounds": bounds, "dataset": ds.name,
                          "scenario_defaults": defaults, "categories": list(SITE_CATEGORIES),
-                         "require_sites": "require_sites" in scenario_cls.model_fields,
+                         "require_sites": "require_sites" in Scenario.model_fields,
                          "road_network": False,  # the service plans with straight-line distances only
                          "basemaps": {"osm": True, "tianditu": bool(key), "amap": True, "none": True},
                          "tianditu_key": key}, request)
@@ -195,10 +204,7 @@ def layer(layer: WorkspaceLayer, request: Request, ctx: Ctx, db: Db, user: Plann
           county: Annotated[str | None, Query(max_length=32)] = None) -> Response:
     view = ctx.view(db)
     ds = view.dataset
-    key = ("workspace-layer", layer, coords, county)
-    with view.lock:
-        body = view.cache.get(key)
-    if body is None:
+    def build() -> dict[str, Any]:
         tc = ctx.catalog.town_county
         if layer == "counties":
             g = ds.counties.reset_index(drop=True)
@@ -215,9 +221,10 @@ def layer(layer: WorkspaceLayer, request: Request, ctx: Ctx, db: Db, user: Plann
             props = (["id", "name", "tier", "level", "town_code", "county_code", "status", "site_id"]
                      if layer == "stations" else ["id", "name", "category", "footfall", "town_code", "county_code"])
             body = feature_collection(g, props, "id", coords, ds.metric_crs)
-        with view.lock:
-            view.cache[key] = body
-    return compact_json(body, request, "application/geo+json")
+        return body
+
+    return compact_json(view.cache.get(("workspace-layer", layer, coords, county), build), request,
+                        "application/geo+json")
 
 
 @router.get("/crs/wgs84", summary="A clicked position on a GCJ-02 basemap back in WGS84")
@@ -232,18 +239,14 @@ def to_wgs84(lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float
             responses=responses(401, 403))
 def baseline(request: Request, ctx: Ctx, db: Db, user: Planner) -> Response:
     view = ctx.view(db)
-    with view.lock:
-        body = view.cache.get("workspace-baseline")
-    if body is None:
+
+    def build() -> dict[str, Any]:
         # the plan with no new point and no closure measures the network as it stands
-        plan = geoplan_function("scenario", "plan")
-        scenario_cls = geoplan_function("scenario", "Scenario")
-        p = plan(view.dataset, scenario_cls(name="baseline", budget=0, allow_closures=False, min_per_town=False))
-        body = {"metrics": {k: p.metrics[k] for k in ("population", "people_before", "share_before")},
+        p = plan(view.dataset, Scenario(name="baseline", budget=0, allow_closures=False, min_per_town=False))
+        return {"metrics": {k: p.metrics[k] for k in ("population", "people_before", "share_before")},
                 "towns": records(p.towns), "counties": records(p.counties)}
-        with view.lock:
-            view.cache["workspace-baseline"] = body
-    return compact_json(body, request)
+
+    return compact_json(view.cache.get("workspace-baseline", build), request)
 
 
 # --------------------------------------------------------------------------- plans
@@ -255,10 +258,9 @@ class PlanName(BaseModel):
 
 
 @router.put("/plans/{scenario_id}/name", summary="Save a plan under a name", responses=responses(401, 403, 404, 422))
-def save_plan(scenario_id: ScenarioId, body: PlanName, request: Request, db: Db, user: Planner) -> Response:
-    row = get_row(db, scenario_id, lock=True)
+def save_plan(user: Planner, row: LockedScenario, body: PlanName, request: Request, db: Db) -> Response:
     require_edit(user, row.county_code, "save plans")
-    audit(db, user, "scenario.rename", "scenario", row.id, row.county_code, {"from": row.name, "to": body.name})
+    crud.add_audit(db, user, "scenario.rename", "scenario", row.id, row.county_code, {"from": row.name, "to": body.name})
     row.name = body.name
     db.commit()
     return compact_json(status_out(request, row), request)
@@ -280,9 +282,9 @@ def plans(request: Request, db: Db, user: Planner) -> Response:
 
 @router.get("/plans/{scenario_id}", summary="A plan for the map: summary, towns, stations with reasons",
             responses=responses(401, 403, 404, 409, 422))
-def plan_view(scenario_id: ScenarioId, request: Request, db: Db, user: Planner, coords: CoordsQ = "wgs84",
+def plan_view(user: Planner, row: ScenarioDep, plan_row: PlanDep, request: Request, coords: CoordsQ = "wgs84",
               lang: LangQ = "zh") -> Response:
-    row, plan_row = _plan_for(db, user, scenario_id)
+    _check_sees(user, row)
     fc = _convert_features(plan_row.stations_geojson, coords)
     feats = []
     for f in fc["features"]:
@@ -298,18 +300,13 @@ def plan_view(scenario_id: ScenarioId, request: Request, db: Db, user: Planner, 
 
 @router.get("/plans/{scenario_id}/assignment", summary="Deputy groups → stations of a plan, as lines",
             responses=responses(401, 403, 404, 409, 422, 503))
-def plan_assignment(scenario_id: ScenarioId, request: Request, ctx: Ctx, db: Db, user: Planner,
+def plan_assignment(user: Planner, row: ScenarioDep, plan_row: PlanDep, request: Request, ctx: Ctx, db: Db,
                     coords: CoordsQ = "wgs84") -> Response:
-    row, plan_row = _plan_for(db, user, scenario_id)
+    _check_sees(user, row)
     view = ctx.view(db)
-    key = ("workspace-assignment", scenario_id)
-    with view.lock:
-        a = view.cache.get(key)
-    if a is None:
-        assign = geoplan_function("assign", "assign")
-        a = assign(dataset_for(ctx, db, row.county_code), plan=load_plan(plan_row.gpkg))
-        with view.lock:
-            view.cache[key] = a
+    assign = geoplan_function("assign", "assign")
+    a = view.cache.get(("workspace-assignment", row.id),
+                       lambda: assign(view.dataset_for(row.county_code), plan=load_plan(plan_row.gpkg)))
     links = a.links_geodataframe()
     lines = feature_collection(links.assign(link=np.arange(len(links)).astype(str)),
                                ["group_id", "station_id", "distance_m", "sector_match"], "link", coords,
@@ -327,9 +324,9 @@ def plan_assignment(scenario_id: ScenarioId, request: Request, ctx: Ctx, db: Db,
 
 @router.get("/plans/{scenario_id}/export.csv", summary="A plan's stations or towns as CSV (UTF-8 with BOM, for Excel)",
             responses=responses(401, 403, 404, 409, 422))
-def export_csv(scenario_id: ScenarioId, db: Db, user: Planner,
+def export_csv(user: Planner, row: ScenarioDep, plan_row: PlanDep,
                table: Literal["stations", "towns"] = "stations", lang: LangQ = "zh") -> Response:
-    row, plan_row = _plan_for(db, user, scenario_id)
+    _check_sees(user, row)
     if table == "towns":
         rows = plan_row.summary.get("towns") or []
     else:
@@ -348,13 +345,10 @@ def export_csv(scenario_id: ScenarioId, db: Db, user: Planner,
 
 @router.get("/plans/{scenario_id}/map", summary="A plan as a standalone HTML map (works offline)",
             responses=responses(401, 403, 404, 409, 422, 503))
-def export_map(scenario_id: ScenarioId, ctx: Ctx, db: Db, user: Planner, lang: LangQ = "zh") -> Response:
-    row, plan_row = _plan_for(db, user, scenario_id)
+def export_map(user: Planner, row: ScenarioDep, plan_row: PlanDep, ctx: Ctx, db: Db, lang: LangQ = "zh") -> Response:
+    _check_sees(user, row)
     plan_map = geoplan_function("maps", "plan_map")
-    try:
-        m = plan_map(dataset_for(ctx, db, row.county_code), load_plan(plan_row.gpkg), lang=lang)
-    except TypeError:  # a maps module without languages
-        m = plan_map(dataset_for(ctx, db, row.county_code), load_plan(plan_row.gpkg))
+    m = plan_map(ctx.view(db).dataset_for(row.county_code), load_plan(plan_row.gpkg), lang=lang)
     html = m.get_root().render()
     return Response(html, media_type="text/html; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="plan-{row.id}.html"'})
@@ -364,7 +358,6 @@ def export_map(scenario_id: ScenarioId, ctx: Ctx, db: Db, user: Planner, lang: L
             responses=responses(401, 403, 404, 409, 422))
 def compare_plans(request: Request, db: Db, user: Planner, a: Annotated[str, Query(min_length=1, max_length=64)],
                   b: Annotated[str, Query(min_length=1, max_length=64)], coords: CoordsQ = "wgs84") -> Response:
-    compare = geoplan_function("scenario", "compare")
     ra, pa = _plan_for(db, user, a)
     rb, pb = _plan_for(db, user, b)
     cmp = compare(load_plan(pa.gpkg), load_plan(pb.gpkg))

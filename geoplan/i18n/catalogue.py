@@ -29,7 +29,7 @@ def check_lang(lang: str) -> Lang:
     """``lang`` if it is a supported language, else an :class:`InputError` naming the choices."""
     if lang not in LANGS:
         raise InputError(f"lang: unknown language {lang!r}; expected one of {', '.join(LANGS)}")
-    return lang  # type: ignore[return-value]
+    return lang
 
 
 def po_path(lang: Lang) -> Path:
