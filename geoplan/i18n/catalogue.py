@@ -110,8 +110,8 @@ def translator(lang: str = "en") -> Translator:
 
     Example
     -------
-    >>> translator("zh").gettext("{people} people", people="1,200")
-    '1,200 人'
+    >>> translator("zh").gettext("Solving: {percent}", percent="40%")
+    '求解中：40%'
     """
     code = check_lang(lang)
     return Translator(code, catalogue(code))

@@ -1,6 +1,6 @@
 """The fixed translations of the domain's terms.
 
-Every message of the catalogues that names one of these concepts must use the term given here
+Every message of the catalogues that names one of the strict concepts must use the term given here
 (``tests/test_i18n.py`` checks the Chinese catalogue against this list), so that the workspace,
 the maps and the reports call a 代表联系点 a "contact point" and nothing else.
 """
@@ -16,6 +16,9 @@ class Term:
     en: str
     zh: str
     key: str  # the dataset's code for it (tier, venue category, ...), or a plain name
+    #: every message naming the English term must use the Chinese one (False for words whose
+    #: Chinese forms vary with the phrase: 县级, 覆盖率 ...)
+    strict: bool = True
 
 
 GLOSSARY: tuple[Term, ...] = (
@@ -35,12 +38,12 @@ GLOSSARY: tuple[Term, ...] = (
     Term("deputy group", "代表小组", "group"),
     Term("convener", "召集人", "convener"),
     Term("deputy", "代表", "deputy"),
-    Term("county", "县（市、区）", "county"),
-    Term("town", "镇（街道）", "town"),
+    Term("county", "县（市、区）", "county", strict=False),
+    Term("town", "镇（街道）", "town", strict=False),
     Term("venue", "场所", "venue"),
     Term("footfall", "人流量", "footfall"),
-    Term("within reach", "覆盖范围内", "within_reach"),
-    Term("budget", "新增数量", "budget"),
+    Term("within reach", "覆盖范围内", "within_reach", strict=False),
+    Term("budget", "新增数量", "budget", strict=False),
     Term("certified gap", "最优性差距", "gap"),
 )
 

@@ -824,8 +824,7 @@
           });
         }})]));
     } else if (!mayEdit(county)) box.appendChild(el("p", {cls: "hint", text: t("Read-only: another county.")}));
-    marker.bindPopup(box, {maxWidth: 320}).openPopup();
-    marker.unbindPopup();
+    L.popup({maxWidth: 320, offset: [0, -4]}).setLatLng(marker.getLatLng()).setContent(box).openOn(map);
   }
   function showHistory(id, name) {
     selectTab("edits");
@@ -858,8 +857,7 @@
             text: state.picks.require_sites[f.id] ? t("Stop requiring this venue") : t("Require a new point here"),
             onclick: function () { togglePick("require_sites", f.id, p.name || p.id); }})]));
         }
-        mk.bindPopup(box).openPopup();
-        mk.unbindPopup();
+        L.popup().setLatLng(mk.getLatLng()).setContent(box).openOn(map);
       });
       return mk;
     }));
