@@ -108,6 +108,7 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     _check_ids("force_closed", scenario.force_closed, all_st["id"], "station id(s)")
     _check_ids("exclude_towns", scenario.exclude_towns, towns["code"], "town code(s)")
     _check_ids("exclude_sites", scenario.exclude_sites, m["sites"]["id"], "venue id(s)")
+    _check_ids("require_sites", scenario.require_sites, m["sites"]["id"], "venue id(s)")
     active_ids = set(dataset.active_stations()["id"].astype(str))
     inactive = sorted(set(scenario.force_open) - active_ids)
     if inactive:
@@ -118,10 +119,17 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     sites: gpd.GeoDataFrame = m["sites"].reset_index(drop=True)
     cw = sites["category"].map(lambda c: scenario.category_weights.get(c, 1.0)).to_numpy(dtype=float)
     hosted = set(st["site_id"].dropna().astype(str))
+    ids = sites["id"].astype(str)
+    in_excluded_town = sites["town_code"].astype(str).isin(set(scenario.exclude_towns)).to_numpy()
+    required = ids.isin(set(scenario.require_sites)).to_numpy()
+    clash = sorted(set(scenario.require_sites) & hosted) + sorted(ids[required & in_excluded_town])
+    if clash:
+        raise InputError(f"scenario.require_sites: venue(s) {', '.join(map(repr, clash[:5]))} already host a station "
+                         "or lie in a town of exclude_towns")
     keep = (
-        (cw > 0)
-        & ~sites["id"].astype(str).isin(set(scenario.exclude_sites) | hosted).to_numpy()
-        & ~sites["town_code"].astype(str).isin(set(scenario.exclude_towns)).to_numpy()
+        ((cw > 0) | required)  # a required venue stays a candidate whatever its category weight
+        & ~ids.isin(set(scenario.exclude_sites) | hosted).to_numpy()
+        & ~in_excluded_town
     )
     sites = sites[keep].reset_index(drop=True)
     return PlanningInputs(

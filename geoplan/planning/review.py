@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geoplan.datasets import Dataset
+from geoplan.i18n.reasons import reason
 from geoplan.planning._helpers import people
 from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, planning_inputs
 from geoplan.planning.scenario import Scenario
@@ -85,11 +86,10 @@ def _close_village_homes(s: _Closer, inp: PlanningInputs, scenario: Scenario, vi
     for j in np.flatnonzero(village_home & s.open_ & ~forced_open).tolist():
         t = inp.station_town[j]
         if scenario.min_per_town and s.town_open[t] == 1 and not town_has_site[t]:
-            s.reason[j] = (f"village-level home kept: last station in {town_names[t]} "
-                           "and no venue there to host a replacement")
+            s.reason[j] = reason("village_kept", town=town_names[t])
             continue
         lost = s.close(int(j))
-        s.reason[j] = f"village-level home abolished by guideline; {people(lost)} people lose coverage"
+        s.reason[j] = reason("village_closed", lost=people(lost))
 
 
 def _close_redundant(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach: np.ndarray,
@@ -107,15 +107,15 @@ def _close_redundant(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach:
         cand = np.flatnonzero(ok)
         j = int(cand[np.lexsort((tiebreak[cand], reach[cand], cur[cand]))[0]])
         lost = s.close(j)
-        others = f"{s.others[j]} other station{'s' if s.others[j] != 1 else ''}"
+        one = "_1" if s.others[j] == 1 else ""  # "1 other station", "3 other stations"
         if reach[j] <= 0:
             # "all 0 people ... within reach of 0 other stations" read as nonsense in reports
-            s.reason[j] = f"redundant: reaches nobody within its {inp.station_radius[j]:,.0f} m radius"
+            s.reason[j] = reason("redundant_nobody", radius=f"{inp.station_radius[j]:,.0f}")
         elif lost <= 0:
-            s.reason[j] = f"redundant: all {people(reach[j])} people it reaches are within reach of {others}"
+            s.reason[j] = reason("redundant_all" + one, reach=people(reach[j]), others=s.others[j])
         else:
-            s.reason[j] = (f"redundant: {people(reach[j] - lost)} of the {people(reach[j])} people it reaches are "
-                           f"within reach of {others}; {people(lost)} people lose coverage")
+            s.reason[j] = reason("redundant_some" + one, shared=people(reach[j] - lost), reach=people(reach[j]),
+                                 others=s.others[j], lost=people(lost))
 
 
 def _kept_reasons(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach: np.ndarray, tier: np.ndarray,
@@ -129,17 +129,17 @@ def _kept_reasons(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach: np
             continue
         t = inp.station_town[j]
         if forced_open[j]:
-            s.reason[j] = f"kept by scenario (force_open); reaches {people(reach[j])} people"
+            s.reason[j] = reason("force_open", reach=people(reach[j]))
         elif final_unique[j] > 0:
-            s.reason[j] = f"reaches {people(final_unique[j])} people no other station reaches"
+            s.reason[j] = reason("unique", people=people(final_unique[j]))
         elif scenario.min_per_town and s.town_open[t] == 1:
-            s.reason[j] = f"last station in {town_names[t]}; reaches {people(reach[j])} people"
+            s.reason[j] = reason("last_in_town", town=town_names[t], reach=people(reach[j]))
         elif not scenario.allow_closures:
-            s.reason[j] = f"closures not allowed; reaches {people(reach[j])} people"
+            s.reason[j] = reason("no_closures", reach=people(reach[j]))
         elif tier[j] not in scenario.closable_tiers:
-            s.reason[j] = f"{tier[j]} tier is not reviewed for closure; reaches {people(reach[j])} people"
+            s.reason[j] = reason("tier_not_reviewed", tier=tier[j], reach=people(reach[j]))
         else:
-            s.reason[j] = f"reaches {people(reach[j])} people"
+            s.reason[j] = reason("reaches", reach=people(reach[j]))
 
 
 def review_network(inp: PlanningInputs, scenario: Scenario, cover_fn: CoverFunction) -> NetworkReview:
@@ -159,7 +159,7 @@ def review_network(inp: PlanningInputs, scenario: Scenario, cover_fn: CoverFunct
 
     for j in np.flatnonzero(np.isin(ids, scenario.force_closed)).tolist():  # 1. forced closures: always
         lost = s.close(int(j))
-        s.reason[j] = f"closed by scenario (force_closed); {people(lost)} people lose coverage"
+        s.reason[j] = reason("force_closed", lost=people(lost))
     if scenario.allow_closures:
         if scenario.close_village_homes:  # 2. village-level homes, abolished by the guideline
             _close_village_homes(s, inp, scenario, village_home, forced_open)

@@ -67,6 +67,8 @@ class Scenario(BaseModel):
     force_closed: tuple[str, ...] = Field((), description="Station ids closed whatever the review says")
     exclude_towns: tuple[str, ...] = Field((), description="Town codes where no new point may open")
     exclude_sites: tuple[str, ...] = Field((), description="Venue ids that may not host a new point")
+    require_sites: tuple[str, ...] = Field(
+        (), description="Venue ids that must host a new point (fixed in the optimizer; they count toward the budget)")
     solver: SolverChoice = Field("auto", description="Optimizer choice")
     time_limit: float = Field(60.0, gt=0, le=3600, description="Seconds for the optimizer")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for tie-breaking; same inputs and seed give the same plan")
@@ -96,4 +98,9 @@ class Scenario(BaseModel):
         both = sorted(set(self.force_open) & set(self.force_closed))
         if both:
             raise ValueError(f"force_open and force_closed both name station(s) {', '.join(both)}")
+        required = sorted(set(self.require_sites) & set(self.exclude_sites))
+        if required:
+            raise ValueError(f"require_sites and exclude_sites both name venue(s) {', '.join(required)}")
+        if len(set(self.require_sites)) > self.budget:
+            raise ValueError(f"require_sites names {len(set(self.require_sites))} venues but budget is {self.budget}")
         return self

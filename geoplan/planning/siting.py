@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from geoplan import access
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
+from geoplan.i18n.reasons import reason
 from geoplan.planning._helpers import Progress, canon_table, km, people, report
 from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, planning_inputs
 from geoplan.planning.result import STATION_COLUMNS, Plan, PlanMetrics
@@ -44,6 +45,7 @@ class _Problem:
     bonus: np.ndarray  # venue bonus per column (0 for kept stations)
     groups: np.ndarray | None  # town group per column when the every-town rule binds
     min_per_group: np.ndarray | int
+    required: np.ndarray  # venues the scenario requires (indices into inputs.sites), sorted
 
     @property
     def n_kept(self) -> int:
@@ -51,7 +53,8 @@ class _Problem:
 
     @property
     def fixed(self) -> np.ndarray:
-        return np.arange(self.n_kept, dtype=np.int64)
+        """Columns open whatever the optimizer does: the kept stations, then the required venues."""
+        return np.concatenate([np.arange(self.n_kept, dtype=np.int64), self.n_kept + self.required])
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,9 @@ def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, 
         present, groups = np.unique(col_town, return_inverse=True)
         groups = groups.astype(np.int64)
         min_per_group = need[present].astype(float)
-    return _Problem(cov=cov, kept=kept, bonus=bonus, groups=groups, min_per_group=min_per_group)
+    required = np.flatnonzero(inp.sites["id"].astype(str).isin(set(scenario.require_sites)).to_numpy())
+    return _Problem(cov=cov, kept=kept, bonus=bonus, groups=groups, min_per_group=min_per_group,
+                    required=required.astype(np.int64))
 
 
 def _solve(pb: _Problem, pop: np.ndarray, p: int, scenario: Scenario) -> Solution:
@@ -109,17 +114,19 @@ def _solve(pb: _Problem, pop: np.ndarray, p: int, scenario: Scenario) -> Solutio
 
 
 def _choose_sites(pb: _Problem, inp: PlanningInputs, scenario: Scenario) -> _Choice:
-    """Run the optimizer for ``min(budget, venues)`` new points (none: the kept network as is)."""
-    p = min(scenario.budget, len(inp.sites))
+    """Run the optimizer for ``min(budget, venues)`` new points, the required venues among them
+    (none: the kept network as is)."""
+    n_req = len(pb.required)
+    p = min(scenario.budget, len(inp.sites)) - n_req  # the optimizer picks the rest; required ones are fixed
     if p > 0:
         sol = _solve(pb, inp.pop, p, scenario)
         if sol.status == "infeasible":
             raise InputError(f"scenario: the siting model is infeasible ({sol.solver}); check min_per_town and budget")
-        new = np.asarray(sol.selected, dtype=np.int64) - pb.n_kept
+        new = np.concatenate([pb.required, np.asarray(sol.selected, dtype=np.int64) - pb.n_kept])
         return _Choice(np.sort(new), float(sol.objective), float(sol.bound), float(sol.gap), str(sol.solver),
                        str(sol.status), float(sol.seconds))
     obj = float(inp.pop[np.asarray(pb.cov[:, pb.fixed].sum(axis=1)).ravel() > 0].sum())
-    return _Choice(np.zeros(0, dtype=np.int64), obj, obj, 0.0, "none", "optimal", 0.0)
+    return _Choice(np.sort(pb.required), obj, obj, 0.0, "none", "optimal", 0.0)
 
 
 def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: _Problem, new: np.ndarray,
@@ -146,10 +153,13 @@ def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: _Problem, new: np
     vname = ns["name"].astype(object).where(ns["name"].notna(), ns["id"]).astype(str).to_numpy()
     ff = ns["footfall"].to_numpy(dtype=float)
     uq = unique_final[nk:]
+    required = set(pb.required.tolist())
     reasons = [
-        f"{CATEGORY_LABELS.get(c, c)} {nm}: reaches {people(u)} people no other station reaches; "
-        f"nearest existing station {km(d)}; footfall {people(f)}/day"
-        for c, nm, u, d, f in zip(cat, vname, uq, d_site, ff)
+        reason("required", category=CATEGORY_LABELS.get(c, c), name=nm, people=people(u), footfall=people(f))
+        if i in required else
+        reason("opened", category=CATEGORY_LABELS.get(c, c), name=nm, people=people(u), distance=km(d),
+               footfall=people(f))
+        for i, c, nm, u, d, f in zip(new.tolist(), cat, vname, uq, d_site, ff)
     ]
     opened = pd.DataFrame({
         "id": "new-" + ns["id"].astype(str), "name": vname, "tier": "point", "level": "town",
@@ -289,7 +299,7 @@ def plan(dataset: Dataset, scenario: Scenario | None = None, network: Any = None
     choice = _choose_sites(pb, inp, scenario)
 
     report(progress, 0.85, "computing coverage and reasons")
-    final = pb.cov[:, np.concatenate([pb.fixed, pb.n_kept + choice.new])]  # kept stations, then the chosen venues
+    final = pb.cov[:, np.concatenate([np.arange(pb.n_kept), pb.n_kept + choice.new])]  # kept, then the new venues
     cnt_after = np.asarray(final.sum(axis=1)).ravel()
     covered_after = cnt_after > 0
     covered_before = np.asarray(rv.cover.sum(axis=1)).ravel() > 0
