@@ -35,9 +35,11 @@ import shapely
 from branca.element import MacroElement, Template
 from folium.plugins import DualMap, FastMarkerCluster
 
-from geoplan import access
+from geoplan import access, html_assets
 from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset
 from geoplan.exceptions import InputError
+from geoplan.i18n import N_, Translator, localize_reason, translator
+from geoplan.i18n.glossary import term
 from geoplan.settings import DEFAULT_RADIUS_M, STORAGE_CRS
 
 if TYPE_CHECKING:
@@ -58,41 +60,42 @@ __all__ = [
 #: DOM id of the legend element (the browser test looks for it).
 LEGEND_ID = "geoplan-legend"
 
-#: Overlay names shown in the layer control (stable: tests and users rely on them).
+#: Overlay names shown in the layer control (stable: tests and users rely on them); English message
+#: ids of the catalogues — maps made with ``lang="zh"`` show their translations.
 LAYER: dict[str, str] = {
-    "counties": "Counties",
-    "towns": "Towns: share of people within reach",
-    "towns_diff": "Towns: change in share within reach (B − A)",
-    "demand": "People (villages and communities)",
-    "home": "Deputy homes",
-    "station": "Liaison stations",
-    "point": "Contact points",
-    "closed": "Closed stations",
-    "proposed": "Proposed stations",
-    "keep": "Stations kept",
-    "open": "New contact points (opened)",
-    "close": "Stations closed by the plan",
-    "changed": "Stations whose decision differs",
-    "reach": "Reach circles",
-    "links": "Deputy groups → stations",
-    "venues": "Venues: {}",
+    "counties": N_("Counties"),
+    "towns": N_("Towns: share of people within reach"),
+    "towns_diff": N_("Towns: change in share within reach (B − A)"),
+    "demand": N_("People (villages and communities)"),
+    "home": N_("Deputy homes"),
+    "station": N_("Liaison stations"),
+    "point": N_("Contact points"),
+    "closed": N_("Closed stations"),
+    "proposed": N_("Proposed stations"),
+    "keep": N_("Stations kept"),
+    "open": N_("New contact points (opened)"),
+    "close": N_("Stations closed by the plan"),
+    "changed": N_("Stations whose decision differs"),
+    "reach": N_("Reach circles"),
+    "links": N_("Deputy groups → stations"),
+    "venues": N_("Venues: {}"),
 }
 
 TIER_LABEL: dict[str, str] = {
-    "home": "Deputy home 代表之家",
-    "station": "Liaison station 联络站",
-    "point": "Contact point 联系点",
+    "home": N_("Deputy home 代表之家"),
+    "station": N_("Liaison station 联络站"),
+    "point": N_("Contact point 联系点"),
 }
 _TIER_SIZE = {"home": 16, "station": 13, "point": 11}
 _TIER_COLOR = {"home": "#6a1b9a", "station": "#1565c0", "point": "#00897b"}
 _CATEGORY_LABEL = {
-    "market": "farmers' markets",
-    "bank": "rural commercial banks",
-    "clinic": "village clinics",
-    "workshop": "field workshops",
-    "enterprise": "leading enterprises",
-    "service": "public service windows",
-    "street": "streets and alleys",
+    "market": N_("farmers' markets"),
+    "bank": N_("rural commercial banks"),
+    "clinic": N_("village clinics"),
+    "workshop": N_("field workshops"),
+    "enterprise": N_("leading enterprises"),
+    "service": N_("public service windows"),
+    "street": N_("streets and alleys"),
 }
 _CATEGORY_COLOR = {
     "market": "#e65100",
@@ -141,6 +144,36 @@ _CSS = """
 
 
 # --------------------------------------------------------------------------- helpers
+_VALUE_WORDS: dict[str, str] = {  # data values shown in popups, as catalogue messages
+    "keep": N_("kept"), "open": N_("new point"), "close": N_("closed by the plan"), "absent": N_("not in this plan"),
+    "active": N_("active"), "closed": N_("closed"), "proposed": N_("proposed"),
+    "village": N_("village level"), "town": N_("town level"), "county": N_("county level"),
+}
+
+
+def _tier_label(tier: str, tr: Translator) -> str:
+    """A tier's name: bilingual in English maps ("Deputy home 代表之家"), the glossary term in Chinese ones."""
+    return tr(TIER_LABEL[tier]) if tier in TIER_LABEL else tier
+
+
+def _display_values(df: pd.DataFrame, tr: Translator) -> pd.DataFrame:
+    """Popup text in the map's language: tiers, decisions, statuses, levels, categories and reasons."""
+    if tr.lang == "en":
+        return df
+    out = df.copy()
+    if "tier" in out.columns:
+        out["tier"] = [term(t).zh if t in TIERS else t for t in out["tier"].astype(str)]
+    for col in ("decision", "decision_a", "decision_b", "status", "level"):
+        if col in out.columns:
+            out[col] = [tr(_VALUE_WORDS[v]) if v in _VALUE_WORDS else v for v in out[col].astype(object)]
+    if "category" in out.columns:
+        out["category"] = [term(c).zh if c in SITE_CATEGORIES else c for c in out["category"].astype(object)]
+    for col in ("reason", "reason_a", "reason_b"):
+        if col in out.columns:
+            out[col] = [localize_reason(str(v), tr.lang) if isinstance(v, str) else v for v in out[col]]
+    return out
+
+
 def _esc(v: Any) -> str:
     """Text safe to drop into a popup (folium fills popups through innerHTML)."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
@@ -238,11 +271,11 @@ def _town_shapes(dataset: Dataset, towns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(towns.drop(columns=towns.geometry.name), geometry=simple, crs=metric.crs)
 
 
-def _add_counties(m: folium.Map, dataset: Dataset) -> None:
+def _add_counties(m: folium.Map, dataset: Dataset, tr: Translator) -> None:
     counties = _town_shapes(dataset, dataset.counties)
     folium.GeoJson(
         _feature_collection(counties, {"code": "text", "name": "text"}),
-        name=LAYER["counties"],
+        name=tr(LAYER["counties"]),
         style_function=lambda f: {"color": "#37474f", "weight": 2.5, "fill": False, "opacity": 0.9},
         interactive=False,
     ).add_to(m)
@@ -276,7 +309,7 @@ def _add_towns(
     ).add_to(m)
 
 
-def _add_demand(m: folium.Map, dataset: Dataset) -> None:
+def _add_demand(m: folium.Map, dataset: Dataset, tr: Translator) -> None:
     d = dataset.demand.merge(_town_names(dataset), on="town_code", how="left")
     pop = d["population"].to_numpy(dtype=float)
     # Four size classes keep the shared style table tiny.
@@ -286,14 +319,14 @@ def _add_demand(m: folium.Map, dataset: Dataset) -> None:
     for f, r in zip(fc["features"], radius):
         f["properties"]["_r"] = float(r)
     if not fc["features"]:
-        _empty_layer(m, LAYER["demand"])
+        _empty_layer(m, tr(LAYER["demand"]))
         return
     folium.GeoJson(
         fc,
-        name=LAYER["demand"],
+        name=tr(LAYER["demand"]),
         marker=folium.CircleMarker(radius=3, weight=0.5, color="#263238", fill=True, fill_color="#546e7a", fill_opacity=0.7),
         style_function=lambda f: {"radius": f["properties"]["_r"]},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "town", "population"], aliases=["Place", "Town", "People"]),
+        tooltip=folium.GeoJsonTooltip(fields=["name", "town", "population"], aliases=[tr("Place"), tr("Town"), tr("People")]),
     ).add_to(m)
 
 
@@ -308,6 +341,7 @@ def _add_stations(
     name: str,
     state_column: str | None,
     fields: Mapping[str, tuple[str, str]],
+    tr: Translator,
     show: bool = True,
 ) -> None:
     """One GeoJson layer of DivIcon markers: shape by tier, ring/cross by state.
@@ -319,7 +353,7 @@ def _add_stations(
         _empty_layer(m, name, show)
         return
     props = {k: kind for k, (kind, _) in fields.items()}
-    fc = _feature_collection(stations, props, id_column="id")
+    fc = _feature_collection(_display_values(stations, tr), props, id_column="id")
     tiers = stations["tier"].astype(str).tolist()
     states = stations[state_column].fillna("").astype(str).tolist() if state_column else [""] * len(stations)
     for f, t, s in zip(fc["features"], tiers, states):
@@ -344,9 +378,9 @@ def _add_stations(
     ).add_to(m)
 
 
-def _add_reach(m: folium.Map, stations: gpd.GeoDataFrame, radius_m: Mapping[str, float]) -> None:
+def _add_reach(m: folium.Map, stations: gpd.GeoDataFrame, radius_m: Mapping[str, float], tr: Translator) -> None:
     """Reach circles as one layer of ``L.Circle`` (radius in metres), off by default."""
-    name = LAYER["reach"]
+    name = tr(LAYER["reach"])
     if stations.empty:
         _empty_layer(m, name, show=False)
         return
@@ -371,12 +405,12 @@ _VENUE_CALLBACK = """function (row) {
     var icon = L.divIcon({className: 'gp-marker', iconSize: [10, 10],
         html: '<div class="gp-venue" style="background:' + row[2] + '"></div>'});
     var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon});
-    marker.bindPopup('<b>' + row[3] + '</b><br>' + row[4] + '<br>' + row[5] + ' visitors a day');
+    marker.bindPopup('<b>' + row[3] + '</b><br>' + row[4] + '<br>' + VISITORS.replace('{n}', row[5]));
     return marker;
 }"""
 
 
-def _add_venues(m: folium.Map, dataset: Dataset) -> None:
+def _add_venues(m: folium.Map, dataset: Dataset, tr: Translator) -> None:
     """Candidate venues, clustered, one layer per category, all off by default."""
     sites = dataset.sites.to_crs(STORAGE_CRS)
     xy = np.round(shapely.get_coordinates(sites.geometry.values), _PRECISION)
@@ -385,8 +419,8 @@ def _add_venues(m: folium.Map, dataset: Dataset) -> None:
     footfall = np.nan_to_num(sites["footfall"].to_numpy(dtype=float)).round().astype(int)
     for cat in SITE_CATEGORIES:
         idx = np.flatnonzero(cats == cat)
-        label = _CATEGORY_LABEL.get(cat, cat)
-        name = LAYER["venues"].format(label)
+        label = tr(_CATEGORY_LABEL.get(cat, cat))
+        name = tr(LAYER["venues"]).format(label)
         if len(idx) == 0:
             _empty_layer(m, name, show=False)
             continue
@@ -396,7 +430,7 @@ def _add_venues(m: folium.Map, dataset: Dataset) -> None:
         # wrap it in a feature group that starts hidden.
         group = folium.FeatureGroup(name=name, show=False).add_to(m)
         FastMarkerCluster(
-            rows, callback=_VENUE_CALLBACK, control=False, disableClusteringAtZoom=15, chunkedLoading=True
+            rows, callback=_VENUE_CALLBACK.replace("VISITORS", json.dumps(tr("{n} visitors a day"))), control=False, disableClusteringAtZoom=15, chunkedLoading=True
         ).add_to(group)
 
 
@@ -405,7 +439,8 @@ def _legend(
     metrics: list[tuple[str, str]],
     states: Iterable[tuple[str, str]],
     scale: tuple[str, cm.LinearColormap, list[str]],
-    extras: Iterable[str] = (),
+    extras: Iterable[str],
+    tr: Translator,
 ) -> MacroElement:
     """The legend: tier shapes, state marks, the town colour scale, optional headline figures."""
     rows = []
@@ -415,12 +450,12 @@ def _legend(
             + "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(v)}</b></td></tr>" for k, v in metrics)
             + "</table>"
         )
-    rows.append('<div class="gp-sub">Stations (shape = tier)</div>')
+    rows.append(f'<div class="gp-sub">{html.escape(tr("Stations (shape = tier)"))}</div>')
     for tier in TIERS:
         s = _TIER_SIZE[tier]
         rows.append(
             f'<div class="gp-row"><span class="gp-sw" style="width:{s}px;height:{s}px">{_icon_html(tier)}</span>'
-            f"{html.escape(TIER_LABEL[tier])}</div>"
+            f"{html.escape(_tier_label(tier, tr))}</div>"
         )
     for state, label in states:
         rows.append(
@@ -450,20 +485,22 @@ def _share_colormap() -> cm.LinearColormap:
     return cm.LinearColormap(_SHARE_COLORS, vmin=0.0, vmax=1.0)
 
 
-def _extras(reach: bool = True, links: bool = False, venues: bool = True) -> list[str]:
-    out = ['<div class="gp-sub">Other layers</div>',
+def _extras(tr: Translator, reach: bool = True, links: bool = False, venues: bool = True) -> list[str]:
+    out = [f'<div class="gp-sub">{html.escape(tr("Other layers"))}</div>',
            '<div class="gp-row"><span class="gp-sw" style="width:10px;height:10px;border-radius:50%;'
-           'background:#546e7a"></span>People (size = population)</div>']
+           f'background:#546e7a"></span>{html.escape(tr("People (size = population)"))}</div>']
     if reach:
-        out.append('<div class="gp-row"><span class="gp-sw gp-ring"></span>Reach circle (tier radius; off)</div>')
+        out.append('<div class="gp-row"><span class="gp-sw gp-ring"></span>'
+                   f'{html.escape(tr("Reach circle (tier radius; off)"))}</div>')
     if links:
-        out.append('<div class="gp-row"><span class="gp-sw gp-line"></span>Deputy group → station (off)</div>')
+        out.append('<div class="gp-row"><span class="gp-sw gp-line"></span>'
+                   f'{html.escape(tr("Deputy group → station (off)"))}</div>')
     if venues:
         for cat in SITE_CATEGORIES:
             out.append(
                 f'<div class="gp-row"><span class="gp-sw" style="width:10px;height:10px">'
                 f'<div class="gp-venue" style="background:{_CATEGORY_COLOR[cat]}"></div></span>'
-                f"Venue: {html.escape(_CATEGORY_LABEL[cat])} (off)</div>"
+                f"{html.escape(tr('Venue: {category} (off)', category=tr(_CATEGORY_LABEL[cat])))}</div>"
             )
     return out
 
@@ -527,7 +564,7 @@ def _network_stats(dataset: Dataset, radius_m: Mapping[str, float]) -> _NetworkS
     return _NetworkStats(stations, towns)
 
 
-def network_map(dataset: Dataset, radius_m: Mapping[str, float] | None = None) -> folium.Map:
+def network_map(dataset: Dataset, radius_m: Mapping[str, float] | None = None, lang: str = "en") -> folium.Map:
     """The current network: towns shaded by coverage, stations by tier, people, venues.
 
     Parameters
@@ -537,6 +574,8 @@ def network_map(dataset: Dataset, radius_m: Mapping[str, float] | None = None) -
     radius_m : mapping of tier → metres, optional
         Service radius per tier (default :data:`geoplan.settings.DEFAULT_RADIUS_M`),
         used for the town shading, the station popups and the reach circles.
+    lang : {"en", "zh"}, default "en"
+        Language of the layer names, legend, popups and reasons (:mod:`geoplan.i18n`).
 
     Returns
     -------
@@ -546,47 +585,49 @@ def network_map(dataset: Dataset, radius_m: Mapping[str, float] | None = None) -
         stations, reach circles (off), venues by category (clustered, off); a
         legend (``#geoplan-legend``) and a layer control.
     """
+    tr = translator(lang)
     radius_m = dict(DEFAULT_RADIUS_M if radius_m is None else radius_m)
     stats = _network_stats(dataset, radius_m)
-    m = _base_map(dataset, f"{dataset.name}: deputy station network")
+    m = _base_map(dataset, tr("{dataset}: deputy station network", dataset=dataset.name))
     towns = stats.towns.merge(_county_names(dataset), on="county_code", how="left")
     _add_towns(
-        m, dataset, towns, "share", _share_colormap(), LAYER["towns"],
+        m, dataset, towns, "share", _share_colormap(), tr(LAYER["towns"]),
         {"name": "text", "county": "text", "population": "int", "covered": "int", "share": "pct", "n_active": "int"},
-        ["Town", "County", "People", "Within reach", "Share within reach", "Active stations"],
+        [tr("Town"), tr("County"), tr("People"), tr("Within reach"), tr("Share within reach"), tr("Active stations")],
     )
-    _add_counties(m, dataset)
-    _add_demand(m, dataset)
+    _add_counties(m, dataset, tr)
+    _add_demand(m, dataset, tr)
     st = stats.stations.merge(_town_names(dataset), on="town_code", how="left")
     st["state"] = st["status"].map({"closed": "close", "proposed": "proposed"}).fillna("")
     fields = {
-        "name": ("text", "Name"), "id": ("text", "Id"), "tier": ("text", "Tier"), "level": ("text", "Level"),
-        "town": ("text", "Town"), "sector": ("text", "Sector"), "status": ("text", "Status"),
-        "reach_people": ("int", "People within reach"), "unique_people": ("int", "Reached by no other station"),
+        "name": ("text", tr("Name")), "id": ("text", tr("Id")), "tier": ("text", tr("Tier")),
+        "level": ("text", tr("Level")), "town": ("text", tr("Town")), "sector": ("text", tr("Sector")),
+        "status": ("text", tr("Status")), "reach_people": ("int", tr("People within reach")),
+        "unique_people": ("int", tr("Reached by no other station")),
     }
     active = st[st["status"] == "active"]
     for tier in TIERS:
-        _add_stations(m, active[active["tier"] == tier], LAYER[tier], "state", fields)
-    _add_stations(m, st[st["status"] == "proposed"], LAYER["proposed"], "state", fields)
-    _add_stations(m, st[st["status"] == "closed"], LAYER["closed"], "state", fields, show=False)
-    _add_reach(m, active, radius_m)
-    _add_venues(m, dataset)
+        _add_stations(m, active[active["tier"] == tier], tr(LAYER[tier]), "state", fields, tr)
+    _add_stations(m, st[st["status"] == "proposed"], tr(LAYER["proposed"]), "state", fields, tr)
+    _add_stations(m, st[st["status"] == "closed"], tr(LAYER["closed"]), "state", fields, tr, show=False)
+    _add_reach(m, active, radius_m, tr)
+    _add_venues(m, dataset, tr)
     pop = float(towns["population"].sum())
     people = float(towns["covered"].sum())
     metrics = [
-        ("Active stations", f"{len(active):,}"),
-        ("People", _int(pop)),
-        ("Within reach", f"{_int(people)} ({_pct(people / pop if pop else np.nan)})"),
+        (tr("Active stations"), f"{len(active):,}"),
+        (tr("People"), _int(pop)),
+        (tr("Within reach"), f"{_int(people)} ({_pct(people / pop if pop else np.nan)})"),
     ]
     _legend(
-        f"{dataset.name}: station network",
+        tr("{dataset}: station network", dataset=dataset.name),
         metrics,
-        [("proposed", "Proposed"), ("close", "Closed (off)")],
-        ("Town: share of people within reach", _share_colormap(), ["0%", "50%", "100%"]),
-        _extras(),
+        [("proposed", tr("Proposed")), ("close", tr("Closed (off)"))],
+        (tr("Town: share of people within reach"), _share_colormap(), ["0%", "50%", "100%"]),
+        _extras(tr), tr,
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    return html_assets.trim(m)
 
 
 # --------------------------------------------------------------------------- plan map
@@ -606,13 +647,14 @@ _PLAN_STATION_COLUMNS = ("id", "name", "tier", "town_code", "decision", "reason"
 _PLAN_TOWN_COLUMNS = ("code", "name", "population", "share_before", "share_after")
 
 
-def _station_fields() -> dict[str, tuple[str, str]]:
+def _station_fields(tr: Translator) -> dict[str, tuple[str, str]]:
     return {
-        "name": ("text", "Name"), "id": ("text", "Id"), "tier": ("text", "Tier"), "level": ("text", "Level"),
-        "town": ("text", "Town"), "sector": ("text", "Sector"), "decision": ("text", "Decision"),
-        "category": ("text", "Venue"), "reach_people": ("int", "People within reach"),
-        "unique_people": ("int", "Reached by no other station"), "loss_if_closed": ("int", "People left unreached if closed"),
-        "reason": ("text", "Why"),
+        "name": ("text", tr("Name")), "id": ("text", tr("Id")), "tier": ("text", tr("Tier")),
+        "level": ("text", tr("Level")), "town": ("text", tr("Town")), "sector": ("text", tr("Sector")),
+        "decision": ("text", tr("Decision")), "category": ("text", tr("Venue")),
+        "reach_people": ("int", tr("People within reach")),
+        "unique_people": ("int", tr("Reached by no other station")),
+        "loss_if_closed": ("int", tr("People left unreached if closed")), "reason": ("text", tr("Why")),
     }
 
 
@@ -636,7 +678,7 @@ def _links_fallback(dataset: Dataset, assignment: Any, stations: gpd.GeoDataFram
     return gpd.GeoDataFrame(t[["group_id", "station_id"]].reset_index(drop=True), geometry=lines, crs=STORAGE_CRS)
 
 
-def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.GeoDataFrame) -> None:
+def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.GeoDataFrame, tr: Translator) -> None:
     """Group → station links, off by default.
 
     Uses :func:`assignment_links_layer` (coloured by sector match) for a real
@@ -644,21 +686,21 @@ def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.G
     table is drawn from the groups' towns.
     """
     if hasattr(assignment, "links_geodataframe"):
-        group = assignment_links_layer(assignment)
-        group.layer_name = LAYER["links"]
+        group = assignment_links_layer(assignment, lang=tr.lang)
+        group.layer_name = tr(LAYER["links"])
         group.show = False
         group.add_to(m)
         return
     links = _links_fallback(dataset, assignment, stations)
     if links.empty:
-        _empty_layer(m, LAYER["links"], show=False)
+        _empty_layer(m, tr(LAYER["links"]), show=False)
         return
     folium.GeoJson(
         _feature_collection(links, {"group_id": "text", "station_id": "text"}),
-        name=LAYER["links"],
+        name=tr(LAYER["links"]),
         show=False,
         style_function=lambda f: {"color": "#424242", "weight": 1, "opacity": 0.55},
-        tooltip=folium.GeoJsonTooltip(fields=["group_id", "station_id"], aliases=["Deputy group", "Station"]),
+        tooltip=folium.GeoJsonTooltip(fields=["group_id", "station_id"], aliases=[tr("Deputy group"), tr("Station")]),
     ).add_to(m)
 
 
@@ -686,7 +728,8 @@ def _check_plan(plan: Any, label: str = "plan") -> None:
         )
 
 
-def _plan_layers(m: folium.Map, dataset: Dataset, plan: Any, assignment: Any | None, venues: bool) -> pd.DataFrame:
+def _plan_layers(m: folium.Map, dataset: Dataset, plan: Any, assignment: Any | None, venues: bool,
+                 tr: Translator) -> pd.DataFrame:
     """Add a plan's layers to ``m``; return its stations with town names and icon states."""
     stations, towns = plan.stations, plan.towns
     radius_m = _plan_radius(plan)
@@ -694,30 +737,31 @@ def _plan_layers(m: folium.Map, dataset: Dataset, plan: Any, assignment: Any | N
     if "county" not in t.columns and "county_code" in t.columns:
         t = t.merge(_county_names(dataset), on="county_code", how="left")
     _add_towns(
-        m, dataset, t, "share_after", _share_colormap(), LAYER["towns"],
+        m, dataset, t, "share_after", _share_colormap(), tr(LAYER["towns"]),
         {"name": "text", "county": "text", "population": "int", "share_before": "pct", "share_after": "pct",
          "stations_before": "int", "stations_after": "int"},
-        ["Town", "County", "People", "Within reach before", "Within reach after", "Stations before", "Stations after"],
+        [tr("Town"), tr("County"), tr("People"), tr("Within reach before"), tr("Within reach after"),
+         tr("Stations before"), tr("Stations after")],
     )
-    _add_counties(m, dataset)
-    _add_demand(m, dataset)
+    _add_counties(m, dataset, tr)
+    _add_demand(m, dataset, tr)
     st = stations.drop(columns=[c for c in ("town",) if c in stations.columns]).merge(
         _town_names(dataset), on="town_code", how="left"
     )
     st["state"] = st["decision"].map({"open": "open", "close": "close"}).fillna("")
-    fields = {k: v for k, v in _station_fields().items() if k in st.columns}
-    _add_stations(m, st[st["decision"] == "keep"], LAYER["keep"], "state", fields)
-    _add_stations(m, st[st["decision"] == "open"], LAYER["open"], "state", fields)
-    _add_stations(m, st[st["decision"] == "close"], LAYER["close"], "state", fields)
-    _add_reach(m, st[st["decision"] != "close"], radius_m)
+    fields = {k: v for k, v in _station_fields(tr).items() if k in st.columns}
+    _add_stations(m, st[st["decision"] == "keep"], tr(LAYER["keep"]), "state", fields, tr)
+    _add_stations(m, st[st["decision"] == "open"], tr(LAYER["open"]), "state", fields, tr)
+    _add_stations(m, st[st["decision"] == "close"], tr(LAYER["close"]), "state", fields, tr)
+    _add_reach(m, st[st["decision"] != "close"], radius_m, tr)
     if assignment is not None:
-        _add_links(m, dataset, assignment, stations)
+        _add_links(m, dataset, assignment, stations, tr)
     if venues:
-        _add_venues(m, dataset)
+        _add_venues(m, dataset, tr)
     return st
 
 
-def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> folium.Map:
+def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None, lang: str = "en") -> folium.Map:
     """A plan on one map: towns by coverage after, kept / opened / closed stations.
 
     Parameters
@@ -730,39 +774,45 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> foli
         ``plan.scenario.radius_m``.
     assignment : geoplan.assign.Assignment, optional
         If given, adds the group → station links (off by default).
+    lang : {"en", "zh"}, default "en"
+        Language of the layer names, legend, popups and reasons (:mod:`geoplan.i18n`).
 
     Returns
     -------
     folium.Map
-        With a legend (``#geoplan-legend``) and a layer control.
+        With a legend (``#geoplan-legend``) and a layer control. Write it
+        self-contained (works offline) with :func:`geoplan.html_assets.save`.
     """
     _check_plan(plan)
+    tr = translator(lang)
     scenario_name = getattr(getattr(plan, "scenario", None), "name", "plan")
     m = _base_map(dataset, f"{dataset.name}: {scenario_name}")
-    st = _plan_layers(m, dataset, plan, assignment, venues=True)
+    st = _plan_layers(m, dataset, plan, assignment, True, tr)
     mt = _metrics_of(plan)
     n_keep, n_open, n_close = (int((st["decision"] == d).sum()) for d in ("keep", "open", "close"))
     metrics = [
-        ("Scenario", str(scenario_name)),
-        ("Within reach", f"{_pct(mt.get('share_before'))} → {_pct(mt.get('share_after'))}"),
-        ("People reached", f"{_int(mt.get('people_before'))} → {_int(mt.get('people_after'))}"),
-        ("Stations", f"{n_keep:,} kept, {n_open:,} opened, {n_close:,} closed"),
+        (tr("Scenario"), str(scenario_name)),
+        (tr("Within reach"), f"{_pct(mt.get('share_before'))} → {_pct(mt.get('share_after'))}"),
+        (tr("People reached"), f"{_int(mt.get('people_before'))} → {_int(mt.get('people_after'))}"),
+        (tr("Stations"), tr("{kept} kept, {opened} opened, {closed} closed", kept=format(n_keep, ","),
+                            opened=format(n_open, ","), closed=format(n_close, ","))),
     ]
     if "gap" in mt:
-        metrics.append(("Optimality gap", _pct(mt.get("gap"))))
+        metrics.append((tr("Optimality gap"), _pct(mt.get("gap"))))
     _legend(
         f"{dataset.name}: {scenario_name}",
         metrics,
-        [("open", "Opened by the plan (ring)"), ("close", "Closed by the plan (cross)")],
-        ("Town: share within reach after the plan", _share_colormap(), ["0%", "50%", "100%"]),
-        _extras(links=assignment is not None),
+        [("open", tr("Opened by the plan (ring)")), ("close", tr("Closed by the plan (cross)"))],
+        (tr("Town: share within reach after the plan"), _share_colormap(), ["0%", "50%", "100%"]),
+        _extras(tr, links=assignment is not None), tr,
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    return html_assets.trim(m)
 
 
 # --------------------------------------------------------------------------- comparison
-def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool = False) -> folium.Map | DualMap:
+def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool = False,
+                lang: str = "en") -> folium.Map | DualMap:
     """Two plans compared: a difference map, or the two plan maps side by side.
 
     Parameters
@@ -777,6 +827,8 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
         B's decision (the popup shows both decisions and reasons), and each
         plan's active stations (off). True: a ``folium.plugins.DualMap`` with A
         on the left and B on the right, panning and zooming together.
+    lang : {"en", "zh"}, default "en"
+        Language of the layer names, legend, popups and reasons (:mod:`geoplan.i18n`).
 
     Returns
     -------
@@ -786,11 +838,12 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     """
     _check_plan(plan_a, "plan_a")
     _check_plan(plan_b, "plan_b")
+    tr = translator(lang)
     if side_by_side:
-        return _dual_map(dataset, plan_a, plan_b)
+        return html_assets.trim(_dual_map(dataset, plan_a, plan_b, tr))
     name_a = str(getattr(getattr(plan_a, "scenario", None), "name", "A"))
     name_b = str(getattr(getattr(plan_b, "scenario", None), "name", "B"))
-    m = _base_map(dataset, f"{dataset.name}: {name_a} vs {name_b}")
+    m = _base_map(dataset, tr("{dataset}: {a} vs {b}", dataset=dataset.name, a=name_a, b=name_b))
     ta = plan_a.towns[["code", "share_after"]].rename(columns={"share_after": "share_a"})
     tb = plan_b.towns[["code", "share_after"]].rename(columns={"share_after": "share_b"})
     towns = dataset.towns.merge(ta, on="code", how="left").merge(tb, on="code", how="left")
@@ -799,11 +852,11 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     span = max(span, 0.01)
     diff_cmap = cm.LinearColormap(_DIFF_COLORS, vmin=-span, vmax=span)
     _add_towns(
-        m, dataset, towns, "diff", diff_cmap, LAYER["towns_diff"],
+        m, dataset, towns, "diff", diff_cmap, tr(LAYER["towns_diff"]),
         {"name": "text", "share_a": "pct", "share_b": "pct", "diff": "pct"},
-        ["Town", f"Within reach, {name_a}", f"Within reach, {name_b}", "Change"],
+        [tr("Town"), tr("Within reach, {plan}", plan=name_a), tr("Within reach, {plan}", plan=name_b), tr("Change")],
     )
-    _add_counties(m, dataset)
+    _add_counties(m, dataset, tr)
     cols = ["id", "decision", "reason"]
     a = pd.DataFrame(plan_a.stations[cols]).rename(columns={"decision": "decision_a", "reason": "reason_a"})
     b_gdf = plan_b.stations
@@ -822,47 +875,52 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     changed = both[both["decision_a"] != both["decision_b"]].copy()
     changed["state"] = changed["decision_b"].map({"open": "open", "close": "close", "absent": "close"}).fillna("")
     fields = {
-        "name": ("text", "Name"), "id": ("text", "Id"), "tier": ("text", "Tier"), "town": ("text", "Town"),
-        "decision_a": ("text", f"Decision in {name_a}"), "decision_b": ("text", f"Decision in {name_b}"),
-        "reason_a": ("text", f"Why ({name_a})"), "reason_b": ("text", f"Why ({name_b})"),
-        "reach_people": ("int", "People within reach"),
+        "name": ("text", tr("Name")), "id": ("text", tr("Id")), "tier": ("text", tr("Tier")),
+        "town": ("text", tr("Town")), "decision_a": ("text", tr("Decision in {name}", name=name_a)),
+        "decision_b": ("text", tr("Decision in {name}", name=name_b)),
+        "reason_a": ("text", tr("Why ({plan})", plan=name_a)), "reason_b": ("text", tr("Why ({plan})", plan=name_b)),
+        "reach_people": ("int", tr("People within reach")),
     }
-    _add_stations(m, changed, LAYER["changed"], "state", fields)
+    _add_stations(m, changed, tr(LAYER["changed"]), "state", fields, tr)
     for label, p in ((name_a, plan_a), (name_b, plan_b)):
         s = p.stations[p.stations["decision"] != "close"].merge(_town_names(dataset), on="town_code", how="left")
         s = s.assign(state=s["decision"].map({"open": "open"}).fillna(""))
-        fields = {k: v for k, v in _station_fields().items() if k in s.columns}
-        _add_stations(m, s, f"Active stations: {label}", "state", fields, show=False)
+        fields = {k: v for k, v in _station_fields(tr).items() if k in s.columns}
+        _add_stations(m, s, tr("Active stations: {plan}", plan=label), "state", fields, tr, show=False)
     ma, mb = _metrics_of(plan_a), _metrics_of(plan_b)
     metrics = [
-        (f"A: {name_a}", f"{_pct(ma.get('share_after'))} within reach"),
-        (f"B: {name_b}", f"{_pct(mb.get('share_after'))} within reach"),
-        ("Stations differing", f"{len(changed):,}"),
+        (f"A: {name_a}", tr("{share} within reach", share=_pct(ma.get("share_after")))),
+        (f"B: {name_b}", tr("{share} within reach", share=_pct(mb.get("share_after")))),
+        (tr("Stations differing"), f"{len(changed):,}"),
     ]
     _legend(
-        f"{dataset.name}: {name_a} vs {name_b}",
+        tr("{dataset}: {a} vs {b}", dataset=dataset.name, a=name_a, b=name_b),
         metrics,
-        [("open", f"Opened in {name_b} (not in {name_a})"), ("close", f"Closed / absent in {name_b}")],
-        ("Town: change in share within reach (B − A)", diff_cmap, [f"{-100 * span:+.0f} pts", "0", f"{100 * span:+.0f} pts"]),
-        _extras(reach=False, venues=False),
+        [("open", tr("Opened in {b} (not in {a})", a=name_a, b=name_b)),
+         ("close", tr("Closed / absent in {b}", b=name_b))],
+        (tr("Town: change in share within reach (B − A)"), diff_cmap,
+         [tr("{points} pts", points=format(-100 * span, "+.0f")), "0",
+          tr("{points} pts", points=format(100 * span, "+.0f"))]),
+        _extras(tr, reach=False, venues=False), tr,
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    return html_assets.trim(m)
 
 
-def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> DualMap:
+def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any, tr: Translator) -> DualMap:
     """Plan A left, plan B right, synchronised (Leaflet.Sync)."""
     names = [str(getattr(getattr(p, "scenario", None), "name", k)) for p, k in ((plan_a, "A"), (plan_b, "B"))]
     dm = DualMap(layout="horizontal", **_map_options(dataset))
     rows = []
     for side, p, name, where in ((dm.m1, plan_a, names[0], "left"), (dm.m2, plan_b, names[1], "right")):
         _setup_map(side, dataset)
-        _plan_layers(side, dataset, p, None, venues=False)
+        _plan_layers(side, dataset, p, None, False, tr)
         folium.LayerControl(collapsed=True).add_to(side)
         mt = _metrics_of(p)
         rows.append(
-            (f"{where.capitalize()}: {name}",
-             f"{_pct(mt.get('share_after'))} within reach, {mt.get('n_open', '–')} opened, {mt.get('n_close', '–')} closed")
+            ((tr("Left: {plan}", plan=name) if where == "left" else tr("Right: {plan}", plan=name)),
+             tr("{share} within reach, {opened} opened, {closed} closed", share=_pct(mt.get("share_after")),
+                opened=mt.get("n_open", "–"), closed=mt.get("n_close", "–")))
         )
     dm.m1.get_root().header.add_child(  # type: ignore[attr-defined]  # root is a branca Figure
         folium.Element(f"<title>{html.escape(f'{dataset.name}: {names[0]} | {names[1]}')}</title>")
@@ -870,20 +928,21 @@ def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> DualMap:
     _legend(
         f"{dataset.name}: {names[0]} | {names[1]}",
         rows,
-        [("open", "Opened by the plan (ring)"), ("close", "Closed by the plan (cross)")],
-        ("Town: share within reach after the plan", _share_colormap(), ["0%", "50%", "100%"]),
-        _extras(venues=False),
+        [("open", tr("Opened by the plan (ring)")), ("close", tr("Closed by the plan (cross)"))],
+        (tr("Town: share within reach after the plan"), _share_colormap(), ["0%", "50%", "100%"]),
+        _extras(tr, venues=False), tr,
     ).add_to(dm.m1)
     return dm
 
 
 # --------------------------------------------------------------------------- assignment layers
-def assignment_links_layer(assignment: Assignment) -> folium.FeatureGroup:
+def assignment_links_layer(assignment: Assignment, lang: str = "en") -> folium.FeatureGroup:
     """A folium FeatureGroup of each group's links (lines home town → station), coloured by sector match."""
+    tr = translator(lang)
     links = assignment.links_geodataframe()
     links = links[["group_id", "station_id", "distance_m", "sector_match", links.geometry.name]].copy()
     links["sector_match"] = links["sector_match"].map({True: "yes", False: "no"})
-    lines = folium.FeatureGroup(name="Deputy groups → stations", show=True)
+    lines = folium.FeatureGroup(name=tr(LAYER["links"]), show=True)
     if len(links):
         folium.GeoJson(
             links.to_json(drop_id=True),
@@ -894,7 +953,7 @@ def assignment_links_layer(assignment: Assignment) -> folium.FeatureGroup:
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=["group_id", "station_id", "distance_m", "sector_match"],
-                aliases=["Group", "Station", "Distance (m)", "Sector match"],
+                aliases=[tr("Deputy group"), tr("Station"), tr("Distance (m)"), tr("Sector match")],
             ),
         ).add_to(lines)
     return lines
