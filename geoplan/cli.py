@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from geoplan.exceptions import DatasetError, GeoplanError, InputError
+from geoplan.i18n import check_lang
 from geoplan.settings import BUNDLED_DATASET
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -243,6 +244,8 @@ RoadsOpt = typer.Option(
     None, "--roads", help="OpenStreetMap extract (.osm.pbf) whose roads give network distances (sets distance=road)"
 )
 SpeedOpt = typer.Option(None, "--speed-kmh", help="With --roads: read the radii as minutes at this speed")
+LangOpt = typer.Option("en", "--lang", help="Language of the maps and summary.md: en or zh (简体中文)")
+CdnOpt = typer.Option(False, "--cdn", help="Link Leaflet & co. from CDNs instead of inlining them (needs internet)")
 
 
 def _road_network(ds: "Dataset", roads: Optional[Path]) -> Any:
@@ -281,17 +284,18 @@ def _print_plan(p: "Plan") -> None:
             console.print(escape(f"  − {r['id']} {r['name']}: {r['reason']}"), highlight=False)
 
 
-def _write_plan_outputs(ds: "Dataset", p: "Plan", out: Path, assignment: Any = None) -> None:
+def _write_plan_outputs(ds: "Dataset", p: "Plan", out: Path, assignment: Any = None, lang: str = "en",
+                        cdn: bool = False) -> None:
+    from geoplan import html_assets
     from geoplan.maps import plan_map
 
     out.mkdir(parents=True, exist_ok=True)
     p.save(out / "plan.gpkg")
-    table = p.summary_table()
-    table.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(table.to_markdown(index=False) + "\n", encoding="utf-8")
+    p.summary_table().to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text(p.summary_table(lang).to_markdown(index=False) + "\n", encoding="utf-8")
     p.towns.drop(columns="geometry").to_csv(out / "towns.csv", index=False)
     p.stations.drop(columns="geometry").to_csv(out / "stations.csv", index=False)
-    plan_map(ds, p, assignment=assignment).save(str(out / "plan.html"))
+    html_assets.save(plan_map(ds, p, assignment=assignment, lang=lang), out / "plan.html", cdn=cdn)
     console.print(f"[green]wrote[/green] {out}/plan.gpkg, plan.html, summary.csv, summary.md, towns.csv, stations.csv")
 
 
@@ -307,19 +311,22 @@ def plan_cmd(
     roads: Optional[Path] = RoadsOpt,
     speed_kmh: Optional[float] = SpeedOpt,
     out: Path = OutOpt,
+    lang: str = LangOpt,
+    cdn: bool = CdnOpt,
 ) -> None:
     """Review the network and site new contact points; write GeoPackage, map and summary.
 
-    Example: geoplan plan --budget 150 --out out/b150   (or: --roads jiangsu.osm.pbf --speed-kmh 15)
+    Example: geoplan plan --budget 150 --out out/b150 --lang zh   (or: --roads jiangsu.osm.pbf --speed-kmh 15)
     """
     with _friendly_errors():
         sc = _scenario(scenario, {"budget": budget, "footfall_weight": footfall_weight, "solver": solver,
                                   "time_limit": time_limit, "allow_closures": closures,
                                   "distance": "road" if roads else None, "speed_kmh": speed_kmh})
+        check_lang(lang)
         ds = _load(dataset)
         p = _run_plan(ds, sc, _road_network(ds, roads))
         _print_plan(p)
-        _write_plan_outputs(ds, p, out)
+        _write_plan_outputs(ds, p, out, lang=lang, cdn=cdn)
 
 
 @app.command("review")
@@ -388,24 +395,27 @@ def map_cmd(
     dataset: Path = DatasetOpt,
     plan_path: Optional[Path] = typer.Option(None, "--plan", help="A plan.gpkg; without it, the current network"),
     out: Path = OutOpt,
+    lang: str = LangOpt,
+    cdn: bool = CdnOpt,
 ) -> None:
-    """Write an interactive HTML map of the network or of a plan.
+    """Write an interactive HTML map of the network or of a plan (self-contained unless --cdn).
 
-    Example: geoplan map --plan out/plan.gpkg --out out
+    Example: geoplan map --plan out/plan.gpkg --out out --lang zh
     """
-    from geoplan import maps
+    from geoplan import html_assets, maps
 
     with _friendly_errors():
+        check_lang(lang)
         ds = _load(dataset)
         out.mkdir(parents=True, exist_ok=True)
         if plan_path:
             from geoplan.scenario import Plan
 
             target = out / "plan.html"
-            maps.plan_map(ds, Plan.load(plan_path)).save(str(target))
+            html_assets.save(maps.plan_map(ds, Plan.load(plan_path), lang=lang), target, cdn=cdn)
         else:
             target = out / "network.html"
-            maps.network_map(ds).save(str(target))
+            html_assets.save(maps.network_map(ds, lang=lang), target, cdn=cdn)
     console.print(f"[green]wrote[/green] {target}")
 
 
@@ -415,15 +425,18 @@ def compare_cmd(
     plan_b: Path = typer.Argument(..., help="Second plan.gpkg"),
     dataset: Path = DatasetOpt,
     out: Path = OutOpt,
+    lang: str = LangOpt,
+    cdn: bool = CdnOpt,
 ) -> None:
     """Compare two plans: metrics, stations whose decision differs, towns; writes a comparison map.
 
-    Example: geoplan compare out/b100/plan.gpkg out/b200/plan.gpkg --out out/cmp
+    Example: geoplan compare out/b100/plan.gpkg out/b200/plan.gpkg --out out/cmp --lang zh
     """
-    from geoplan import maps
+    from geoplan import html_assets, maps
     from geoplan.scenario import Plan, compare
 
     with _friendly_errors():
+        check_lang(lang)
         a, b = Plan.load(plan_a), Plan.load(plan_b)
         c = compare(a, b)
         _print_frame(c.metrics, "Plan A vs plan B", floats="{:,.3f}")
@@ -432,7 +445,7 @@ def compare_cmd(
         c.metrics.to_csv(out / "compare_metrics.csv", index=False)
         c.stations.to_csv(out / "compare_stations.csv", index=False)
         ds = _load(dataset)
-        maps.compare_map(ds, a, b).save(str(out / "compare.html"))
+        html_assets.save(maps.compare_map(ds, a, b, lang=lang), out / "compare.html", cdn=cdn)
     console.print(f"[green]wrote[/green] {out}/compare.html, compare_metrics.csv, compare_stations.csv")
 
 
@@ -456,7 +469,7 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
 
     Example: geoplan demo --out out
     """
-    from geoplan import maps
+    from geoplan import html_assets, maps
     from geoplan.assign import assign
     from geoplan.network import network_summary
     from geoplan.scenario import Scenario
@@ -465,7 +478,7 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
         ds = _load(dataset)
         out.mkdir(parents=True, exist_ok=True)
         _print_network(network_summary(ds), "Current network: active stations")
-        maps.network_map(ds).save(str(out / "network.html"))
+        html_assets.save(maps.network_map(ds), out / "network.html")
         p = _run_plan(ds, Scenario(name=f"review + {budget} new points", budget=budget))
         _print_plan(p)
         with console.status("Assigning deputies …"):

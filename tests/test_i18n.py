@@ -100,3 +100,35 @@ def test_every_stored_reason_reads_in_chinese(key: str) -> None:
 
 def test_unknown_reason_text_is_left_alone() -> None:
     assert localize_reason("written by hand", "zh") == "written by hand"
+
+
+# -- the CLI's human-readable outputs ----------------------------------------------------------
+def test_cli_writes_chinese_summary_and_self_contained_maps(tmp_path: Path, tiny_dataset) -> None:
+    from typer.testing import CliRunner
+
+    from geoplan.cli import app
+
+    gpkg = tiny_dataset.save(tmp_path / "tiny.gpkg")
+    runner = CliRunner()
+    zh, en = tmp_path / "zh", tmp_path / "en"
+    r = runner.invoke(app, ["plan", "--dataset", str(gpkg), "--budget", "2", "--out", str(zh), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    md = (zh / "summary.md").read_text(encoding="utf-8")
+    assert "规划后覆盖范围内人口" in md and "新设代表联系点" in md and "people within reach" not in md
+    page = (zh / "plan.html").read_text(encoding="utf-8")
+    assert "覆盖范围内人口比例" in page and "代表联系点" in page
+    assert not re.search(r"""<(script|link)[^>]+(src|href)=["']https?://""", page), "a CDN link is left"
+    assert "Leaflet 1.9.4" in page and "markerClusterGroup" in page
+    r = runner.invoke(app, ["plan", "--dataset", str(gpkg), "--budget", "2", "--out", str(en), "--cdn"])
+    assert r.exit_code == 0, r.output
+    assert "people within reach after" in (en / "summary.md").read_text(encoding="utf-8")
+    linked = (en / "plan.html").read_text(encoding="utf-8")
+    assert re.search(r'<script src="https://cdn\.jsdelivr\.net/npm/leaflet@', linked)
+    assert "jquery" not in linked and "bootstrap" not in linked  # unused folium assets are dropped
+    cmp = tmp_path / "cmp"
+    r = runner.invoke(app, ["compare", str(zh / "plan.gpkg"), str(en / "plan.gpkg"), "--dataset", str(gpkg),
+                            "--out", str(cmp), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    assert "覆盖范围内人口比例变化" in (cmp / "compare.html").read_text(encoding="utf-8")
+    r = runner.invoke(app, ["map", "--dataset", str(gpkg), "--out", str(tmp_path / "m"), "--lang", "fr"])
+    assert r.exit_code != 0 and "lang" in r.output

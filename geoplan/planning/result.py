@@ -21,7 +21,7 @@ import shapely
 
 from geoplan.datasets import write_gpkg
 from geoplan.exceptions import InputError
-from geoplan.planning._helpers import canon_table, km, people
+from geoplan.planning._helpers import canon_table
 from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
 
@@ -218,24 +218,38 @@ class Plan:
         """Existing stations kept."""
         return self.stations[self.stations["decision"] == "keep"]
 
-    def summary_table(self) -> pd.DataFrame:
-        """The headline numbers as a two-column table (metric, value)."""
+    def summary_table(self, lang: str = "en") -> pd.DataFrame:
+        """The headline numbers as a two-column table (metric, value), in ``lang`` ("en" or "zh").
+
+        Examples
+        --------
+        >>> import geoplan
+        >>> from geoplan.planning import Scenario, plan
+        >>> t = plan(geoplan.load(), Scenario(budget=5)).summary_table(lang="zh")
+        >>> list(t.columns), t.iloc[2, 0]
+        (['指标', '数值'], '人口')
+        """
+        from geoplan.i18n import translator  # lazy: Babel is read only when a table is asked for
+
+        tr = translator(lang)
         m = self.metrics
+        n = tr.number
         rows = [
-            ("scenario", self.scenario.name),
-            ("dataset", self.dataset_name),
-            ("population", people(m.population)),
-            ("people within reach before", f"{people(m.people_before)} ({m.share_before:.1%})"),
-            ("people within reach after", f"{people(m.people_after)} ({m.share_after:.1%})"),
-            ("stations kept", f"{m.n_keep:,}"),
-            ("stations closed", f"{m.n_close:,}"),
-            ("new points opened", f"{m.n_open:,} of budget {self.scenario.budget:,}"),
-            ("mean distance before", km(m.mean_distance_before_m)),
-            ("mean distance after", km(m.mean_distance_after_m)),
-            ("towns without a station", f"{m.towns_without_station:,}"),
-            ("optimizer", f"{m.solver} ({m.status}, gap {m.gap:.2%}, {m.seconds:.2f} s)"),
+            (tr("scenario"), self.scenario.name),
+            (tr("dataset"), self.dataset_name),
+            (tr("population"), n(m.population)),
+            (tr("people within reach before"), f"{n(m.people_before)} ({tr.percent(m.share_before)})"),
+            (tr("people within reach after"), f"{n(m.people_after)} ({tr.percent(m.share_after)})"),
+            (tr("stations kept"), n(m.n_keep)),
+            (tr("stations closed"), n(m.n_close)),
+            (tr("new points opened"), tr("{opened} of budget {budget}", opened=n(m.n_open), budget=n(self.scenario.budget))),
+            (tr("mean distance before"), tr.km(m.mean_distance_before_m)),
+            (tr("mean distance after"), tr.km(m.mean_distance_after_m)),
+            (tr("towns without a station"), n(m.towns_without_station)),
+            (tr("optimizer"), tr("{solver} ({status}, gap {gap}, {seconds} s)", solver=m.solver, status=m.status,
+                                 gap=tr.percent(m.gap, 2), seconds=f"{m.seconds:.2f}")),
         ]
-        return pd.DataFrame(rows, columns=["metric", "value"])
+        return pd.DataFrame(rows, columns=[tr("metric"), tr("value")])
 
     def to_geojson(self) -> dict[str, Any]:
         """The stations as an RFC 7946 FeatureCollection (WGS84 lon/lat, JSON-safe properties)."""
