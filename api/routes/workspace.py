@@ -36,7 +36,7 @@ from api.problems import ApiProblem, responses
 from api.routes.scenarios import status_out
 from api.sessions import COOKIE, SessionAuth, SessionStore
 from api.workspace import STATIC_DIR
-from geoplan import crs
+from geoplan import crs, html_assets
 from geoplan.datasets import SITE_CATEGORIES
 from geoplan.scenario import Scenario, compare, plan
 from geoplan.i18n import GLOSSARY, LANGS, catalogue, localize_reason
@@ -349,7 +349,7 @@ def export_map(user: Planner, row: ScenarioDep, plan_row: PlanDep, ctx: Ctx, db:
     _check_sees(user, row)
     plan_map = geoplan_function("maps", "plan_map")
     m = plan_map(ctx.view(db).dataset_for(row.county_code), load_plan(plan_row.gpkg), lang=lang)
-    html = m.get_root().render()
+    html = html_assets.render(m)  # self-contained: opens on a PC with no internet
     return Response(html, media_type="text/html; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="plan-{row.id}.html"'})
 
