@@ -63,6 +63,9 @@
   var DECISION_LABEL = function (d) {
     return {keep: t("kept"), close: t("closed by the plan"), open: t("new point"), absent: t("not in this plan")}[d] || d;
   };
+  var SOLVE_STATUS = function (s) {
+    return {optimal: t("optimal"), feasible: t("feasible: within the certified gap"), time_limit: t("time limit")}[s] || s;
+  };
   var STATUS_LABEL = function (s) {
     return {active: t("active"), closed: t("closed"), proposed: t("proposed"), queued: t("queued"),
       running: t("running"), done: t("done"), failed: t("failed"), cancelled: t("cancelled")}[s] || s;
@@ -432,7 +435,7 @@
       [t("Stations closed"), num(m.n_close)],
       [t("Stations kept"), num(m.n_keep)],
       [t("Towns without a station"), num(m.towns_without_station)],
-      [t("Certified gap"), pct(m.gap, 2) + " · " + m.solver + " (" + m.status + ")"],
+      [t("Certified gap"), pct(m.gap, 2) + " · " + m.solver + " (" + SOLVE_STATUS(m.status) + ")"],
       [t("Mean distance to the nearest station"), num(m.mean_distance_before_m / 1000, 1) + " → " +
         num(m.mean_distance_after_m / 1000, 1) + " " + t("km")]
     ];
