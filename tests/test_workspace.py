@@ -41,6 +41,8 @@ def test_page_and_assets_are_served_by_the_service(app) -> None:
         page = c.get("/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         html = page.text
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "style-src 'self';" in csp and "unsafe-inline" not in csp
         assert 'data-testid="login-token"' in html and 'data-testid="lang-switch"' in html
         # every script and stylesheet is local; no inline script (strict CSP)
         assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html

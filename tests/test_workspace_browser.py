@@ -351,3 +351,19 @@ def test_exported_map_opens_with_the_network_blocked(browser, server: str, tmp_p
     assert map_errors == [], map_errors
     shutil.copyfile(html_path, tmp_path / "kept.html")
     assert_offline(net, errors)
+
+
+def test_the_page_runs_under_its_strict_policy(browser, server: str) -> None:
+    """The Content-Security-Policy is enforced (an inline script is refused) and the app still works."""
+    page, net, errors = open_page(browser, server)
+    violations = page.evaluate("""() => new Promise(resolve => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation', e => seen.push(e.violatedDirective));
+        const s = document.createElement('script'); s.textContent = 'window.__inline = 1;';
+        document.body.appendChild(s);
+        setTimeout(() => resolve([seen, window.__inline === undefined]), 200);
+    })""")
+    assert violations[1] and any(v.startswith("script-src") for v in violations[0]), violations
+    errors.clear()  # the refused inline script is reported as a console error: that is the point
+    sign_in_with_keyboard(page, "city")
+    assert_offline(net, errors)

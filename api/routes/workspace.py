@@ -375,6 +375,13 @@ def compare_plans(request: Request, db: Db, user: Planner, a: Annotated[str, Que
 
 
 # --------------------------------------------------------------------------- install
+#: The page's policy: its own scripts and styles only (no inline code), data from this origin, images
+#: also from the basemap tile servers the planner can pick.
+TILE_SOURCES = ("https://tile.openstreetmap.org", "https://*.tianditu.gov.cn", "https://*.is.autonavi.com")
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            f"img-src 'self' data: {' '.join(TILE_SOURCES)}; font-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
 def install(app: FastAPI, session_ttl_seconds: float = 8 * 3600) -> None:
     """Serve the workspace from ``app``: page at ``/``, assets, these routes and cookie sessions."""
     store = SessionStore(ttl_seconds=session_ttl_seconds)
@@ -384,7 +391,8 @@ def install(app: FastAPI, session_ttl_seconds: float = 8 * 3600) -> None:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
-                            headers={"Cache-Control": "no-cache"})
+                            headers={"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP,
+                                     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
     app.mount("/workspace/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=1024),
               name="workspace-static")
