@@ -500,6 +500,16 @@
         el("td", {cls: "num", text: num(r.population)}), el("td", {cls: "num", text: pct(r.share_before)}),
         el("td", {cls: "num", text: pct(r.share_after)}), el("td", {cls: "num", text: num(r.stations_after)})]));
     });
+    box.appendChild(el("h3", {text: t("Counties")}));
+    var ch = el("tr", {}, [t("County"), t("Population"), t("Within reach before"), t("Within reach after"),
+      t("Stations after")].map(function (x, i) { return el("th", {scope: "col", cls: i ? "num" : "", text: x}); }));
+    var cb = el("tbody");
+    (state.plan.counties || []).forEach(function (r) {
+      cb.appendChild(el("tr", {}, [el("td", {text: r.name}), el("td", {cls: "num", text: num(r.population)}),
+        el("td", {cls: "num", text: pct(r.share_before)}), el("td", {cls: "num", text: pct(r.share_after)}),
+        el("td", {cls: "num", text: num(r.stations_after)})]));
+    });
+    box.appendChild(el("table", {"data-testid": "county-table"}, [el("thead", {}, [ch]), cb]));
     box.appendChild(el("h3", {text: t("Towns")}));
     box.appendChild(el("table", {}, [el("thead", {}, [head]), body]));
   }
