@@ -39,6 +39,7 @@ from geoplan.settings import DEFAULT_RADIUS_M, STORAGE_CRS
 
 if TYPE_CHECKING:
     from geoplan.optimize import Solution
+    from geoplan.optimize.solution import SolverName
 
 __all__ = ["Scenario", "Plan", "Comparison", "plan", "review", "compare", "CATEGORY_LABELS"]
 
@@ -57,7 +58,7 @@ CATEGORY_LABELS: dict[str, str] = {
 }
 
 # Scenario.solver → geoplan.optimize solver name.
-_SOLVER = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
+_SOLVER: dict[str, SolverName] = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
 
 STATION_COLUMNS: tuple[str, ...] = (
     "id", "name", "tier", "level", "town_code", "sector", "status", "site_id", "category", "footfall",
@@ -286,7 +287,7 @@ def _review(inp: _Inputs, scenario: Scenario, cover_fn: Callable[..., sp.csc_mat
     pop = inp.pop
     from geoplan.optimize import closure_impact
 
-    impact = closure_impact(A.tocsr(), pop)
+    impact = closure_impact(A.tocsr(), weights=pop)
     cnt = np.asarray(impact.n_covering, dtype=float)  # active stations reaching each demand point
     reach = A.T @ pop
     unique0 = np.asarray(impact.unique_weight, dtype=float)
@@ -635,7 +636,7 @@ def _solve(cov: sp.csc_matrix, pop: np.ndarray, p: int, fixed: np.ndarray, bonus
     from geoplan.optimize import max_coverage  # lazy: keeps `import geoplan.scenario` light for the API
 
     return max_coverage(
-        cov.tocsr(), pop, p, fixed=fixed, site_bonus=bonus, groups=groups, min_per_group=min_per_group,
+        cov.tocsr(), p, weights=pop, fixed=fixed, site_bonus=bonus, groups=groups, min_per_group=min_per_group,
         solver=_SOLVER[scenario.solver], time_limit=scenario.time_limit, seed=scenario.seed,
     )
 
