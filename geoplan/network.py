@@ -84,7 +84,7 @@ def within_reach(dataset: Dataset, radius_m: Radii | None = None) -> np.ndarray:
     >>> import geoplan
     >>> ds = geoplan.load()
     >>> share = ds.demand["population"][within_reach(ds)].sum() / ds.demand["population"].sum()
-    >>> 0 < share < 1
+    >>> bool(0 < share < 1)
     True
     """
     cov = reach_matrix(dataset, radius_m)[:, np.flatnonzero(active_mask(dataset))]
