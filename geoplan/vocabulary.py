@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from geoplan.i18n import N_
+
 __all__ = ["Decision", "DECISIONS", "KEPT_DECISIONS", "CATEGORY_LABELS", "CATEGORY_PLURALS"]
 
 #: A plan's decision about a station: keep or close an existing one, open a new point.
@@ -32,13 +34,14 @@ CATEGORY_LABELS: dict[str, str] = {
     "street": "street",
 }
 
-#: The same categories in the plural (map layer names "Venues: farmers' markets").
+#: The same categories in the plural (map layer names "Venues: farmers' markets"); catalogue
+#: messages, so Chinese maps show the glossary terms.
 CATEGORY_PLURALS: dict[str, str] = {
-    "market": "farmers' markets",
-    "bank": "rural commercial banks",
-    "clinic": "village clinics",
-    "workshop": "field workshops",
-    "enterprise": "leading enterprises",
-    "service": "public service windows",
-    "street": "streets and alleys",
+    "market": N_("farmers' markets"),
+    "bank": N_("rural commercial banks"),
+    "clinic": N_("village clinics"),
+    "workshop": N_("field workshops"),
+    "enterprise": N_("leading enterprises"),
+    "service": N_("public service windows"),
+    "street": N_("streets and alleys"),
 }
