@@ -132,3 +132,13 @@ def test_cli_writes_chinese_summary_and_self_contained_maps(tmp_path: Path, tiny
     assert "覆盖范围内人口比例变化" in (cmp / "compare.html").read_text(encoding="utf-8")
     r = runner.invoke(app, ["map", "--dataset", str(gpkg), "--out", str(tmp_path / "m"), "--lang", "fr"])
     assert r.exit_code != 0 and "lang" in r.output
+
+
+@pytest.mark.parametrize("name", ["geoplan.i18n", "geoplan.i18n.catalogue", "geoplan.i18n.reasons",
+                                  "geoplan.html_assets"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0, name
