@@ -33,7 +33,7 @@ from api.deps import Ctx, Db, LockedScenario, PlanDep, Planner, ScenarioDep, Use
 from api.models import PlanRow, ScenarioRow
 from api.planner import geoplan_function, load_plan, records
 from api.problems import ApiProblem, responses
-from api.routes.scenarios import status_out
+from api.routes.common import utc
 from api.sessions import COOKIE, SessionAuth, SessionStore
 from api.workspace import STATIC_DIR
 from geoplan import crs, html_assets
@@ -86,6 +86,13 @@ def feature_collection(gdf: gpd.GeoDataFrame, props: list[str], id_col: str, coo
     feats = [{"type": "Feature", "id": ids[i], "geometry": geo[i], "properties": {p: cols[p][i] for p in props}}
              for i in range(len(gdf))]
     return {"type": "FeatureCollection", "coords": coords, "features": feats}
+
+
+def _plan_item(row: ScenarioRow) -> dict[str, Any]:
+    """A scenario as the plan list shows it."""
+    return {"id": row.id, "name": row.name, "county_code": row.county_code, "owner": row.owner,
+            "status": row.status, "progress": float(row.progress), "message": row.message, "error": row.error,
+            "created_at": utc(row.created_at).isoformat()}
 
 
 def _may_see(user: User, row: ScenarioRow) -> bool:
@@ -263,7 +270,7 @@ def save_plan(user: Planner, row: LockedScenario, body: PlanName, request: Reque
     crud.add_audit(db, user, "scenario.rename", "scenario", row.id, row.county_code, {"from": row.name, "to": body.name})
     row.name = body.name
     db.commit()
-    return compact_json(status_out(request, row), request)
+    return compact_json(_plan_item(row), request)
 
 
 @router.get("/plans", summary="The planner's plans (own county for a county planner)", responses=responses(401, 403))
@@ -272,12 +279,7 @@ def plans(request: Request, db: Db, user: Planner) -> Response:
     if user.role != "city_planner":
         q = q.where(ScenarioRow.county_code == user.county_code)
     rows = db.scalars(q.order_by(ScenarioRow.created_at.desc(), ScenarioRow.id).limit(500)).all()
-    items = []
-    for r in rows:
-        out = status_out(request, r)
-        items.append({k: out[k] for k in ("id", "name", "county_code", "owner", "status", "progress", "message",
-                                          "error", "created_at")})
-    return compact_json({"items": items}, request)
+    return compact_json({"items": [_plan_item(r) for r in rows]}, request)
 
 
 @router.get("/plans/{scenario_id}", summary="A plan for the map: summary, towns, stations with reasons",
