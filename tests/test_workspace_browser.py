@@ -367,3 +367,45 @@ def test_the_page_runs_under_its_strict_policy(browser, server: str) -> None:
     errors.clear()  # the refused inline script is reported as a console error: that is the point
     sign_in_with_keyboard(page, "city")
     assert_offline(net, errors)
+
+
+@pytest.fixture(scope="module")
+def bundled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import Settings
+    from api_helpers import TOKENS
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('wsy') / 'ws.db'}", tokens=TOKENS))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 60
+    while not srv.started and time.monotonic() < end:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_city_view_of_the_bundled_dataset(browser, bundled_server: str) -> None:
+    """The whole Yancheng city (154 towns, 1,017 stations) in the workspace: view, plan, both languages."""
+    page, net, errors = open_page(browser, bundled_server)
+    page.evaluate("() => localStorage.setItem('geoplan.lang', 'zh')")
+    page.reload()
+    sign_in_with_keyboard(page, "city")
+    page.wait_for_function("() => Object.keys(gpWorkspace.state.shares || {}).length === 154", timeout=60_000)
+    assert page.evaluate("() => gpWorkspace.layers.stations.getLayers().length") == 1017
+    assert page.locator(".marker-cluster").count() > 5  # clustered at city zoom
+    run_plan(page, 40, "四十个新点")
+    assert page.evaluate("() => gpWorkspace.state.plan.metrics.n_open") == 40
+    expect(page.get_by_test_id("summary")).to_contain_text("规划后覆盖范围内人口")
+    expect(page.get_by_test_id("county-table").locator("tbody tr")).to_have_count(10)
+    shot(page, "workspace_yancheng_zh.png")
+    page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_test_id("reasons")).to_contain_text("people no other station reaches")
+    shot(page, "workspace_yancheng_en.png")
+    assert_offline(net, errors)

@@ -208,6 +208,7 @@
   }
   function rerender() {
     byId("who").textContent = whoText();
+    if (!state.job) byId("job-message").textContent = "";  // the last message was in the other language
     buildFormLabels();
     renderPicks();
     var p = state.planId ? openPlan(state.planId, true) : Promise.resolve();
