@@ -10,7 +10,8 @@
   API route and its role checks apply unchanged. A state-changing request (POST, PUT, PATCH,
   DELETE) made with the cookie must also carry the session's CSRF token in ``X-CSRF-Token``
   (synchroniser token: the page reads it from ``GET /workspace/session``) and, when the browser
-  sends one, an ``Origin`` equal to the service's own; otherwise it is refused with 403.
+  sends one, an ``Origin`` equal to the service's own; otherwise it is refused with 403. Signing in
+  (``POST /workspace/session``) is the one exception: it carries no session and replaces any.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from api import problems
 
 COOKIE = "geoplan_session"
 CSRF_HEADER = "x-csrf-token"
+SIGN_IN_PATH = "/workspace/session"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -126,6 +128,11 @@ class SessionAuth:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if "authorization" in headers or "x-api-key" in headers:
             await self.app(scope, receive, send)  # an API client: the cookie plays no part
+            return
+        if scope["method"] == "POST" and scope.get("path") == SIGN_IN_PATH:
+            # signing in again replaces the session; the body is JSON (BodyGuard), so a cross-site form
+            # cannot post it and a cross-site fetch needs a CORS preflight this service never grants
+            await self.app(scope, receive, send)
             return
         session = self.store.get(cookie_value(headers))
         if session is None:

@@ -73,7 +73,12 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_never_returns_the_token(app) 
     assert c.get("/layers/towns").status_code == 200
     s = c.get("/workspace/session").json()
     assert s["signed_in"] and s["name"] == "alice" and s["csrf"] == body["csrf"]
+    # signing in again (another tab) replaces the session without a CSRF token
+    again = c.post("/workspace/session", json={"token": "city"})
+    assert again.status_code == 200 and again.json()["csrf"] != body["csrf"]
+    body = again.json()
     # logout ends the session on the server and clears the cookie
+
     assert c.delete("/workspace/session", headers={"X-CSRF-Token": body["csrf"]}).status_code == 204
     assert c.get("/workspace/session").json() == {"signed_in": False}
     assert_problem(c.get("/layers/towns"), 401)
