@@ -223,10 +223,37 @@ def test_city_planner_whole_flow(browser, server: str, tmp_path: Path) -> None:
     expect(page.locator("#town-table th[aria-sort=ascending]")).to_have_count(1)
     shot(page, "workspace_city_en.png")
 
-    # a second plan, then compare and export
+    # a second plan: exclude a town (click it) and require a venue (click it), then compare and export
     page.locator("#sc-picks button").first.click()  # un-force the station
+    town = page.evaluate("""() => { let hit = null;
+        gpWorkspace.layers.towns.eachLayer(l => { if (!hit && l.feature.properties.county_code === 'C2') hit = l; });
+        const c = hit.getBounds().getCenter();
+        gpWorkspace.map.setView(c, 14, {animate: false});
+        const p = gpWorkspace.map.latLngToContainerPoint(c); return [hit.feature.id, p.x + 7, p.y + 9]; }""")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + town[1], box["y"] + town[2])
+    page.get_by_test_id("exclude-town").click()
+    expect(page.locator("#sc-picks")).to_contain_text("Towns without new points")
+    page.get_by_test_id("show-venues").check()
+    page.wait_for_function("() => gpWorkspace.state.venuesLoaded")
+    venue = page.evaluate(f"""() => gpWorkspace.state.data.venues_fc.features
+        .find(f => f.properties.town_code !== '{town[0]}').id""")
+    page.evaluate(f"""() => {{ const f = gpWorkspace.state.data.venues_fc.features.find(f => f.id === '{venue}');
+        gpWorkspace.map.setView([f.geometry.coordinates[1], f.geometry.coordinates[0]], 17, {{animate: false}}); }}""")
+    page.wait_for_timeout(500)
+    at = page.evaluate(f"""() => {{ const f = gpWorkspace.state.data.venues_fc.features.find(f => f.id === '{venue}');
+        const p = gpWorkspace.map.latLngToContainerPoint([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+        return [p.x, p.y]; }}""")
+    page.mouse.click(box["x"] + at[0], box["y"] + at[1])
+    page.get_by_test_id("require-venue").click()
+    expect(page.locator("#sc-picks")).to_contain_text("Required venues")
     second = run_plan(page, 3, "three new points")
     assert first != second
+    plan = page.evaluate("() => gpWorkspace.state.plan")
+    assert plan["scenario"]["exclude_towns"] == [town[0]] and plan["scenario"]["require_sites"] == [venue]
+    opened = [f["properties"] for f in plan["stations"]["features"] if f["properties"]["decision"] == "open"]
+    assert venue in [o["site_id"] for o in opened] and all(o["town_code"] != town[0] for o in opened)
+    expect(page.get_by_test_id("reasons")).to_contain_text("required by scenario")
     compare_and_export(page, ("one new point", "three new points"), tmp_path)
     page.get_by_test_id("lang-switch").click()
     expect(page.get_by_test_id("compare")).to_have_text("比较勾选的两个方案")

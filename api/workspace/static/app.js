@@ -566,10 +566,11 @@
     map = L.map("map", {preferCanvas: true, zoomControl: true, keyboard: true, minZoom: 5, maxZoom: 18});
     var b = state.config.bounds;
     map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    // towns and county outlines share one canvas (a second canvas on top would swallow the clicks);
+    // the outlines are drawn after the towns, so they stay on top
     map.createPane("towns").style.zIndex = 350;
-    map.createPane("outlines").style.zIndex = 360;
     layers.towns = L.geoJSON(null, {pane: "towns", style: townStyle, onEachFeature: bindTown});
-    layers.counties = L.geoJSON(null, {pane: "outlines", interactive: false,
+    layers.counties = L.geoJSON(null, {pane: "towns", interactive: false,
       style: function () { return {color: "#37474f", weight: 2, fill: false}; }});
     layers.stations = L.markerClusterGroup({disableClusteringAtZoom: 12, maxClusterRadius: 45, chunkedLoading: true,
       showCoverageOnHover: false});
@@ -672,9 +673,9 @@
   function drawAll() {
     if (!map) return;
     layers.counties.clearLayers();
-    if (state.data.counties_fc) layers.counties.addData(state.data.counties_fc);
     layers.towns.clearLayers();
     if (state.data.towns_fc) layers.towns.addData(state.data.towns_fc);
+    if (state.data.counties_fc) layers.counties.addData(state.data.counties_fc);
     drawStations();
     if (byId("show-venues").checked) drawVenues();
     drawLegend();
