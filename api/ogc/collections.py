@@ -10,23 +10,22 @@ Three kinds, all answered by code the rest of the API already uses:
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import crud
 from api.catalog import LAYER_TITLES, PUBLIC_LAYERS, LayerIndex, View
 from api.deps import AppContext, User
-from api.models import PlanRow, ScenarioRow
 from api.planner import records
 from api.problems import ApiProblem
 from api.queries import DEPUTY_FILTERS, LAYER_FILTERS, select_deputies
+from api.routes.common import utc
 from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
 
 PLAN_PREFIX = "plan-"
@@ -40,7 +39,6 @@ FILTER_HELP: dict[str, str] = {
     "tier": "station tier", "status": "station status", "category": "venue category",
     "decision": "the plan's decision for the station", "level": "deputy level", "group": "deputy group id",
 }
-_PLAN_CACHE_SIZE = 8  # indexed plans kept per catalog view (a plan's index is a few MB)
 
 Kind = Literal["layer", "deputies", "plan"]
 Box = tuple[float, float, float, float]
@@ -68,11 +66,6 @@ class Page:
 
     features: list[dict[str, Any]]
     matched: int
-
-
-def _utc(t: datetime) -> datetime:
-    # SQLite drops the zone; every stored time is UTC.
-    return t.astimezone(timezone.utc) if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _bounds(frame: gpd.GeoDataFrame) -> Box | None:
@@ -112,57 +105,20 @@ def plan_index(scenario_id: str, geojson: dict[str, Any], town_county: dict[str,
     return LayerIndex(PLAN_PREFIX + scenario_id, frame, feats, cols)
 
 
-def _plan_index(ctx: AppContext, db: Session, view: View, scenario_id: str, created: datetime) -> LayerIndex:
-    """The plan's index from the view's small LRU cache, built from the stored GeoJSON on a miss."""
-    key = (scenario_id, created)  # a scenario id deleted and reused gets a new plan time
-    with view.lock:
-        cache: OrderedDict[tuple[str, datetime], LayerIndex] = view.cache.setdefault("ogc-plans", OrderedDict())
-        index = cache.get(key)
-        if index is not None:
-            cache.move_to_end(key)
-            return index
-    geojson = db.scalar(select(PlanRow.stations_geojson).where(PlanRow.scenario_id == scenario_id))
-    index = plan_index(scenario_id, geojson or {"features": []}, ctx.catalog.town_county)
-    with view.lock:
-        cache[key] = index
-        while len(cache) > _PLAN_CACHE_SIZE:
-            cache.popitem(last=False)
-        # count and extent outlive the index, so listing many plans does not rebuild them
-        view.cache.setdefault("ogc-plan-extents", {})[key] = (len(index.features), _bounds(index.frame))
-    return index
+def _plan(ctx: AppContext, db: Session, view: View, header: tuple[str, str, str | None, datetime]) -> Collection:
+    """The collection of one stored plan; its index is built once per plan (memoised on the view)."""
+    sid, name, county, created = header
 
+    def build() -> LayerIndex:
+        geojson = crud.plan_stations_geojson(db, sid) or {"features": []}
+        return plan_index(sid, geojson, ctx.catalog.town_county)
 
-def _plan(ctx: AppContext, db: Session, view: View, scenario_id: str, *, with_index: bool) -> Collection | None:
-    """The plan collection of a finished scenario (None when it has no stored plan).
-
-    Only the plan's stations GeoJSON is read (never its GeoPackage), and only when the
-    index or its extent is not cached yet.
-    """
-    q = (select(ScenarioRow.name, ScenarioRow.county_code, PlanRow.created_at)
-         .join(PlanRow, PlanRow.scenario_id == ScenarioRow.id)
-         .where(ScenarioRow.id == scenario_id, ScenarioRow.status == "done"))
-    found = db.execute(q).first()
-    if found is None:
-        return None
-    name, county, created = found
-    index = None
-    with view.lock:
-        meta = view.cache.get("ogc-plan-extents", {}).get((scenario_id, created))
-    if with_index or meta is None:
-        index = _plan_index(ctx, db, view, scenario_id, created)
-        meta = (len(index.features), _bounds(index.frame))
+    index = view.cache.get(("ogc-plan", sid, created), build)  # a re-used id gets a new plan time
     where = f"county {county}" if county else "the whole city"
-    return Collection(PLAN_PREFIX + scenario_id, "plan", f"Plan: {name}",
-                      f"Stations of scenario {scenario_id} ({where}) with the plan's decision keep/close/open; "
+    return Collection(PLAN_PREFIX + sid, "plan", f"Plan: {name}",
+                      f"Stations of scenario {sid} ({where}) with the plan's decision keep/close/open; "
                       "their time is the plan's creation time.",
-                      tuple(PLAN_FILTERS), meta[0], meta[1], _utc(created), index)
-
-
-def plan_ids(db: Session) -> list[str]:
-    """Ids of the scenarios with a stored plan, newest first."""
-    q = (select(ScenarioRow.id).join(PlanRow, PlanRow.scenario_id == ScenarioRow.id)
-         .where(ScenarioRow.status == "done").order_by(PlanRow.created_at.desc(), ScenarioRow.id))
-    return [str(i) for i in db.scalars(q)]
+                      tuple(PLAN_FILTERS), len(index.features), _bounds(index.frame), utc(created), index)
 
 
 def list_collections(ctx: AppContext, db: Session, user: User) -> list[Collection]:
@@ -171,7 +127,7 @@ def list_collections(ctx: AppContext, db: Session, user: User) -> list[Collectio
     out = [_layer(view, n) for n in PUBLIC_LAYERS]
     if user.is_planner:
         out.append(_deputies(ctx))
-    out += [c for sid in plan_ids(db) if (c := _plan(ctx, db, view, sid, with_index=False)) is not None]
+    out += [_plan(ctx, db, view, header) for header in crud.stored_plans(db)]
     return out
 
 
@@ -185,9 +141,9 @@ def get_collection(ctx: AppContext, db: Session, user: User, collection_id: str)
                              kind="forbidden")
         return _deputies(ctx)
     if collection_id.startswith(PLAN_PREFIX):
-        found = _plan(ctx, db, ctx.view(db), collection_id[len(PLAN_PREFIX):], with_index=True)
-        if found is not None:
-            return found
+        found = crud.stored_plans(db, collection_id[len(PLAN_PREFIX):])
+        if found:
+            return _plan(ctx, db, ctx.view(db), found[0])
     raise ApiProblem(404, f"unknown collection {collection_id!r}; see /ogc/collections", field="path.collectionId",
                      kind="unknown-id")
 
@@ -235,4 +191,4 @@ def feature(ctx: AppContext, col: Collection, feature_id: str) -> dict[str, Any]
 
 
 __all__ = ["Collection", "Page", "PLAN_PREFIX", "PLAN_FILTERS", "FILTER_VALUES", "FILTER_HELP", "list_collections",
-           "get_collection", "plan_ids", "plan_index", "items", "feature", "in_interval"]
+           "get_collection", "plan_index", "items", "feature", "in_interval"]
