@@ -130,7 +130,7 @@ class ZForm:
         r = self.inst.rows
         return sp.csr_matrix((w[r], (labels[r], self.mc + np.arange(self.nr))), shape=(n_groups, self.ncols))
 
-    def add_rows(self, M: sp.csr_matrix | np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    def add_rows(self, M: sp.csr_matrix | np.ndarray, lo: Any, hi: Any) -> None:
         M = sp.csr_matrix(M)
         assert M.shape[1] == self.ncols, "row block width must match the model's columns"
         self.blocks.append(M)
