@@ -139,7 +139,7 @@ def _minmax(inst: C.CoverInstance, W: np.ndarray, shift: np.ndarray, seconds: fl
     rows[:, form.ncols - 1] = -1.0
     form.add_rows(sp.csr_matrix(rows), shift, np.full(len(W), np.inf))
     warm = form.start(start)
-    if warm is not None:
+    if warm is not None and start is not None:
         warm[-1] = min(inst.objective(start, w) - s for w, s in zip(W, shift))
     sel, _, _, bound, status = form.solve(True, seconds, warm)
     if sel is None:
