@@ -37,6 +37,11 @@ class CoverInstance:
     Ar: sp.csr_matrix  # A[rows][:, cand] (0/1)
     time_limit: float
     seed: int
+    groups: np.ndarray | None = None  # per site: group (town) label, for group minimums
+    min_per_group: Any = 0  # as given (passed on to max_coverage)
+    group_need: sp.csr_matrix | None = None  # (G', n_cand) rows Σ_{j in g} y_j >= need_g
+    group_rhs: np.ndarray | None = None
+    gmin: np.ndarray | None = None  # per group: open sites it needs (fixed included)
 
     @property
     def n(self) -> int:
@@ -49,6 +54,11 @@ class CoverInstance:
             out |= np.asarray(self.A[:, np.asarray(sel, np.int64)].sum(axis=1)).ravel() > 0
         return out
 
+    def coverage_args(self) -> dict[str, Any]:
+        """Keyword arguments passing the fixed sites, bonus and group rules on to ``max_coverage``."""
+        return {"fixed": self.fixed, "site_bonus": self.bonus, "groups": self.groups,
+                "min_per_group": self.min_per_group}
+
     def objective(self, sel: np.ndarray, w: np.ndarray | None = None) -> float:
         """Newly covered weight (rows no fixed site reaches) plus the bonus of ``sel``."""
         ww = self.w if w is None else w
@@ -57,8 +67,12 @@ class CoverInstance:
 
 
 def instance(coverage: Any, weights: Any, p: Any, fixed: Any = None, site_bonus: Any = None,
-             time_limit: Any = 60, seed: Any = 0) -> CoverInstance:
-    """Check the shared arguments (InputError naming each) and fold in the fixed sites."""
+             time_limit: Any = 60, seed: Any = 0, groups: Any = None, min_per_group: Any = 0) -> CoverInstance:
+    """Check the shared arguments (InputError naming each) and fold in the fixed sites.
+
+    ``groups``/``min_per_group`` are :func:`geoplan.optimize.max_coverage`'s: each group needs
+    that many open sites, fixed ones included.
+    """
     args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver="auto",
                           time_limit_=time_limit, p=p, site_bonus=site_bonus)
     A, w, fx = args.matrix, args.weights, args.fixed
@@ -72,8 +86,34 @@ def instance(coverage: Any, weights: Any, p: Any, fixed: Any = None, site_bonus:
     Ac = sp.csr_matrix(A[:, cand])
     reach = np.diff(Ac.indptr) > 0
     rows = np.flatnonzero(reach & ~fixcov).astype(np.int64)
+    grp, G = V.labels(groups, m, "groups")
+    need_rows, rhs, gmin = None, None, None
+    if grp is None:
+        if np.any(np.asarray(min_per_group) != 0):
+            raise InputError("min_per_group: needs groups (one group label per site)")
+    else:
+        gmin = V.per_group(min_per_group, G, "min_per_group", 0.0)
+        have = np.bincount(grp[fx], minlength=G) if len(fx) else np.zeros(G)
+        need = np.maximum(gmin - have, 0)
+        avail = np.bincount(grp[cand], minlength=G)
+        short = np.flatnonzero(need > avail)
+        if len(short):
+            g = int(short[0])
+            raise InputError(f"min_per_group: group {g} needs {int(need[g])} more site(s) but has {int(avail[g])} "
+                             "candidate(s)")
+        if need.sum() > args.p:
+            raise InputError(f"min_per_group: groups need {int(need.sum())} new sites in total, more than p={args.p}")
+        act = np.flatnonzero(need > 0)
+        if len(act):
+            pos = {int(g): i for i, g in enumerate(act)}
+            keep = np.isin(grp[cand], act)
+            need_rows = sp.csr_matrix((np.ones(int(keep.sum())), ([pos[int(g)] for g in grp[cand][keep]],
+                                                                  np.flatnonzero(keep))), shape=(len(act), len(cand)))
+            rhs = need[act].astype(float)
     return CoverInstance(A=A, w=w, p=args.p, fixed=fx, cand=cand, bonus=args.bonus, fixcov=fixcov, rows=rows,
-                         Ar=sp.csr_matrix(Ac[rows]), time_limit=args.time_limit, seed=V.seed(seed))
+                         Ar=sp.csr_matrix(Ac[rows]), time_limit=args.time_limit, seed=V.seed(seed), groups=grp,
+                         min_per_group=min_per_group if grp is not None else 0, group_need=need_rows,
+                         group_rhs=rhs, gmin=gmin)
 
 
 @dataclass
@@ -104,6 +144,11 @@ class ZForm:
         self.blocks = [link, budget]
         self.rlo = [np.full(nr, -np.inf), np.array([-np.inf])]
         self.rhi = [np.zeros(nr), np.array([float(inst.p)])]
+        if inst.group_need is not None and inst.group_rhs is not None:  # group minimums over the y columns
+            k = inst.group_need.shape[0]
+            self.blocks.append(sp.hstack([inst.group_need, sp.csr_matrix((k, nr + self.extra))], format="csr"))
+            self.rlo.append(inst.group_rhs)
+            self.rhi.append(np.full(k, np.inf))
 
     @property
     def mc(self) -> int:

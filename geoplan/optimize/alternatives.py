@@ -115,6 +115,11 @@ def _swap_costs(inst: C.CoverInstance, base: np.ndarray) -> tuple[np.ndarray, np
     loss = np.asarray(uniq.sum(axis=0)).ravel() + inst.bonus[base]
     U = (Aout.T @ uniq).toarray()  # |out| × |S|
     cost = loss[None, :] - U  # cost of dropping k when j comes in, before j's own gain
+    if inst.groups is not None and inst.gmin is not None:  # a swap may not break a group minimum
+        grp = inst.groups
+        have = np.bincount(grp[np.union1d(inst.fixed, base).astype(np.int64)], minlength=len(inst.gmin))
+        pinned = have[grp[base]] - 1 < inst.gmin[grp[base]]
+        cost = np.where(pinned[None, :] & (grp[out][:, None] != grp[base][None, :]), np.inf, cost)
     k = np.argmin(cost, axis=1)
     best = cost[np.arange(len(out)), k] - gain
     if len(base) < inst.p:  # budget left: j can simply be added
@@ -127,13 +132,13 @@ def _swap_costs(inst: C.CoverInstance, base: np.ndarray) -> tuple[np.ndarray, np
 
 def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bonus: Any = None, *,
                  tolerance: float = 0.005, n_plans: int = 5, exact_force: int = 10, time_limit: float = 60,
-                 seed: int = 0) -> Alternatives:
+                 seed: int = 0, groups: Any = None, min_per_group: Any = 0) -> Alternatives:
     """Up to ``n_plans`` diverse plans within ``tolerance`` of the optimum, and how sure each site is.
 
     Parameters
     ----------
-    coverage, weights, p, fixed, site_bonus, seed
-        As in :func:`geoplan.optimize.max_coverage`.
+    coverage, weights, p, fixed, site_bonus, seed, groups, min_per_group
+        As in :func:`geoplan.optimize.max_coverage` (every plan keeps the group minimums).
     tolerance
         Relative shortfall allowed, in [0, 0.5] (0.005 = within 0.5 % of the optimum).
     n_plans
@@ -154,7 +159,7 @@ def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bo
     from geoplan.optimize import max_coverage
 
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed)
+    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
     tol = V.number(tolerance, "tolerance")
     if not 0 <= tol <= 0.5:
         raise InputError(f"tolerance: must be in [0, 0.5] (a share of the optimum), got {tolerance!r}")
@@ -162,7 +167,7 @@ def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bo
     if not 1 <= k_plans <= 50:
         raise InputError(f"n_plans: must be between 1 and 50, got {n_plans!r}")
     n_exact = V.count(exact_force, "exact_force")
-    opt = max_coverage(inst.A, inst.w, inst.p, fixed=inst.fixed, site_bonus=inst.bonus, solver="auto",
+    opt = max_coverage(inst.A, inst.w, inst.p, **inst.coverage_args(), solver="auto",
                        time_limit=max(inst.time_limit / 3, 0.1), seed=inst.seed)
     base = np.asarray(opt.selected, np.int64)
     base_obj = inst.objective(base)
@@ -216,10 +221,11 @@ def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bo
     value0 = np.asarray(sp.csc_matrix(inst.A[:, out]).T @ (inst.w * ~inst.fixcov)).ravel() + inst.bonus[out]
     low = np.zeros(len(out))
     if inst.p >= 1 and len(out):
+        # without the group rules: the other p - 1 sites of a plan with j need not keep them alone
         sub = max_coverage(inst.A, inst.w, inst.p - 1, fixed=inst.fixed, site_bonus=inst.bonus, solver="auto",
                            time_limit=max(per / 2, 0.1), seed=inst.seed)
         low = np.maximum(base_obj - sub.bound - value0, 0.0)
-    low = np.minimum(low, np.maximum(high, 0.0))
+    low = np.minimum(low, high)
     exact: dict[int, tuple[float, float]] = {}
     if n_exact and len(out) and inst.p >= 1:
         pick = out[np.lexsort((out, high))][:n_exact]

@@ -39,12 +39,13 @@ def reached_twice(coverage: Any, sites: Any) -> np.ndarray:
 
 
 def max_backup_coverage(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bonus: Any = None, *,
-                        coverage_tolerance: float = 0.0, time_limit: float = 60, seed: int = 0) -> Solution:
+                        coverage_tolerance: float = 0.0, time_limit: float = 60, seed: int = 0,
+                        groups: Any = None, min_per_group: Any = 0) -> Solution:
     """The most people reached twice, keeping coverage within ``coverage_tolerance`` of maximal.
 
     Parameters
     ----------
-    coverage, weights, p, fixed, site_bonus, seed
+    coverage, weights, p, fixed, site_bonus, seed, groups, min_per_group
         As in :func:`geoplan.optimize.max_coverage` (the bonus counts in the coverage floor).
     coverage_tolerance
         Share in [0, 1) of the maximal-coverage objective that may be given up for backup.
@@ -62,11 +63,11 @@ def max_backup_coverage(coverage: Any, weights: Any, p: int, fixed: Any = None, 
     from geoplan.optimize import max_coverage
 
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed)
+    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
     tol = V.number(coverage_tolerance, "coverage_tolerance")
     if not 0 <= tol < 1:
         raise InputError(f"coverage_tolerance: must be in [0, 1), got {coverage_tolerance!r}")
-    plain = max_coverage(inst.A, inst.w, inst.p, fixed=inst.fixed, site_bonus=inst.bonus,
+    plain = max_coverage(inst.A, inst.w, inst.p, **inst.coverage_args(),
                          time_limit=max(inst.time_limit / 3, 0.1), seed=inst.seed)
     floor = (1 - tol) * plain.objective
     fixcnt = np.asarray(inst.A[:, inst.fixed].sum(axis=1)).ravel() if len(inst.fixed) else np.zeros(inst.n)

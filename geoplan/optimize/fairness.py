@@ -188,12 +188,13 @@ def _solution(inst: C.CoverInstance, sel: np.ndarray, bound: float, status: str,
 
 def max_coverage_town_floor(coverage: Any, weights: Any, p: int, towns: Any, min_town_share: float,
                             fixed: Any = None, site_bonus: Any = None, time_limit: float = 60, *, seed: int = 0,
-                            town_names: Sequence[str] | None = None, start: Any = None) -> Solution:
+                            town_names: Sequence[str] | None = None, start: Any = None, groups: Any = None,
+                            min_per_group: Any = 0) -> Solution:
     """Maximal coverage with every town's covered share at least ``min_town_share``.
 
     Parameters
     ----------
-    coverage, weights, p, fixed, site_bonus, time_limit, seed
+    coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group
         As in :func:`geoplan.optimize.max_coverage`.
     towns
         ``(n_demand,)`` town label of each demand point (any values; sorted order is the
@@ -225,7 +226,7 @@ def max_coverage_town_floor(coverage: Any, weights: Any, p: int, towns: Any, min
     [1]
     """
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed)
+    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
     share = V.number(min_town_share, "min_town_share")
     if not 0 <= share <= 1:
         raise InputError(f"min_town_share: must be in [0, 1], got {min_town_share!r}")
@@ -252,8 +253,8 @@ def max_coverage_town_floor(coverage: Any, weights: Any, p: int, towns: Any, min
 
 
 def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: Any = None, site_bonus: Any = None,
-                       time_limit: float = 60, *, seed: int = 0, town_names: Sequence[str] | None = None
-                       ) -> Solution:
+                       time_limit: float = 60, *, seed: int = 0, town_names: Sequence[str] | None = None,
+                       groups: Any = None, min_per_group: Any = 0) -> Solution:
     """Lexicographic max-min: the largest worst-town share first, then the most coverage.
 
     Stage 1 maximises ``s`` with every town's share ``>= s``; stage 2 is
@@ -275,7 +276,7 @@ def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: A
     ([1], 0.5)
     """
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed)
+    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
     lab, G = _towns(towns, inst.n)
     W = C.group_sums(inst.w, lab, G)
     fixw = C.group_sums(inst.w * inst.fixcov, lab, G)
@@ -297,7 +298,8 @@ def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: A
     gap1, _ = C.gap_status(worst, bound1, status1)
     left = max(inst.time_limit - (time.perf_counter() - t0), 0.05)
     sol = max_coverage_town_floor(inst.A, inst.w, inst.p, lab, worst, inst.fixed, inst.bonus, left, seed=inst.seed,
-                                  town_names=town_names, start=sel1)
+                                  town_names=town_names, start=sel1, groups=inst.groups,
+                                  min_per_group=inst.min_per_group)
     extra = dict(sol.extra) | {"worst_share": worst, "worst_share_bound": bound1, "worst_share_gap": gap1,
                                "towns": np.unique(np.asarray(towns))}
     return Solution(**{**sol.__dict__, "extra": extra, "seconds": time.perf_counter() - t0,
@@ -306,8 +308,8 @@ def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: A
 
 def price_of_fairness(coverage: Any, weights: Any, p: int, towns: Any, *, fair: Literal["floor", "maxmin"] = "floor",
                       min_town_share: float | None = None, fixed: Any = None, site_bonus: Any = None,
-                      time_limit: float = 60, seed: int = 0, town_names: Sequence[str] | None = None
-                      ) -> FairnessReport:
+                      time_limit: float = 60, seed: int = 0, town_names: Sequence[str] | None = None,
+                      groups: Any = None, min_per_group: Any = 0) -> FairnessReport:
     """What a fair plan costs against plain maximal coverage, and the towns' spread before/after.
 
     ``fair="floor"`` needs ``min_town_share``; ``"maxmin"`` is :func:`max_min_town_share`.
@@ -328,15 +330,16 @@ def price_of_fairness(coverage: Any, weights: Any, p: int, towns: Any, *, fair: 
     if fair == "floor" and min_town_share is None:
         raise InputError("min_town_share: needed for fair='floor'")
     half = V.time_limit(time_limit) / 2
+    rules = {"groups": groups, "min_per_group": min_per_group}
     plain = max_coverage(coverage, weights, p, fixed=fixed, site_bonus=site_bonus, solver="highs",
-                         time_limit=half, seed=seed)
+                         time_limit=half, seed=seed, **rules)
     if fair == "floor":
         assert min_town_share is not None
         sol = max_coverage_town_floor(coverage, weights, p, towns, min_town_share, fixed, site_bonus, half,
-                                      seed=seed, town_names=town_names)
+                                      seed=seed, town_names=town_names, **rules)
     else:
         sol = max_min_town_share(coverage, weights, p, towns, fixed, site_bonus, half, seed=seed,
-                                 town_names=town_names)
+                                 town_names=town_names, **rules)
     before = town_shares(coverage, weights, towns, (), fixed)
     s_plain = town_shares(coverage, weights, towns, plain.selected, fixed)
     s_fair = np.asarray(sol.extra["town_shares"])

@@ -149,12 +149,12 @@ def _minmax(inst: C.CoverInstance, W: np.ndarray, shift: np.ndarray, seconds: fl
 
 def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bonus: Any = None, *,
                   probabilities: Any = None, time_limit: float = 60, seed: int = 0,
-                  plans: dict[str, Any] | None = None) -> RobustResult:
+                  plans: dict[str, Any] | None = None, groups: Any = None, min_per_group: Any = 0) -> RobustResult:
     """Best worst-case, best expected and least-max-regret plans over K weight scenarios.
 
     Parameters
     ----------
-    coverage, p, fixed, site_bonus, seed
+    coverage, p, fixed, site_bonus, seed, groups, min_per_group
         As in :func:`geoplan.optimize.max_coverage`.
     weights
         ``(K, n_demand)`` weights, one row per scenario.
@@ -185,7 +185,7 @@ def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_b
     A = V.matrix(coverage, "coverage", binary=True)
     W = _weights_matrix(weights, A.shape[0])
     K = len(W)
-    inst = C.instance(A, W[0], p, fixed, site_bonus, time_limit, seed)
+    inst = C.instance(A, W[0], p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
     if probabilities is None:
         prob = np.full(K, 1.0 / K)
     else:
@@ -196,11 +196,11 @@ def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_b
     budget = inst.time_limit
     opt_sel, opt, opt_bound = [], np.empty(K), np.empty(K)
     for s in range(K):
-        sol = max_coverage(A, W[s], inst.p, fixed=inst.fixed, site_bonus=inst.bonus, time_limit=max(budget / (2 * (K + 1)), 0.1),
+        sol = max_coverage(A, W[s], inst.p, **inst.coverage_args(), time_limit=max(budget / (2 * (K + 1)), 0.1),
                            seed=inst.seed)
         opt_sel.append(sol.selected)
         opt[s], opt_bound[s] = sol.objective, sol.bound
-    exp_sol = max_coverage(A, prob @ W, inst.p, fixed=inst.fixed, site_bonus=inst.bonus,
+    exp_sol = max_coverage(A, prob @ W, inst.p, **inst.coverage_args(),
                            time_limit=max(budget / (2 * (K + 1)), 0.1), seed=inst.seed)
     covs = lambda sel: np.array([inst.objective(sel, w) for w in W])  # noqa: E731
     # warm start: the scenario optimum (or expected plan) with the best worst case
