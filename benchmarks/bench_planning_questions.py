@@ -57,14 +57,15 @@ def main() -> None:
     row(*["---"] * 7)
     for p in budgets:
         t = time.perf_counter()
-        plain = max_coverage(A, w, p, fixed=fx, time_limit=tl)
-        sp_ = share_spread(town_shares(A, w, towns, plain.selected, fx))
+        plain = max_coverage(A, p, weights=w, fixed=fx, time_limit=tl)
+        sp_ = share_spread(town_shares(A, weights=w, towns=towns, selected=plain.selected, fixed=fx))
         row("max coverage (peer)", p, f"{time.perf_counter() - t:.2f}", fmt(plain.objective), fmt(plain.bound),
             f"{plain.gap:.2e}", f"town shares min {sp_.min:.1%} p10 {sp_.p10:.1%} Gini {sp_.gini:.3f}")
         for share in (0.6, 0.8):
             t = time.perf_counter()
             try:
-                f = max_coverage_town_floor(A, w, p, towns, share, fx, time_limit=tl, town_names=inst.town_names)
+                f = max_coverage_town_floor(A, p, weights=w, towns=towns, min_town_share=share, fixed=fx,
+                                            time_limit=tl, town_names=inst.town_names)
             except ValueError as exc:
                 row(f"town floor {share:.0%}", p, f"{time.perf_counter() - t:.2f}", "—", "—", "—",
                     str(exc).split(";")[0][:90])
@@ -74,13 +75,13 @@ def main() -> None:
                 f"{f.gap:.2e}", f"price {fmt(plain.objective - f.objective)}; min {s.min:.1%} p10 {s.p10:.1%} "
                                 f"Gini {s.gini:.3f}")
         t = time.perf_counter()
-        mm = max_min_town_share(A, w, p, towns, fx, time_limit=tl)
+        mm = max_min_town_share(A, p, weights=w, towns=towns, fixed=fx, time_limit=tl)
         s = share_spread(mm.extra["town_shares"])
         row("max-min then total", p, f"{time.perf_counter() - t:.2f}", fmt(mm.objective), fmt(mm.bound),
             f"{mm.gap:.2e}", f"worst share {mm.extra['worst_share']:.2%} (bound {mm.extra['worst_share_bound']:.2%}); "
                              f"price {fmt(plain.objective - mm.objective)}; p10 {s.p10:.1%} Gini {s.gini:.3f}")
         t = time.perf_counter()
-        alt = alternatives(A, w, p, fx, tolerance=0.005, n_plans=5, exact_force=10, time_limit=tl)
+        alt = alternatives(A, p, weights=w, fixed=fx, tolerance=0.005, n_plans=5, exact_force=10, time_limit=tl)
         kinds = {k: int((alt.kind == k).sum()) for k in ("firm", "swappable", "only-one")}
         zero = int((alt.force_high <= 1e-9).sum())
         row("5 plans within 0.5 %", p, f"{time.perf_counter() - t:.2f}", fmt(alt.objectives.min()),
@@ -90,7 +91,7 @@ def main() -> None:
         for seed in seeds:
             W = demand_scenarios(w, inst.urban, 10, seed=seed)
             t = time.perf_counter()
-            r = robust_siting(A, W, p, fx, time_limit=tl, plans={TODAY: plain.selected})
+            r = robust_siting(A, p, weights=W, fixed=fx, time_limit=tl, plans={TODAY: plain.selected})
             tab = r.regret_table()
             row(f"robust, 10 scenarios (seed {seed})", p, f"{time.perf_counter() - t:.2f}", fmt(r.worst.objective),
                 fmt(r.worst.bound), f"{r.worst.gap:.2e}",
@@ -98,11 +99,11 @@ def main() -> None:
                 f"{fmt(tab.loc['expected', 'max regret'])}, min-max {fmt(tab.loc['min-max regret', 'max regret'])}, "
                 f"today's optimum {fmt(tab.loc[TODAY, 'max regret'])}")
         t = time.perf_counter()
-        b = max_backup_coverage(A, w, p, fx, coverage_tolerance=0.0, time_limit=tl)
+        b = max_backup_coverage(A, p, weights=w, fixed=fx, coverage_tolerance=0.0, time_limit=tl)
         row("backup (lexicographic)", p, f"{time.perf_counter() - t:.2f}", fmt(b.objective), fmt(b.bound),
             f"{b.gap:.2e}", f"reached twice: {fmt(b.extra['backup_plain'])} in the plain plan → {fmt(b.objective)}")
         t = time.perf_counter()
-        b1 = max_backup_coverage(A, w, p, fx, coverage_tolerance=0.01, time_limit=tl)
+        b1 = max_backup_coverage(A, p, weights=w, fixed=fx, coverage_tolerance=0.01, time_limit=tl)
         row("backup (≤ 1 % coverage)", p, f"{time.perf_counter() - t:.2f}", fmt(b1.objective), fmt(b1.bound),
             f"{b1.gap:.2e}", f"coverage {fmt(b1.extra['covered_new'])} of {fmt(b1.extra['coverage_plain'])}")
     # E2SFCA before/after the largest budget's plan (capacity: 1 per station)

@@ -37,7 +37,7 @@ def test_plans_are_within_tolerance_distinct_and_exhaustive(seed: int, tol: floa
     p = 2
     plans = all_plans(A, w, fixed, p)
     opt = max(plans.values())
-    alt = alternatives(A, w, p, fixed=fixed, tolerance=tol, n_plans=8, exact_force=0)
+    alt = alternatives(A, p, weights=w, fixed=fixed, tolerance=tol, n_plans=8, exact_force=0)
     assert alt.certified and alt.optimum.objective == pytest.approx(opt)
     assert alt.threshold == pytest.approx((1 - tol) * opt)
     found = [tuple(sorted(pl.tolist())) for pl in alt.plans]
@@ -64,7 +64,7 @@ def test_forcing_costs_bracket_the_true_cost(seed: int) -> None:
     p = 2
     plans = all_plans(A, w, fixed, p)
     opt = max(plans.values())
-    alt = alternatives(A, w, p, fixed=fixed, tolerance=0.0, n_plans=1, exact_force=3)
+    alt = alternatives(A, p, weights=w, fixed=fixed, tolerance=0.0, n_plans=1, exact_force=3)
     for j, lo, hi in zip(alt.candidates, alt.force_low, alt.force_high):
         true = opt - max(v for sel, v in plans.items() if int(j) in sel)
         assert lo - 1e-9 <= true <= hi + 1e-9, (j, lo, true, hi)
@@ -78,7 +78,7 @@ def test_forcing_costs_bracket_the_true_cost(seed: int) -> None:
 
 def test_a_unique_optimum_is_reported_as_exhausted_and_firm() -> None:
     A = np.array([[1, 0], [0, 1]])
-    alt = alternatives(A, [10, 1], 1, tolerance=0.05, n_plans=3)
+    alt = alternatives(A, 1, weights=[10, 1], tolerance=0.05, n_plans=3)
     assert [pl.tolist() for pl in alt.plans] == [[0]] and alt.exhausted
     assert alt.kind.tolist() == ["firm"]
     assert alt.exact[1] == pytest.approx((9.0, 9.0))

@@ -26,7 +26,7 @@ def test_backup_matches_brute_force(seed: int, tol: float) -> None:
         rows.append((w[(cnt > 0) & ~fixcov].sum(), w[cnt >= 2].sum()))
     best_cov = max(c for c, _ in rows)
     best_backup = max(b for c, b in rows if c >= (1 - tol) * best_cov - 1e-9)
-    sol = max_backup_coverage(A, w, p, fixed=fixed, coverage_tolerance=tol)
+    sol = max_backup_coverage(A, p, weights=w, fixed=fixed, coverage_tolerance=tol)
     assert sol.extra["coverage_plain"] == pytest.approx(best_cov)
     assert sol.objective == pytest.approx(best_backup) and sol.status == "optimal"
     assert sol.bound >= sol.objective - 1e-9
@@ -37,4 +37,4 @@ def test_backup_matches_brute_force(seed: int, tol: float) -> None:
 
 def test_bad_tolerance_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="coverage_tolerance"):
-        max_backup_coverage(np.eye(2), [1, 1], 1, coverage_tolerance=1.0)
+        max_backup_coverage(np.eye(2), 1, weights=[1, 1], coverage_tolerance=1.0)

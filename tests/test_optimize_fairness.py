@@ -32,7 +32,7 @@ def brute(A, w, towns, fixed, bonus, p):
     for sel in combinations(cand, p):
         cov = fixcov | (A[:, list(sel)].sum(axis=1) > 0)
         obj = w[cov & ~fixcov].sum() + b[list(sel)].sum()
-        out.append((obj, town_shares(A, w, towns, list(sel), fixed), sel))
+        out.append((obj, town_shares(A, weights=w, towns=towns, selected=list(sel), fixed=fixed), sel))
     return out
 
 
@@ -45,9 +45,9 @@ def test_floor_matches_brute_force(seed: int, share: float) -> None:
     ok = [obj for obj, sh, _ in plans if np.all(sh[np.isfinite(sh)] >= share - 1e-9)]
     if not ok:
         with pytest.raises(InputError, match="min_town_share"):
-            max_coverage_town_floor(A, w, p, towns, share, fixed=fixed, site_bonus=bonus)
+            max_coverage_town_floor(A, p, weights=w, towns=towns, min_town_share=share, fixed=fixed, site_bonus=bonus)
         return
-    sol = max_coverage_town_floor(A, w, p, towns, share, fixed=fixed, site_bonus=bonus)
+    sol = max_coverage_town_floor(A, p, weights=w, towns=towns, min_town_share=share, fixed=fixed, site_bonus=bonus)
     assert sol.status == "optimal" and sol.gap <= 1e-6
     assert sol.objective == pytest.approx(max(ok)) and sol.bound >= sol.objective - 1e-9
     sh = sol.extra["town_shares"]
@@ -63,7 +63,7 @@ def test_maxmin_is_lexicographic_optimum(seed: int) -> None:
     worst = [float(np.nanmin(sh)) for _, sh, _ in plans]
     best_worst = max(worst)
     best_total = max(obj for (obj, _, _), ws in zip(plans, worst) if ws >= best_worst - 1e-9)
-    sol = max_min_town_share(A, w, p, towns, fixed=fixed, site_bonus=bonus)
+    sol = max_min_town_share(A, p, weights=w, towns=towns, fixed=fixed, site_bonus=bonus)
     assert sol.extra["worst_share"] == pytest.approx(best_worst)
     assert sol.extra["worst_share_bound"] >= best_worst - 1e-9 and sol.extra["worst_share_gap"] <= 1e-6
     assert sol.objective == pytest.approx(best_total) and sol.status == "optimal"
@@ -72,8 +72,8 @@ def test_maxmin_is_lexicographic_optimum(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_price_of_fairness_is_bracketed_by_the_certificates(seed: int) -> None:
     A, w, towns, fixed, bonus = tiny(seed)
-    r = price_of_fairness(A, w, 2, towns, fair="maxmin", fixed=fixed, site_bonus=bonus)
-    plain = max_coverage(A, w, 2, fixed=fixed, site_bonus=bonus, solver="highs")
+    r = price_of_fairness(A, 2, weights=w, towns=towns, fair="maxmin", fixed=fixed, site_bonus=bonus)
+    plain = max_coverage(A, 2, weights=w, fixed=fixed, site_bonus=bonus, solver="highs")
     assert r.plain.objective == pytest.approx(plain.objective)
     assert r.price == pytest.approx(r.plain.objective - r.fair.objective) and r.price >= -1e-9
     assert r.price_low - 1e-9 <= r.price <= r.price_high + 1e-9
@@ -94,13 +94,14 @@ def test_spread_statistics() -> None:
 def test_towns_that_cannot_reach_the_floor_are_named() -> None:
     A = [[1, 0], [0, 0], [0, 1]]  # row 1 (town b, 30 people) is out of every site's reach
     with pytest.raises(InputError, match=r"Beta: at most 25\.0% of its 40 people.*needs 14 more"):
-        max_coverage_town_floor(A, [10, 30, 10], 2, ["a", "b", "b"], 0.6, town_names=["Alpha", "Beta"])
+        max_coverage_town_floor(A, 2, weights=[10, 30, 10], towns=["a", "b", "b"], min_town_share=0.6,
+                                town_names=["Alpha", "Beta"])
 
 
 def test_a_floor_needing_more_sites_than_p_says_how_many() -> None:
     A = np.eye(4, dtype=int)
     with pytest.raises(InputError, match="needs at least 4 new sites, more than p=2"):
-        max_coverage_town_floor(A, [1, 1, 1, 1], 2, [0, 1, 2, 3], 0.5)
+        max_coverage_town_floor(A, 2, weights=[1, 1, 1, 1], towns=[0, 1, 2, 3], min_town_share=0.5)
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -114,4 +115,4 @@ def test_bad_input_is_a_clear_error(kw: dict, match: str) -> None:
     with pytest.raises(InputError, match=match):
         max_coverage_town_floor(**args)
     with pytest.raises(InputError, match="fair"):
-        price_of_fairness(np.eye(3), [1, 1, 1], 1, [0, 1, 2], fair="equal")  # type: ignore[arg-type]
+        price_of_fairness(np.eye(3), 1, weights=[1, 1, 1], towns=[0, 1, 2], fair="equal")  # type: ignore[arg-type]

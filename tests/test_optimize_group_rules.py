@@ -53,14 +53,14 @@ def test_models_keep_the_group_rule_and_stay_optimal(seed: int) -> None:
     ok = list(plans(A, groups, gmin, fixed, p))
     best = max(new_cov(A, w, fixed, s) for s in ok)
     # floor 0: plain coverage under the rule
-    f = max_coverage_town_floor(A, w, p, towns, 0.0, fixed=fixed, **rule)
+    f = max_coverage_town_floor(A, p, weights=w, towns=towns, min_town_share=0.0, fixed=fixed, **rule)
     assert f.objective == pytest.approx(best) and keeps_rule(f.selected.tolist(), groups, gmin, fixed)
     # max-min under the rule
-    worst = max(np.nanmin(town_shares(A, w, towns, list(s), fixed)) for s in ok)
-    mm = max_min_town_share(A, w, p, towns, fixed=fixed, **rule)
+    worst = max(np.nanmin(town_shares(A, weights=w, towns=towns, selected=list(s), fixed=fixed)) for s in ok)
+    mm = max_min_town_share(A, p, weights=w, towns=towns, fixed=fixed, **rule)
     assert mm.extra["worst_share"] == pytest.approx(worst) and keeps_rule(mm.selected.tolist(), groups, gmin, fixed)
     # alternatives: every plan keeps the rule and is within the tolerance
-    alt = alternatives(A, w, p, fixed=fixed, tolerance=0.2, n_plans=4, exact_force=2, **rule)
+    alt = alternatives(A, p, weights=w, fixed=fixed, tolerance=0.2, n_plans=4, exact_force=2, **rule)
     assert alt.optimum.objective == pytest.approx(best)
     for pl, obj in zip(alt.plans, alt.objectives):
         assert keeps_rule(pl.tolist(), groups, gmin, fixed) and obj >= 0.8 * best - 1e-9
@@ -69,12 +69,12 @@ def test_models_keep_the_group_rule_and_stay_optimal(seed: int) -> None:
         if with_j:
             assert lo - 1e-9 <= best - max(with_j) <= hi + 1e-9
     # robust worst case under the rule
-    r = robust_siting(A, W, p, fixed=fixed, **rule)
+    r = robust_siting(A, p, weights=W, fixed=fixed, **rule)
     fixcov = A[:, fixed].sum(axis=1) > 0 if fixed else np.zeros(A.shape[0], bool)
     val = max(min(float((Wk * ((fixcov | (A[:, list(s)].sum(axis=1) > 0)) & ~fixcov)).sum()) for Wk in W) for s in ok)
     assert r.worst.objective == pytest.approx(val) and keeps_rule(r.worst.selected.tolist(), groups, gmin, fixed)
     # backup under the rule
-    b = max_backup_coverage(A, w, p, fixed=fixed, **rule)
+    b = max_backup_coverage(A, p, weights=w, fixed=fixed, **rule)
     twice = max(float(w[A[:, list(s) + fixed].sum(axis=1) >= 2].sum()) for s in ok
                 if new_cov(A, w, fixed, s) >= best - 1e-9)
     assert b.objective == pytest.approx(twice) and keeps_rule(b.selected.tolist(), groups, gmin, fixed)
@@ -83,6 +83,7 @@ def test_models_keep_the_group_rule_and_stay_optimal(seed: int) -> None:
 def test_a_rule_that_cannot_be_kept_is_a_clear_error() -> None:
     A = np.eye(3, dtype=int)
     with pytest.raises(InputError, match="min_per_group: groups need 2 new sites in total, more than p=1"):
-        max_coverage_town_floor(A, [1, 1, 1], 1, [0, 1, 2], 0.0, groups=[0, 1, 2], min_per_group=[1, 1, 0])
+        max_coverage_town_floor(A, 1, weights=[1, 1, 1], towns=[0, 1, 2], min_town_share=0.0, groups=[0, 1, 2],
+                                min_per_group=[1, 1, 0])
     with pytest.raises(InputError, match="min_per_group: needs groups"):
-        alternatives(A, [1, 1, 1], 1, min_per_group=1)
+        alternatives(A, 1, weights=[1, 1, 1], min_per_group=1)

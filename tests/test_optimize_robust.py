@@ -31,7 +31,7 @@ def test_robust_plans_match_brute_force(seed: int) -> None:
     cand = [j for j in range(A.shape[1]) if j not in fixed]
     table = {sel: covs(A, W, fixed, sel) for sel in combinations(cand, p)}
     opt = np.max(np.array(list(table.values())), axis=0)
-    r = robust_siting(A, W, p, fixed=fixed, probabilities=[1, 2, 1])
+    r = robust_siting(A, p, weights=W, fixed=fixed, probabilities=[1, 2, 1])
     assert r.optimum == pytest.approx(opt) and (r.optimum_bound >= opt - 1e-9).all()
     assert r.worst.objective == pytest.approx(max(c.min() for c in table.values()))
     assert r.worst.status == "optimal" and r.worst.bound >= r.worst.objective
@@ -60,9 +60,9 @@ def test_scenarios_follow_the_documented_rules() -> None:
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: robust_siting(np.eye(3), [[1, 2]], 1), r"weights: expected a \(K, 3\)"),
-    (lambda: robust_siting(np.eye(2), [[1, -2]], 1), "scenario 0, demand point 1"),
-    (lambda: robust_siting(np.eye(2), [[1, 2]], 1, probabilities=[1, 1]), "probabilities"),
+    (lambda: robust_siting(np.eye(3), 1, weights=[[1, 2]]), r"weights: expected a \(K, 3\)"),
+    (lambda: robust_siting(np.eye(2), 1, weights=[[1, -2]]), "scenario 0, demand point 1"),
+    (lambda: robust_siting(np.eye(2), 1, weights=[[1, 2]], probabilities=[1, 1]), "probabilities"),
     (lambda: demand_scenarios([1, 2], [1, 0]), "urban"),
     (lambda: demand_scenarios([1, 2], [True, False], rural_decline=(0.5, 1.5)), "rural_decline"),
     (lambda: demand_scenarios([1, 2], [True, False], k=0), "k"),

@@ -17,7 +17,8 @@ import scipy.sparse as sp
 
 from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
-from geoplan.optimize.mip import run_highs
+from geoplan.optimize._highs import run_highs
+from geoplan.optimize.solution import Status, relative_gap
 
 OPT_GAP = 1e-6
 
@@ -56,7 +57,7 @@ class CoverInstance:
 
     def coverage_args(self) -> dict[str, Any]:
         """Keyword arguments passing the fixed sites, bonus and group rules on to ``max_coverage``."""
-        return {"fixed": self.fixed, "site_bonus": self.bonus, "groups": self.groups,
+        return {"weights": self.w, "fixed": self.fixed, "site_bonus": self.bonus, "groups": self.groups,
                 "min_per_group": self.min_per_group}
 
     def objective(self, sel: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -66,7 +67,7 @@ class CoverInstance:
         return float(ww[cov & ~self.fixcov].sum() + self.bonus[np.asarray(sel, np.int64)].sum())
 
 
-def instance(coverage: Any, weights: Any, p: Any, fixed: Any = None, site_bonus: Any = None,
+def instance(coverage: Any, p: Any, *, weights: Any = None, fixed: Any = None, site_bonus: Any = None,
              time_limit: Any = 60, seed: Any = 0, groups: Any = None, min_per_group: Any = 0) -> CoverInstance:
     """Check the shared arguments (InputError naming each) and fold in the fixed sites.
 
@@ -226,10 +227,8 @@ def group_sums(values: np.ndarray, labels: np.ndarray, G: int) -> np.ndarray:
     return np.bincount(labels, weights=values, minlength=G)
 
 
-def gap_status(objective: float, bound: float, status: str) -> tuple[float, str]:
+def gap_status(objective: float, bound: float, status: str) -> tuple[float, Status]:
     """Certified relative gap (max sense) and the status it supports."""
-    from geoplan.optimize.solution import relative_gap
-
     gap = relative_gap(objective, bound, "max")
     if gap <= OPT_GAP:
         return gap, "optimal"

@@ -17,7 +17,7 @@ with ``j`` can do better than the best ``p - 1`` other sites plus all ``j`` reac
 >>> import numpy as np
 >>> from geoplan.optimize.alternatives import alternatives
 >>> A = np.array([[1, 1, 0], [0, 0, 1]])
->>> alt = alternatives(A, [10, 1], 1, tolerance=0.0, n_plans=3)
+>>> alt = alternatives(A, 1, weights=[10, 1], tolerance=0.0, n_plans=3)
 >>> [p.tolist() for p in alt.plans], alt.exhausted
 ([[0], [1]], True)
 """
@@ -130,7 +130,7 @@ def _swap_costs(inst: C.CoverInstance, base: np.ndarray) -> tuple[np.ndarray, np
     return out, best, k
 
 
-def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bonus: Any = None, *,
+def alternatives(coverage: Any, p: int, *, weights: Any = None, fixed: Any = None, site_bonus: Any = None,
                  tolerance: float = 0.005, n_plans: int = 5, exact_force: int = 10, time_limit: float = 60,
                  seed: int = 0, groups: Any = None, min_per_group: Any = 0) -> Alternatives:
     """Up to ``n_plans`` diverse plans within ``tolerance`` of the optimum, and how sure each site is.
@@ -152,14 +152,15 @@ def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bo
     Examples
     --------
     >>> A = [[1, 0, 1], [0, 1, 0], [0, 1, 0]]
-    >>> alt = alternatives(A, [3, 2, 2], 1, tolerance=0.3, n_plans=3)
+    >>> alt = alternatives(A, 1, weights=[3, 2, 2], tolerance=0.3, n_plans=3)
     >>> alt.site_table()[["site", "kind"]].values.tolist()
     [[1, 'only-one']]
     """
     from geoplan.optimize import max_coverage
 
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
+    inst = C.instance(coverage, p, weights=weights, fixed=fixed, site_bonus=site_bonus, time_limit=time_limit,
+                      seed=seed, groups=groups, min_per_group=min_per_group)
     tol = V.number(tolerance, "tolerance")
     if not 0 <= tol <= 0.5:
         raise InputError(f"tolerance: must be in [0, 0.5] (a share of the optimum), got {tolerance!r}")
@@ -167,7 +168,7 @@ def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bo
     if not 1 <= k_plans <= 50:
         raise InputError(f"n_plans: must be between 1 and 50, got {n_plans!r}")
     n_exact = V.count(exact_force, "exact_force")
-    opt = max_coverage(inst.A, inst.w, inst.p, **inst.coverage_args(), solver="auto",
+    opt = max_coverage(inst.A, inst.p, **inst.coverage_args(), solver="auto",
                        time_limit=max(inst.time_limit / 3, 0.1), seed=inst.seed)
     base = np.asarray(opt.selected, np.int64)
     base_obj = inst.objective(base)
@@ -222,7 +223,7 @@ def alternatives(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bo
     low = np.zeros(len(out))
     if inst.p >= 1 and len(out):
         # without the group rules: the other p - 1 sites of a plan with j need not keep them alone
-        sub = max_coverage(inst.A, inst.w, inst.p - 1, fixed=inst.fixed, site_bonus=inst.bonus, solver="auto",
+        sub = max_coverage(inst.A, inst.p - 1, weights=inst.w, fixed=inst.fixed, site_bonus=inst.bonus, solver="auto",
                            time_limit=max(per / 2, 0.1), seed=inst.seed)
         low = np.maximum(base_obj - sub.bound - value0, 0.0)
     low = np.minimum(low, high)

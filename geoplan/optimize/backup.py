@@ -11,7 +11,7 @@ The second stage is an exact HiGHS MIP with a binary "reached twice" variable pe
 >>> import numpy as np
 >>> from geoplan.optimize.backup import max_backup_coverage
 >>> A = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]])
->>> sol = max_backup_coverage(A, [5, 4, 1], 2, coverage_tolerance=0.0)
+>>> sol = max_backup_coverage(A, 2, weights=[5, 4, 1], coverage_tolerance=0.0)
 >>> sol.selected.tolist(), sol.objective, sol.extra["covered_new"]
 ([0, 1], 5.0, 10.0)
 """
@@ -38,7 +38,7 @@ def reached_twice(coverage: Any, sites: Any) -> np.ndarray:
     return (np.asarray(A[:, idx].sum(axis=1)).ravel() >= 2) if len(idx) else np.zeros(A.shape[0], bool)
 
 
-def max_backup_coverage(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bonus: Any = None, *,
+def max_backup_coverage(coverage: Any, p: int, *, weights: Any = None, fixed: Any = None, site_bonus: Any = None,
                         coverage_tolerance: float = 0.0, time_limit: float = 60, seed: int = 0,
                         groups: Any = None, min_per_group: Any = 0) -> Solution:
     """The most people reached twice, keeping coverage within ``coverage_tolerance`` of maximal.
@@ -63,11 +63,12 @@ def max_backup_coverage(coverage: Any, weights: Any, p: int, fixed: Any = None, 
     from geoplan.optimize import max_coverage
 
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
+    inst = C.instance(coverage, p, weights=weights, fixed=fixed, site_bonus=site_bonus, time_limit=time_limit,
+                      seed=seed, groups=groups, min_per_group=min_per_group)
     tol = V.number(coverage_tolerance, "coverage_tolerance")
     if not 0 <= tol < 1:
         raise InputError(f"coverage_tolerance: must be in [0, 1), got {coverage_tolerance!r}")
-    plain = max_coverage(inst.A, inst.w, inst.p, **inst.coverage_args(),
+    plain = max_coverage(inst.A, inst.p, **inst.coverage_args(),
                          time_limit=max(inst.time_limit / 3, 0.1), seed=inst.seed)
     floor = (1 - tol) * plain.objective
     fixcnt = np.asarray(inst.A[:, inst.fixed].sum(axis=1)).ravel() if len(inst.fixed) else np.zeros(inst.n)

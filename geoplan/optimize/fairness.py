@@ -10,7 +10,7 @@ printed is certified.
 >>> import numpy as np
 >>> from geoplan.optimize.fairness import max_coverage_town_floor
 >>> A = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
->>> sol = max_coverage_town_floor(A, [5, 4, 1], 1, towns=[0, 0, 1], min_town_share=0.0)
+>>> sol = max_coverage_town_floor(A, 1, weights=[5, 4, 1], towns=[0, 0, 1], min_town_share=0.0)
 >>> sol.selected.tolist(), sol.status
 ([0], 'optimal')
 """
@@ -82,14 +82,14 @@ def _towns(towns: Any, n: int) -> tuple[np.ndarray, int]:
     return C.group_labels(towns, n, "towns")
 
 
-def town_shares(coverage: Any, weights: Any, towns: Any, selected: Any = (), fixed: Any = None) -> np.ndarray:
+def town_shares(coverage: Any, *, weights: Any, towns: Any, selected: Any = (), fixed: Any = None) -> np.ndarray:
     """Per town (sorted labels): covered weight / total weight with ``fixed`` and ``selected`` open.
 
     Towns without weight get NaN.
 
     Examples
     --------
-    >>> town_shares([[1, 0], [0, 1], [0, 0]], [1, 1, 2], towns=["a", "a", "b"], selected=[0]).tolist()
+    >>> town_shares([[1, 0], [0, 1], [0, 0]], weights=[1, 1, 2], towns=["a", "a", "b"], selected=[0]).tolist()
     [0.5, 0.0]
     """
     A = V.matrix(coverage, "coverage", binary=True)
@@ -186,8 +186,8 @@ def _solution(inst: C.CoverInstance, sel: np.ndarray, bound: float, status: str,
                     n_demand_reduced=len(inst.rows), n_sites_reduced=len(inst.cand), extra=extra)
 
 
-def max_coverage_town_floor(coverage: Any, weights: Any, p: int, towns: Any, min_town_share: float,
-                            fixed: Any = None, site_bonus: Any = None, time_limit: float = 60, *, seed: int = 0,
+def max_coverage_town_floor(coverage: Any, p: int, *, towns: Any, min_town_share: float, weights: Any = None,
+                            fixed: Any = None, site_bonus: Any = None, time_limit: float = 60, seed: int = 0,
                             town_names: Sequence[str] | None = None, start: Any = None, groups: Any = None,
                             min_per_group: Any = 0) -> Solution:
     """Maximal coverage with every town's covered share at least ``min_town_share``.
@@ -222,11 +222,12 @@ def max_coverage_town_floor(coverage: Any, weights: Any, p: int, towns: Any, min
     Examples
     --------
     >>> A = [[1, 0], [0, 1]]
-    >>> max_coverage_town_floor(A, [9, 1], 1, towns=["a", "b"], min_town_share=1.0, fixed=[0]).selected.tolist()
+    >>> max_coverage_town_floor(A, 1, weights=[9, 1], towns=["a", "b"], min_town_share=1.0, fixed=[0]).selected.tolist()
     [1]
     """
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
+    inst = C.instance(coverage, p, weights=weights, fixed=fixed, site_bonus=site_bonus, time_limit=time_limit, seed=seed,
+                      groups=groups, min_per_group=min_per_group)
     share = V.number(min_town_share, "min_town_share")
     if not 0 <= share <= 1:
         raise InputError(f"min_town_share: must be in [0, 1], got {min_town_share!r}")
@@ -252,8 +253,9 @@ def max_coverage_town_floor(coverage: Any, weights: Any, p: int, towns: Any, min
                      {"town_shares": shares, "min_town_share": share, "towns": uniq})
 
 
-def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: Any = None, site_bonus: Any = None,
-                       time_limit: float = 60, *, seed: int = 0, town_names: Sequence[str] | None = None,
+def max_min_town_share(coverage: Any, p: int, *, towns: Any, weights: Any = None, fixed: Any = None,
+                       site_bonus: Any = None, time_limit: float = 60, seed: int = 0,
+                       town_names: Sequence[str] | None = None,
                        groups: Any = None, min_per_group: Any = 0) -> Solution:
     """Lexicographic max-min: the largest worst-town share first, then the most coverage.
 
@@ -271,12 +273,13 @@ def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: A
     Examples
     --------
     >>> A = [[1, 1], [1, 0], [0, 1]]  # site 0 reaches all of town a, site 1 half of a and all of b
-    >>> sol = max_min_town_share(A, [5, 5, 2], 1, towns=["a", "a", "b"])
+    >>> sol = max_min_town_share(A, 1, weights=[5, 5, 2], towns=["a", "a", "b"])
     >>> sol.selected.tolist(), sol.extra["worst_share"]
     ([1], 0.5)
     """
     t0 = time.perf_counter()
-    inst = C.instance(coverage, weights, p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
+    inst = C.instance(coverage, p, weights=weights, fixed=fixed, site_bonus=site_bonus, time_limit=time_limit, seed=seed,
+                      groups=groups, min_per_group=min_per_group)
     lab, G = _towns(towns, inst.n)
     W = C.group_sums(inst.w, lab, G)
     fixw = C.group_sums(inst.w * inst.fixcov, lab, G)
@@ -297,16 +300,16 @@ def max_min_town_share(coverage: Any, weights: Any, p: int, towns: Any, fixed: A
     bound1 = float(min(max(bound1, worst), 1.0)) if np.isfinite(bound1) else 1.0
     gap1, _ = C.gap_status(worst, bound1, status1)
     left = max(inst.time_limit - (time.perf_counter() - t0), 0.05)
-    sol = max_coverage_town_floor(inst.A, inst.w, inst.p, lab, worst, inst.fixed, inst.bonus, left, seed=inst.seed,
-                                  town_names=town_names, start=sel1, groups=inst.groups,
-                                  min_per_group=inst.min_per_group)
+    sol = max_coverage_town_floor(inst.A, inst.p, towns=lab, min_town_share=worst, time_limit=left, seed=inst.seed,
+                                  town_names=town_names, start=sel1, **inst.coverage_args())
     extra = dict(sol.extra) | {"worst_share": worst, "worst_share_bound": bound1, "worst_share_gap": gap1,
                                "towns": np.unique(np.asarray(towns))}
     return Solution(**{**sol.__dict__, "extra": extra, "seconds": time.perf_counter() - t0,
                        "solver": "highs (lexicographic max-min)"})
 
 
-def price_of_fairness(coverage: Any, weights: Any, p: int, towns: Any, *, fair: Literal["floor", "maxmin"] = "floor",
+def price_of_fairness(coverage: Any, p: int, *, towns: Any, weights: Any = None,
+                      fair: Literal["floor", "maxmin"] = "floor",
                       min_town_share: float | None = None, fixed: Any = None, site_bonus: Any = None,
                       time_limit: float = 60, seed: int = 0, town_names: Sequence[str] | None = None,
                       groups: Any = None, min_per_group: Any = 0) -> FairnessReport:
@@ -319,7 +322,7 @@ def price_of_fairness(coverage: Any, weights: Any, p: int, towns: Any, *, fair: 
     Examples
     --------
     >>> A = [[1, 1], [1, 0], [0, 1]]
-    >>> r = price_of_fairness(A, [5, 5, 2], 1, towns=["a", "a", "b"], fair="maxmin")
+    >>> r = price_of_fairness(A, 1, weights=[5, 5, 2], towns=["a", "a", "b"], fair="maxmin")
     >>> r.price, r.after_plain.min, r.after_fair.min
     (3.0, 0.0, 0.5)
     """
@@ -330,18 +333,17 @@ def price_of_fairness(coverage: Any, weights: Any, p: int, towns: Any, *, fair: 
     if fair == "floor" and min_town_share is None:
         raise InputError("min_town_share: needed for fair='floor'")
     half = V.time_limit(time_limit) / 2
-    rules = {"groups": groups, "min_per_group": min_per_group}
-    plain = max_coverage(coverage, weights, p, fixed=fixed, site_bonus=site_bonus, solver="highs",
-                         time_limit=half, seed=seed, **rules)
+    rules: dict[str, Any] = {"weights": weights, "fixed": fixed, "site_bonus": site_bonus, "time_limit": half, "seed": seed,
+             "town_names": town_names, "groups": groups, "min_per_group": min_per_group}
+    plain = max_coverage(coverage, p, weights=weights, fixed=fixed, site_bonus=site_bonus, solver="highs",
+                         time_limit=half, seed=seed, groups=groups, min_per_group=min_per_group)
     if fair == "floor":
         assert min_town_share is not None
-        sol = max_coverage_town_floor(coverage, weights, p, towns, min_town_share, fixed, site_bonus, half,
-                                      seed=seed, town_names=town_names, **rules)
+        sol = max_coverage_town_floor(coverage, p, towns=towns, min_town_share=min_town_share, **rules)
     else:
-        sol = max_min_town_share(coverage, weights, p, towns, fixed, site_bonus, half, seed=seed,
-                                 town_names=town_names, **rules)
-    before = town_shares(coverage, weights, towns, (), fixed)
-    s_plain = town_shares(coverage, weights, towns, plain.selected, fixed)
+        sol = max_min_town_share(coverage, p, towns=towns, **rules)
+    before = town_shares(coverage, weights=weights, towns=towns, fixed=fixed)
+    s_plain = town_shares(coverage, weights=weights, towns=towns, selected=plain.selected, fixed=fixed)
     s_fair = np.asarray(sol.extra["town_shares"])
     return FairnessReport(plain=plain, fair=sol, price=plain.objective - sol.objective,
                           price_low=max(0.0, plain.objective - sol.bound), price_high=plain.bound - sol.objective,

@@ -11,7 +11,7 @@ scenario's certificate.
 >>> import numpy as np
 >>> from geoplan.optimize.robust import robust_siting
 >>> A = np.array([[1, 0], [0, 1]])
->>> r = robust_siting(A, [[10, 1], [1, 10], [6, 6]], 1)
+>>> r = robust_siting(A, 1, weights=[[10, 1], [1, 10], [6, 6]])
 >>> r.worst.objective, float(r.regret_table().loc["worst-case", "max regret"])
 (1.0, 9.0)
 """
@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from geoplan.exceptions import InputError
 from geoplan.optimize import _cover_mip as C
 from geoplan.optimize import _validate as V
-from geoplan.optimize.solution import Solution
+from geoplan.optimize.solution import Solution, Status
 
 __all__ = ["RobustResult", "demand_scenarios", "robust_siting"]
 
@@ -147,7 +147,7 @@ def _minmax(inst: C.CoverInstance, W: np.ndarray, shift: np.ndarray, seconds: fl
     return sel, bound, status
 
 
-def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_bonus: Any = None, *,
+def robust_siting(coverage: Any, p: int, *, weights: Any, fixed: Any = None, site_bonus: Any = None,
                   probabilities: Any = None, time_limit: float = 60, seed: int = 0,
                   plans: dict[str, Any] | None = None, groups: Any = None, min_per_group: Any = 0) -> RobustResult:
     """Best worst-case, best expected and least-max-regret plans over K weight scenarios.
@@ -185,7 +185,8 @@ def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_b
     A = V.matrix(coverage, "coverage", binary=True)
     W = _weights_matrix(weights, A.shape[0])
     K = len(W)
-    inst = C.instance(A, W[0], p, fixed, site_bonus, time_limit, seed, groups, min_per_group)
+    inst = C.instance(A, p, weights=W[0], fixed=fixed, site_bonus=site_bonus, time_limit=time_limit, seed=seed,
+                      groups=groups, min_per_group=min_per_group)
     if probabilities is None:
         prob = np.full(K, 1.0 / K)
     else:
@@ -196,11 +197,11 @@ def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_b
     budget = inst.time_limit
     opt_sel, opt, opt_bound = [], np.empty(K), np.empty(K)
     for s in range(K):
-        sol = max_coverage(A, W[s], inst.p, **inst.coverage_args(), time_limit=max(budget / (2 * (K + 1)), 0.1),
+        sol = max_coverage(A, inst.p, **(inst.coverage_args() | {"weights": W[s]}), time_limit=max(budget / (2 * (K + 1)), 0.1),
                            seed=inst.seed)
         opt_sel.append(sol.selected)
         opt[s], opt_bound[s] = sol.objective, sol.bound
-    exp_sol = max_coverage(A, prob @ W, inst.p, **inst.coverage_args(),
+    exp_sol = max_coverage(A, inst.p, **(inst.coverage_args() | {"weights": prob @ W}),
                            time_limit=max(budget / (2 * (K + 1)), 0.1), seed=inst.seed)
     covs = lambda sel: np.array([inst.objective(sel, w) for w in W])  # noqa: E731
     # warm start: the scenario optimum (or expected plan) with the best worst case
@@ -219,8 +220,8 @@ def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_b
     r_bound = max(float(r_bound), r_val)
     # the regret gap is absolute (the objective is <= 0): report it relative to the largest optimum
     r_gap = (r_bound - r_val) / max(float(opt.max()), 1e-12)
-    regret = _solution(inst, r_sel, r_val, r_bound, r_gap, "optimal" if r_gap <= C.OPT_GAP else
-                       ("time_limit" if r_status == "time_limit" else "feasible"), t0,
+    r_cert: Status = "optimal" if r_gap <= C.OPT_GAP else ("time_limit" if r_status == "time_limit" else "feasible")
+    regret = _solution(inst, r_sel, r_val, r_bound, r_gap, r_cert, t0,
                        "highs (min-max regret vs the scenario optima found)")
     named = {"worst-case": w_sel, "expected": np.asarray(exp_sol.selected, np.int64), "min-max regret": r_sel}
     named |= {f"optimum s{s}": np.asarray(sel, np.int64) for s, sel in enumerate(opt_sel)}
@@ -231,7 +232,7 @@ def robust_siting(coverage: Any, weights: Any, p: int, fixed: Any = None, site_b
                         seconds=time.perf_counter() - t0)
 
 
-def _solution(inst: C.CoverInstance, sel: np.ndarray, obj: float, bound: float, gap: float, status: str, t0: float,
+def _solution(inst: C.CoverInstance, sel: np.ndarray, obj: float, bound: float, gap: float, status: Status, t0: float,
               label: str) -> Solution:
     cov = inst.covered(sel)
     return Solution(selected=np.sort(sel).astype(np.int64), objective=obj, bound=bound, gap=gap, solver=label,

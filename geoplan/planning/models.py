@@ -83,16 +83,19 @@ def solve_siting(cov: sp.csr_matrix, inp: PlanningInputs, p: int, fixed: np.ndar
     tl, seed = scenario.time_limit, scenario.seed
     towns, names = demand_towns(inp)
     if scenario.min_town_share is not None:
-        return max_coverage_town_floor(cov, inp.pop, p, towns, scenario.min_town_share, fixed, bonus, tl, seed=seed,
+        return max_coverage_town_floor(cov, p, weights=inp.pop, towns=towns, min_town_share=scenario.min_town_share,
+                                       fixed=fixed, site_bonus=bonus, time_limit=tl, seed=seed,
                                        town_names=names, groups=groups, min_per_group=min_per_group)
     if scenario.fair == "maxmin":
-        return max_min_town_share(cov, inp.pop, p, towns, fixed, bonus, tl, seed=seed, town_names=names,
+        return max_min_town_share(cov, p, weights=inp.pop, towns=towns, fixed=fixed, site_bonus=bonus, time_limit=tl,
+                                  seed=seed, town_names=names,
                                   groups=groups, min_per_group=min_per_group)
     if scenario.robust is not None:
-        r = robust_siting(cov, scenario_weights(inp, scenario.robust), p, fixed, bonus, time_limit=tl, seed=seed,
+        r = robust_siting(cov, p, weights=scenario_weights(inp, scenario.robust), fixed=fixed, site_bonus=bonus,
+                          time_limit=tl, seed=seed,
                           groups=groups, min_per_group=min_per_group)
         return {"worst": r.worst, "expected": r.expected, "regret": r.regret}[scenario.robust.objective]
-    return max_coverage(cov, inp.pop, p, fixed=fixed, site_bonus=bonus, groups=groups, min_per_group=min_per_group,
+    return max_coverage(cov, p, weights=inp.pop, fixed=fixed, site_bonus=bonus, groups=groups, min_per_group=min_per_group,
                         solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=tl, seed=seed)
 
 
@@ -150,9 +153,9 @@ def robust_report(dataset: "Dataset", scenario: Scenario, network: Any = None) -
     inp, pb = siting_problem(dataset, scenario, network)
     p = min(scenario.budget, len(inp.sites))
     cov = pb.cov.tocsr()
-    today = max_coverage(cov, inp.pop, p, fixed=pb.fixed, site_bonus=pb.bonus, groups=pb.groups,
+    today = max_coverage(cov, p, weights=inp.pop, fixed=pb.fixed, site_bonus=pb.bonus, groups=pb.groups,
                          min_per_group=pb.min_per_group, time_limit=scenario.time_limit, seed=scenario.seed)
-    r = robust_siting(cov, scenario_weights(inp, spec), p, fixed=pb.fixed, site_bonus=pb.bonus,
+    r = robust_siting(cov, p, weights=scenario_weights(inp, spec), fixed=pb.fixed, site_bonus=pb.bonus,
                       time_limit=scenario.time_limit, seed=scenario.seed,
                       plans={"today's maximal coverage": today.selected}, groups=pb.groups,
                       min_per_group=pb.min_per_group)
@@ -178,7 +181,7 @@ def site_certainty(dataset: "Dataset", scenario: Scenario, n_plans: int = 5, tol
 
     inp, pb = siting_problem(dataset, scenario, network)
     p = min(scenario.budget, len(inp.sites))
-    alt = alternatives(pb.cov.tocsr(), inp.pop, p, fixed=pb.fixed, site_bonus=pb.bonus, tolerance=tolerance,
+    alt = alternatives(pb.cov.tocsr(), p, weights=inp.pop, fixed=pb.fixed, site_bonus=pb.bonus, tolerance=tolerance,
                        n_plans=n_plans, exact_force=exact_force, time_limit=scenario.time_limit, seed=scenario.seed,
                        groups=pb.groups, min_per_group=pb.min_per_group)
     nk = pb.n_kept
