@@ -277,8 +277,8 @@ def plan(dataset: Dataset, scenario: Scenario | None = None, network: Any = None
     >>> import geoplan
     >>> from geoplan.planning import Scenario, plan
     >>> p = plan(geoplan.load(), Scenario(budget=20))
-    >>> len(p.opened), p.metrics.share_after >= p.metrics.share_before
-    (20, True)
+    >>> len(p.opened), p.metrics.n_open, p.metrics.bound >= p.metrics.objective
+    (20, 20, True)
     """
     t0 = time.perf_counter()
     scenario = scenario or Scenario()
