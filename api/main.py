@@ -22,6 +22,7 @@ from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.jobs import JobRunner, Planner, recover
+from api import ogc
 from api.routes import assignments, layers, meta, review, scenarios, stations
 from api.schemas import FeatureCollection
 from api.settings import Settings, TokenInfo
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     for module in (meta, layers, scenarios, assignments, review, stations):
         app.include_router(module.router)
+    app.include_router(ogc.router)  # OGC API – Features under /ogc
     # Make the problem schema a named component so every `responses=` reference resolves.
     _openapi = app.openapi
 

@@ -12,6 +12,7 @@ from api.catalog import LAYER_TITLES, PUBLIC_LAYERS
 from api.deps import Ctx, CurrentUser, Db, Planner
 from api.planner import records
 from api.problems import ApiProblem, responses
+from api.queries import DEPUTY_FILTERS, LAYER_FILTERS, select_deputies
 from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
                                page_links, parse_bbox)
 from api.schemas import LayerInfo, TablePage
@@ -20,21 +21,18 @@ from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
 router = APIRouter(prefix="/layers", tags=["layers"])
 
 LayerName = Enum("LayerName", {n: n for n in PUBLIC_LAYERS}, type=str)  # type: ignore[misc]
-FILTERS = {"counties": ["county", "bbox"], "towns": ["county", "town", "bbox"],
-           "stations": ["county", "town", "tier", "status", "bbox"], "venues": ["county", "town", "category", "bbox"],
-           "demand": ["county", "town", "bbox"]}
 
 
 @router.get("", response_model=list[LayerInfo], summary="List the public layers",
             responses=responses(401))
 def list_layers(user: CurrentUser, request: Request, ctx: Ctx, db: Db) -> list[LayerInfo]:
     view = ctx.view(db)
-    out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=FILTERS[n],
+    out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=LAYER_FILTERS[n],
                      links=[{"href": str(request.url_for("get_layer", layer=n)), "rel": "items", "type": GEOJSON}])
            for n in PUBLIC_LAYERS]
     if user.is_planner:
         out.append(LayerInfo(name="deputies", title="Deputies (pseudonymous; planners only)",
-                             count=len(ctx.catalog.base.deputies), filters=["county", "town", "level", "group"],
+                             count=len(ctx.catalog.base.deputies), filters=DEPUTY_FILTERS,
                              links=[{"href": str(request.url_for("get_deputies")), "rel": "items",
                                      "type": "application/json"}]))
     return out
@@ -47,18 +45,7 @@ def get_deputies(user: Planner, request: Request, ctx: Ctx, county: Code = None,
                  group: Code = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
-    ds = ctx.catalog.base
-    dep = ds.deputies
-    mask = dep["id"].notna()
-    if county is not None:
-        mask &= dep["group_id"].isin(set(ds.groups.loc[ds.groups["county_code"] == county, "id"]))
-    if town is not None:
-        mask &= dep["home_town_code"] == town
-    if level is not None:
-        mask &= dep["level"] == level
-    if group is not None:
-        mask &= dep["group_id"] == group
-    rows = dep[mask.to_numpy()]
+    rows = select_deputies(ctx.catalog.base, county, town, level, group)
     page = rows.iloc[offset:offset + limit]
     return {"items": records(page), "numberMatched": len(rows), "numberReturned": len(page),
             "links": page_links(request, offset, limit, len(rows), "application/json")}
@@ -78,8 +65,8 @@ def get_layer(user: CurrentUser, layer: LayerName, request: Request, ctx: Ctx, d
     check_limit(limit, ctx.settings.max_page_size)
     given = {"county": county, "town": town, "tier": tier, "status": status, "category": category}
     for key, value in given.items():
-        if value is not None and key not in FILTERS[name]:
-            raise ApiProblem(422, f"filter '{key}' does not apply to layer {name}; use {', '.join(FILTERS[name])}",
+        if value is not None and key not in LAYER_FILTERS[name]:
+            raise ApiProblem(422, f"filter '{key}' does not apply to layer {name}; use {', '.join(LAYER_FILTERS[name])}",
                              field=f"query.{key}", kind="validation-error")
     check_codes(ctx.catalog, county, town)
     box = parse_bbox(bbox)
