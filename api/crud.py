@@ -68,10 +68,11 @@ def add_audit(db: Session, user: Any, action: str, target_type: str, target_id: 
 
 
 def audit_entries(db: Session, *, target_id: str | None, actor: str | None, action: str | None,
-                  limit: int, offset: int) -> tuple[list[AuditRow], int]:
-    """A page of the audit log, newest first, filtered by target, actor and action."""
+                  county: str | None = None, limit: int, offset: int) -> tuple[list[AuditRow], int]:
+    """A page of the audit log, newest first, filtered by target, actor, action and county."""
     q = select(AuditRow)
-    for col, val in ((AuditRow.target_id, target_id), (AuditRow.actor, actor), (AuditRow.action, action)):
+    for col, val in ((AuditRow.target_id, target_id), (AuditRow.actor, actor), (AuditRow.action, action),
+                     (AuditRow.county_code, county)):
         if val is not None:
             q = q.where(col == val)
     return page(db, q, (AuditRow.id.desc(),), limit, offset)

@@ -43,8 +43,10 @@ def free_port() -> int:
 def make_settings(dataset_path: Path, db: Path | str, **kw: object) -> Settings:
     """Test settings; ``db`` is an SQLite file or a full SQLAlchemy URL."""
     url = db if isinstance(db, str) else f"sqlite:///{db}"
+    # limits well above what these tests send; the abuse tests (test_api_abuse.py) set their own
     base = dict(database_url=url, dataset_path=dataset_path, tokens=TOKENS, sync_budget_limit=5,
-                max_body_bytes=20_000, solve_concurrency=2, solve_time_limit=60)
+                max_body_bytes=20_000, solve_concurrency=2, solve_time_limit=60, max_jobs_per_user=50,
+                rate_limit_per_minute=100_000, rate_limit_burst=10_000)
     return Settings(**(base | kw))
 
 

@@ -1,7 +1,9 @@
 """``/health`` and ``/version`` (no token needed)."""
 from __future__ import annotations
 
+import asyncio
 import platform
+from typing import Any
 from importlib import metadata
 
 from fastapi import APIRouter
@@ -21,11 +23,17 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _ping(engine: Any) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 @router.get("/health", response_model=Health, summary="Liveness and database check", responses=responses(503))
-def health(ctx: Ctx) -> Health:
+async def health(ctx: Ctx) -> Health:
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        # on /health's own threads and connection pool: it never queues behind busy request threads
+        ping = asyncio.get_running_loop().run_in_executor(ctx.health_pool, _ping, ctx.health_engine)
+        await asyncio.wait_for(ping, timeout=5)
     except Exception as exc:
         raise ApiProblem(503, f"database unreachable: {type(exc).__name__}", kind="unavailable") from exc
     return Health(status="ok", database="ok", dataset=ctx.catalog.base.name, solving=ctx.jobs.active())
