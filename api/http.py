@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 from typing import Any
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 #: Where the folium maps and the API docs load their scripts, styles and tiles from.
 HTML_CSP = ("default-src 'none'; "
             "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://cdnjs.cloudflare.com "
@@ -57,6 +59,13 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 overflows to inf
+        raise _NonFinite(text)
+    return value
+
+
 def _too_deep(value: Any, max_depth: int) -> bool:
     """True if ``value`` nests containers deeper than ``max_depth`` (iterative: no recursion limit)."""
     stack = [(value, 1)]
@@ -74,7 +83,8 @@ def check_json(body: bytes, max_depth: int) -> tuple[int, str, str] | None:
     if not body.strip():
         return None
     try:
-        value = json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
+                           parse_float=_finite_float)
     except RecursionError:
         return 400, f"JSON body nests deeper than {max_depth} levels", "too-deep"
     except _Duplicate as exc:
@@ -201,11 +211,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def allowed_methods(app: Any, scope: Scope) -> list[str]:
-    """Every method some route of ``app`` answers at the request's path (for ``Allow`` on 405)."""
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some operation of ``app``'s OpenAPI document answers at ``path`` (for ``Allow`` on 405).
+
+    Read from the OpenAPI document, which lists every included router's operations, so a new
+    router's methods are named without any registration here.
+    """
     methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches(scope)
-        if match != Match.NONE:  # PARTIAL: the path matches, the method does not
-            methods |= set(getattr(route, "methods", None) or ())
+    for template, ops in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods |= {m.upper() for m in ops if m.lower() in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)

@@ -116,20 +116,30 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the service with uvicorn (what ``geoplan serve`` calls).
+    """Run the service with uvicorn (what ``geoplan serve`` calls), with the read timeouts and
+    connection limits of :func:`api.server.uvicorn_options`.
 
     Without ``GEOPLAN_TOKENS`` a one-off city-planner token is generated and printed,
-    so the bundled dataset can be explored with no set-up.
+    so the bundled dataset can be explored with no set-up. A malformed configuration stops
+    it with the problem named (tokens masked), not a traceback.
     """
     import uvicorn
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
-    settings = Settings()
+    from api.server import uvicorn_options
+
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        print(f"geoplan serve: invalid configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if not settings.tokens:
         token = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"tokens": {token: TokenInfo(role="city_planner", name="local")}})
         print(f"No GEOPLAN_TOKENS set; this session's city-planner token is:\n  {token}\n"
               f"Use it as 'Authorization: Bearer {token}'. Docs: http://{host}:{port}/docs", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
 def __getattr__(name: str) -> Any:

@@ -137,7 +137,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:  # Starlette names only the first route's methods; list every route's
             from api.http import allowed_methods
 
-            allow = allowed_methods(request.app, request.scope)
+            allow = allowed_methods(request.app, request.url.path) or \
+                [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
             headers["Allow"] = ", ".join(allow)
             return problem_response(405, f"method {request.method} is not allowed here; use {', '.join(allow)}",
                                     instance=request.url.path, headers=headers)

@@ -3,12 +3,13 @@ tokens, settings, the tiny dataset file and small request helpers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -118,3 +119,51 @@ def submit_crashing_solve(client: TestClient) -> None:
     s = submit(client, CITY, budget=2).json()
     assert s["status"] == "failed" and "solver exploded" in s["error"]
     assert_problem(client.get(f"/scenarios/{s['id']}/export", headers=CITY), 409)
+
+
+@contextlib.contextmanager
+def loopback(app: Any, settings: Settings) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 (the options ``geoplan serve`` uses) in a thread; yield its URL."""
+    import uvicorn
+
+    from api.server import uvicorn_options
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            **uvicorn_options(settings))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def raw_http(port: int, data: bytes, *, pause: float = 0.0, chunks: list[bytes] | None = None,
+             timeout: float = 10.0) -> bytes:
+    """Send ``data`` (then each of ``chunks`` after ``pause`` s) over a raw TCP socket; return all it answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        for c in chunks or []:
+            time.sleep(pause)
+            try:
+                s.sendall(c)
+            except OSError:  # the server closed the connection: what it sent is the answer
+                break
+        out = b""
+        try:
+            while True:
+                got = s.recv(65536)
+                if not got:
+                    break
+                out += got
+        except (TimeoutError, socket.timeout, ConnectionResetError):
+            pass
+        return out
