@@ -78,7 +78,8 @@ class Offload:
     """
 
     def __init__(self, workers: int = 2, max_entries: int = 32) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geoplan-read")
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None  # created on first use, again after a shutdown
         self.memo = Memo(max_entries)
         self._flights: dict[Hashable, Future] = {}
         # re-entrant: a compute that finishes at once runs _finish inside future()'s lock
@@ -106,6 +107,8 @@ class Offload:
                 return done
             flight = self._flights.get(key)
             if flight is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="geoplan-read")
                 flight = self._flights[key] = self._pool.submit(compute)
                 flight.add_done_callback(lambda f: self._finish(key, f))
             return flight
@@ -115,5 +118,8 @@ class Offload:
         return await asyncio.shield(asyncio.wrap_future(self.future(key, compute)))
 
     def shutdown(self) -> None:
-        """Stop the pool (running reads finish)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the pool (running reads finish); a later read starts a new one."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

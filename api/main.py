@@ -75,8 +75,7 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         jobs.shutdown()
         ctx.reads.shutdown()
         engine.dispose()
-        ctx.health_engine.dispose()
-        ctx.health_pool.shutdown(wait=False)
+        ctx.health_engine.dispose()  # (its idle threads stay: a restarted lifespan reuses them)
 
     app = FastAPI(
         title="geoplan API",

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import hypothesis
 import pytest
+import schemathesis
+import schemathesis.checks
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
@@ -167,3 +170,31 @@ def raw_http(port: int, data: bytes, *, pause: float = 0.0, chunks: list[bytes] 
         except (TimeoutError, socket.timeout, ConnectionResetError):
             pass
         return out
+
+
+#: Schemathesis' stateful phase: scenarios of a few steps each, few enough to finish in well under a minute.
+STATEFUL = hypothesis.settings(max_examples=12, stateful_step_count=4, deadline=None, derandomize=True,
+                               suppress_health_check=list(hypothesis.HealthCheck))
+
+
+def workflow(api_schema: Any, headers: dict[str, str], seen: set[str]) -> Any:
+    """A state machine over ``api_schema``'s links, calling as ``headers`` and checking for 5xx only;
+    ``seen`` collects the operations it called with a stored scenario's id. Only the scenario
+    operations take part: the links start there, and other roots would use up the examples."""
+
+    class Workflow(api_schema.include(path_regex="^/scenarios").as_state_machine()):  # type: ignore[misc]
+        def after_call(self, response: Any, case: Any) -> None:
+            if case.path_parameters and len(str(case.path_parameters.get("scenario_id", ""))) == 32 \
+                    and response.status_code < 500:
+                seen.add(f"{case.method} {case.path}")
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
+                              **kwargs: Any) -> None:
+            case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])
+
+    return Workflow
+
+

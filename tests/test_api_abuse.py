@@ -28,14 +28,15 @@ ANON: dict[str, str] = {}
 ROLES = {"anon": ANON, "service": PORTAL, "west": WEST, "east": EAST, "city": CITY}
 
 
-def gated_planner(gate: threading.Event, started: list[str] | None = None):
-    """A planner that waits for ``gate`` (holding its solve slot, not the GIL) and then solves for real."""
+def gated_planner(gate: threading.Event, solve: bool = True):
+    """A planner that waits for ``gate`` (holding its solve slot, not the GIL), then solves for real
+    (or, without ``solve``, fails at once: the test only needs the solve to end)."""
     def plan(dataset, scenario, progress=None):  # noqa: ANN001
-        if started is not None:
-            started.append(scenario.name)
         progress(0.0, "waiting")
         while not gate.wait(0.05):
             progress(0.0, "waiting")
+        if not solve:
+            raise RuntimeError("released")
         return real_plan(dataset, scenario, progress=progress)
     return plan
 
@@ -91,7 +92,7 @@ def test_waiting_sync_solves_hold_no_server_thread_and_health_stays_fast(dataset
     gate = threading.Event()
     settings = make_settings(dataset_path, tmp_path / "s.db", max_jobs_per_user=100, max_queue=100,
                              solve_time_limit=60)
-    app = create_app(settings, planner=gated_planner(gate))
+    app = create_app(settings, planner=gated_planner(gate, solve=False))
 
     async def attack(base: str) -> tuple[list[int], list[float], int]:
         limits = httpx.Limits(max_connections=100)
