@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import problems
@@ -103,7 +104,9 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         if app.openapi_schema is None:
             schema = _openapi()
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (problems.ProblemDetail, problems.FieldError, FeatureCollection, *REQUEST_MODELS):
+            models: list[type[BaseModel]] = [problems.ProblemDetail, problems.FieldError, FeatureCollection,
+                                             *REQUEST_MODELS]
+            for model in models:
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 comps.update({k: v for k, v in js.pop("$defs", {}).items() if k not in comps})
                 comps.setdefault(model.__name__, js)

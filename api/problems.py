@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from http import HTTPStatus
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request

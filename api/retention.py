@@ -9,6 +9,7 @@ with its plan. Queued and running scenarios are never touched. Used at start-up 
 from __future__ import annotations
 
 from datetime import timedelta
+
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 

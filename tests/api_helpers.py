@@ -16,10 +16,10 @@ import hypothesis
 import pytest
 import schemathesis
 import schemathesis.checks
+from conftest import make_tiny_layers
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
-from conftest import make_tiny_layers
 from geoplan.datasets import Dataset
 
 TOKENS = {

@@ -15,12 +15,21 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from api_helpers import (  # noqa: F401
+    CITY,
+    EAST,
+    PORTAL,
+    WEST,
+    assert_problem,
+    dataset_path,
+    loopback,
+    make_settings,
+    raw_http,
+)
 
 import geoplan.assign
 import geoplan.maps
 from api.main import create_app
-from api_helpers import (CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, loopback, make_settings,  # noqa: F401
-                         raw_http)
 from geoplan.exceptions import InputError
 from geoplan.scenario import plan as real_plan
 

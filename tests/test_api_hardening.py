@@ -15,13 +15,22 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from api_helpers import (
+    CITY,
+    EAST,
+    PORTAL,
+    TOKENS,
+    WEST,
+    assert_problem,
+    make_settings,
+    submit,
+)
+from conftest import make_tiny_layers
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.retention import prune
 from api.settings import Settings
-from api_helpers import CITY, EAST, PORTAL, TOKENS, WEST, assert_problem, make_settings, submit
-from conftest import make_tiny_layers
 from geoplan.datasets import Dataset
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from api_helpers import STATEFUL, workflow
+from conftest import make_tiny_layers
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from api.main import create_app
 from api.settings import Settings
-from api_helpers import STATEFUL, workflow
-from conftest import make_tiny_layers
 from geoplan.datasets import Dataset
 
 pytestmark = pytest.mark.slow

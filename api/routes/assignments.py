@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Ctx, CurrentUser, Db, PlanDep, ScenarioDep, User, NoStore
+from api.deps import Ctx, CurrentUser, Db, NoStore, PlanDep, ScenarioDep, User
 from api.models import PlanRow
 from api.planner import geoplan_function, jsonable, load_plan
 from api.problems import responses
@@ -89,7 +89,7 @@ def hidden_deputies(user: User, ctx: Any) -> frozenset[str]:
             responses=responses(401, 404, 409, 422, 429, 503))
 async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db,
                           _: NoStore) -> dict[str, Any]:
-    data = plan.assignment
+    data: dict[str, Any] | None = plan.assignment
     if data is None or "rules" not in data:  # none yet, or stored by a version before Assignment.to_dict
         view = await run_in_threadpool(ctx.view, db)
         assign = geoplan_function("assign", "assign")
@@ -105,6 +105,7 @@ async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ct
             return out
 
         data = await ctx.reads.get(("assignment", sid), compute)
+    assert data is not None
     hidden = hidden_deputies(user, ctx)
     if hidden:
         data = redact(data, hidden, whole=user.role == "service")

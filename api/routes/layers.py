@@ -9,11 +9,22 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.catalog import LAYER_TITLES, PUBLIC_LAYERS
-from api.deps import Ctx, CurrentUser, Db, Planner, NoStore
+from api.deps import Ctx, CurrentUser, Db, NoStore, Planner
 from api.planner import records
 from api.problems import ApiProblem, responses
-from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, href,
-                               json_response, page_links, parse_bbox)
+from api.routes.common import (
+    GEOJSON,
+    GEOJSON_200,
+    Code,
+    Limit,
+    Offset,
+    check_codes,
+    check_limit,
+    href,
+    json_response,
+    page_links,
+    parse_bbox,
+)
 from api.schemas import LayerInfo, TablePage
 from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import platform
-from typing import Any
 from importlib import metadata
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import text

@@ -11,16 +11,44 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from api import crud
-from api.deps import (AppContext, Ctx, CurrentUser, Db, LockedScenario, PlanDep, Planner, ScenarioDep, User,
-                      json_body, request_body, require_edit)
+from api.deps import (
+    AppContext,
+    Ctx,
+    CurrentUser,
+    Db,
+    LockedScenario,
+    PlanDep,
+    Planner,
+    ScenarioDep,
+    User,
+    json_body,
+    request_body,
+    require_edit,
+)
 from api.jobs import QueueFull, QuotaExceeded
 from api.limits import retry_after
 from api.models import FINAL_STATUSES, ScenarioRow
 from api.planner import geoplan_function, load_plan
 from api.problems import ApiProblem, input_problem, responses
-from api.routes.common import (GEOJSON, GEOJSON_200, Limit, Offset, check_limit, href, json_response, page_links,
-                               self_href, utc)
-from api.schemas import PlanSummary, ScenarioPage, ScenarioStatus, ScenarioStatusName, ScenarioSubmit
+from api.routes.common import (
+    GEOJSON,
+    GEOJSON_200,
+    Limit,
+    Offset,
+    check_limit,
+    href,
+    json_response,
+    page_links,
+    self_href,
+    utc,
+)
+from api.schemas import (
+    PlanSummary,
+    ScenarioPage,
+    ScenarioStatus,
+    ScenarioStatusName,
+    ScenarioSubmit,
+)
 from geoplan.exceptions import InputError
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
@@ -102,7 +130,8 @@ def _withdraw(ctx: AppContext, user: User, row: ScenarioRow, reason: str) -> Non
 
 def _reload(ctx: AppContext, sid: str) -> ScenarioRow | None:
     with ctx.sessions() as db:
-        return crud.scenario(db, sid)
+        found: ScenarioRow | None = crud.scenario(db, sid)
+        return found
 
 
 @router.post("", status_code=201, response_model=ScenarioStatus, summary="Submit a scenario",
@@ -121,11 +150,13 @@ async def submit_scenario(request: Request, response: Response, ctx: Ctx, user: 
         # wait on the event loop, not on a server thread; a timeout leaves the job running
         waiter = asyncio.wrap_future(future)
         done, _ = await asyncio.wait({waiter}, timeout=ctx.settings.solve_time_limit + 30)
-        if done and not waiter.cancelled() and isinstance(waiter.exception(), InputError):
-            exc = waiter.exception()
+        exc = waiter.exception() if done and not waiter.cancelled() else None
+        if isinstance(exc, InputError):  # the planner refused the scenario (e.g. budget too small)
             await run_in_threadpool(_withdraw, ctx, user, row, str(exc))
             raise input_problem(exc)
-        row = await run_in_threadpool(_reload, ctx, row.id) or row
+        fresh = await run_in_threadpool(_reload, ctx, row.id)
+        if fresh is not None:  # None: deleted meanwhile; answer with what was stored
+            row = fresh
     response.status_code = 201 if row.status in FINAL_STATUSES else 202
     response.headers["Location"] = href(request, f"/scenarios/{row.id}")
     return status_out(request, row)

@@ -7,12 +7,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api import crud
-from api.deps import (Ctx, Db, NoStore, Planner, StationDep, StationRef, User, json_body, request_body,
-                      require_edit)
+from api.deps import (
+    Ctx,
+    Db,
+    NoStore,
+    Planner,
+    StationDep,
+    StationRef,
+    User,
+    json_body,
+    request_body,
+    require_edit,
+)
 from api.models import StationEditRow
 from api.problems import ApiProblem, responses
 from api.routes.common import Limit, Offset, check_limit, page_links, utc
-from api.schemas import AuditPage, StationAction, StationEdit, StationOut, StationProposal
+from api.schemas import (
+    AuditPage,
+    StationAction,
+    StationEdit,
+    StationOut,
+    StationProposal,
+)
 
 router = APIRouter(tags=["stations"])
 
