@@ -32,6 +32,11 @@ def plan_of(db: Session, row: ScenarioRow) -> PlanRow | None:
     return db.get(PlanRow, row.id) if row.status == "done" else None
 
 
+def plan_gpkg(db: Session, scenario_id: str) -> bytes | None:
+    """Only the stored GeoPackage of a plan (the other plan columns are not fetched)."""
+    return db.scalar(select(PlanRow.gpkg).where(PlanRow.scenario_id == scenario_id))
+
+
 def scenarios(db: Session, *, status: str | None, county: str | None, limit: int,
               offset: int) -> tuple[list[ScenarioRow], int]:
     """A page of scenarios, newest first, filtered by status and county."""

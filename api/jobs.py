@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast
@@ -85,6 +86,9 @@ class JobRunner:
         self._cancel: dict[str, threading.Event] = {}
         self._owner: dict[str, str] = {}  # scenario id → owner, from reserve() until its solve ends
         self._futures: dict[str, Future] = {}
+        # queued solves per owner, served round-robin: one user's flood never delays another's job
+        self._queues: dict[str, deque[tuple[str, Any, Any, Future]]] = {}
+        self._turns: deque[str] = deque()
         self._lock = threading.Lock()
         self._stopping = False
         self._mean_seconds = 5.0  # running mean of solve times, for Retry-After
@@ -122,12 +126,36 @@ class JobRunner:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve")
-            self._owner.setdefault(scenario_id, "")
+            owner = self._owner.setdefault(scenario_id, "")
             self._cancel[scenario_id] = threading.Event()
-            future = self._pool.submit(self._run, scenario_id, dataset, scenario)
+            future: Future = Future()
+            queue = self._queues.setdefault(owner, deque())
+            if not queue:
+                self._turns.append(owner)
+            queue.append((scenario_id, dataset, scenario, future))
             self._futures[scenario_id] = future
+            self._pool.submit(self._next)  # one pool task per queued solve: it runs whichever is next
         future.add_done_callback(lambda _f: self._forget(scenario_id))
         return future
+
+    def _next(self) -> None:
+        """Run the next queued solve, taking owners in turn (round-robin)."""
+        with self._lock:
+            if not self._turns:
+                return
+            owner = self._turns.popleft()
+            queue = self._queues[owner]
+            sid, dataset, scenario, future = queue.popleft()
+            if queue:
+                self._turns.append(owner)
+            else:
+                del self._queues[owner]
+        if not future.set_running_or_notify_cancel():
+            return  # cancelled while queued
+        try:
+            future.set_result(self._run(sid, dataset, scenario))
+        except BaseException as exc:  # noqa: BLE001 — handed to whoever waits for the solve
+            future.set_exception(exc)
 
     def _forget(self, scenario_id: str) -> None:
         with self._lock:
@@ -159,6 +187,11 @@ class JobRunner:
             pending = list(self._cancel)
             for ev in self._cancel.values():
                 ev.set()
+            queued = [item[3] for q in self._queues.values() for item in q]
+            self._queues.clear()
+            self._turns.clear()
+        for future in queued:
+            future.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if pending:  # queued solves that never started

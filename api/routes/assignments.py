@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from api import crud
 from api.deps import Ctx, CurrentUser, Db, NoStore, PlanDep, ScenarioDep, User
 from api.models import PlanRow
 from api.planner import geoplan_function, jsonable, load_plan
-from api.problems import responses
+from api.problems import ApiProblem, responses
 from api.schemas import AssignmentOut
 
 router = APIRouter(tags=["assignments"])
@@ -89,13 +90,17 @@ def hidden_deputies(user: User, ctx: Any) -> frozenset[str]:
             responses=responses(401, 404, 409, 422, 429, 503))
 async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db,
                           _: NoStore) -> dict[str, Any]:
-    data: dict[str, Any] | None = plan.assignment
+    data: dict[str, Any] | None = await run_in_threadpool(lambda: plan.assignment)  # deferred column
     if data is None or "rules" not in data:  # none yet, or stored by a version before Assignment.to_dict
         view = await run_in_threadpool(ctx.view, db)
         assign = geoplan_function("assign", "assign")
-        sid, county, gpkg = row.id, row.county_code, plan.gpkg
+        sid, county = row.id, row.county_code
 
         def compute() -> dict[str, Any]:
+            with ctx.sessions() as s:
+                gpkg = crud.plan_gpkg(s, sid)
+            if gpkg is None:
+                raise ApiProblem(404, f"unknown scenario id {sid!r}", field="path.scenario_id", kind="unknown-id")
             out = assignment_json(assign(view.dataset_for(county), plan=load_plan(gpkg)))
             with ctx.sessions() as s:
                 stored = s.get(PlanRow, sid)

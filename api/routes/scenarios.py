@@ -233,13 +233,17 @@ def get_summary(user: CurrentUser, plan: PlanDep) -> dict[str, Any]:
 async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db) -> HTMLResponse:
     view = await run_in_threadpool(ctx.view, db)
     plan_map = geoplan_function("maps", "plan_map")
-    gpkg, county = plan.gpkg, row.county_code
+    sid, county = row.id, row.county_code
 
     def render() -> str:
+        with ctx.sessions() as s:
+            gpkg = crud.plan_gpkg(s, sid)
+        if gpkg is None:
+            raise ApiProblem(404, f"unknown scenario id {sid!r}", field="path.scenario_id", kind="unknown-id")
         return str(plan_map(view.dataset_for(county), load_plan(gpkg)).get_root().render())
 
     # rendered once per plan and station-edit version, on the read pool; kept in a bounded cache
-    return HTMLResponse(await ctx.reads.get(("map", row.id, view.version), render))
+    return HTMLResponse(await ctx.reads.get(("map", sid, view.version), render))
 
 
 @router.get("/{scenario_id}/export", response_class=Response, summary="The plan as a GeoPackage",
