@@ -108,7 +108,10 @@ class Offload:
             flight = self._flights.get(key)
             if flight is None:
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="geoplan-read")
+                    from api.jobs import lower_priority
+
+                    self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="geoplan-read",
+                                                    initializer=lower_priority)
                 flight = self._flights[key] = self._pool.submit(compute)
                 flight.add_done_callback(lambda f: self._finish(key, f))
             return flight

@@ -17,6 +17,7 @@ solve awaits its future on the event loop, so it holds no server thread. Each so
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -34,6 +35,15 @@ from geoplan.exceptions import InputError
 log = logging.getLogger("api.jobs")
 _INTERRUPTED = "interrupted: the service stopped before the solve finished"
 Planner = Callable[..., Any]  # plan(dataset, scenario, progress=...) -> Plan
+
+
+def lower_priority(niceness: int = 10) -> None:
+    """Thread-pool initializer: make the calling worker thread yield the CPU to the server's event-loop
+    thread (Linux schedules threads separately, so the nice value applies to this thread only)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
 
 
 class QuotaExceeded(Exception):
@@ -125,7 +135,8 @@ class JobRunner:
         """Queue a solve of ``scenario`` on ``dataset`` for a reserved ``scenario_id``; return its future."""
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve")
+                self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve",
+                                                initializer=lower_priority)
             owner = self._owner.setdefault(scenario_id, "")
             self._cancel[scenario_id] = threading.Event()
             future: Future = Future()

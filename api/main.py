@@ -141,6 +141,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         settings = settings.model_copy(update={"tokens": {token: TokenInfo(role="city_planner", name="local")}})
         print(f"No GEOPLAN_TOKENS set; this session's city-planner token is:\n  {token}\n"
               f"Use it as 'Authorization: Bearer {token}'. Docs: http://{host}:{port}/docs", file=sys.stderr)
+    # hand the GIL to the event loop more often than every 5 ms, so requests are not held up by the
+    # solve and read threads' Python work (this process only serves the API)
+    sys.setswitchinterval(0.001)
     uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
