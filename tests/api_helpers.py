@@ -16,8 +16,8 @@ import hypothesis
 import pytest
 import schemathesis
 import schemathesis.checks
-from conftest import make_tiny_layers
 from fastapi.testclient import TestClient
+from helpers import make_tiny_layers
 
 from api.settings import Settings
 from geoplan.datasets import Dataset

@@ -25,8 +25,8 @@ from api_helpers import (
     make_settings,
     submit,
 )
-from conftest import make_tiny_layers
 from fastapi.testclient import TestClient
+from helpers import make_tiny_layers
 
 from api.main import create_app
 from api.retention import prune

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from api_helpers import STATEFUL, workflow
-from conftest import make_tiny_layers
+from helpers import make_tiny_layers
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
