@@ -5,9 +5,15 @@ filtered, so both front doors answer the same question the same way.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
+from api.problems import ApiProblem
 from geoplan.datasets import Dataset
+
+if TYPE_CHECKING:
+    from api.deps import User
 
 #: Filters each public layer accepts (besides paging); ``bbox`` is spatial.
 LAYER_FILTERS: dict[str, list[str]] = {
@@ -42,4 +48,20 @@ def select_deputies(ds: Dataset, county: str | None = None, town: str | None = N
     return dep[mask.to_numpy()]
 
 
-__all__ = ["LAYER_FILTERS", "DEPUTY_FILTERS", "select_deputies"]
+def deputy_county_scope(user: "User", county: str | None) -> str | None:
+    """The county whose deputies ``user`` may read for a request asking for ``county``.
+
+    Least privilege (api/README.md): a county office handles its own deputies, so a county
+    planner reads only its county's deputies (403 when it names another county); a city
+    planner reads whatever it asks for.
+    """
+    mine = user.deputy_county
+    if mine is None:
+        return county
+    if county is not None and county != mine:
+        raise ApiProblem(403, f"county planner {user.name!r} may not read the deputies of county {county}",
+                         field="query.county", kind="forbidden")
+    return mine
+
+
+__all__ = ["LAYER_FILTERS", "DEPUTY_FILTERS", "select_deputies", "deputy_county_scope"]

@@ -505,6 +505,30 @@ def serve_cmd(
     serve(host, port)
 
 
+# -- geoplan db: the API's database ----------------------------------------------------------
+db_app = typer.Typer(no_args_is_help=True, help="Maintain the API's database (GEOPLAN_* / DATABASE_URL settings).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("prune")
+def db_prune_cmd(
+    days: Optional[float] = typer.Option(None, help="Delete finished scenarios older than this (default: "
+                                                    "GEOPLAN_RETENTION_DAYS)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted"),
+) -> None:
+    """Delete old finished scenarios and their plans; plans saved by name are always kept.
+
+    Example: geoplan db prune --days 30
+    """
+    from api.retention import prune_database
+
+    n, used = prune_database(days, dry_run=dry_run)
+    if used is None:
+        console.print("no retention period set (GEOPLAN_RETENTION_DAYS or --days): nothing deleted")
+    else:
+        console.print(f"{'would delete' if dry_run else 'deleted'} {n} scenario(s) finished more than {used:g} days ago")
+
+
 @app.command("demo")
 def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer.Option(150, help="New contact points")) -> None:
     """The main job on the bundled data: network summary, review, plan, assignment, maps.

@@ -174,10 +174,13 @@ def items(ctx: AppContext, col: Collection, filters: dict[str, str], bbox: Box |
     return Page([col.index.features[i] for i in hits[offset:offset + limit]], int(len(hits)))
 
 
-def feature(ctx: AppContext, col: Collection, feature_id: str) -> dict[str, Any]:
-    """One feature by id; 404 naming the collection if it has none with that id."""
+def feature(ctx: AppContext, col: Collection, feature_id: str, *, county: str | None = None) -> dict[str, Any]:
+    """One feature by id; 404 naming the collection if it has none with that id.
+
+    ``county`` limits the deputies collection to that county's deputies (a county planner's view).
+    """
     if col.kind == "deputies":
-        dep = ctx.catalog.base.deputies
+        dep = select_deputies(ctx.catalog.base, county)
         rows = dep[dep["id"].astype(str) == feature_id]
         if len(rows):
             return _deputy_feature(records(rows)[0])

@@ -14,7 +14,8 @@ from api.ogc import collections as cols
 from api.ogc.openapi import OPENAPI_MEDIA, document
 from api.ogc.params import check_format, check_known, items_query
 from api.problems import responses
-from api.routes.common import GEOJSON, json_response, page_links
+from api.queries import deputy_county_scope
+from api.routes.common import GEOJSON, href, json_response, page_links, self_href
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -44,6 +45,11 @@ def _only_f(request: Request) -> None:
     check_format(request.query_params)
 
 
+def _url(request: Request, name: str, **params: str) -> str:
+    """A link to route ``name``: under the configured public base URL, never from the ``Host`` header."""
+    return href(request, request.app.url_path_for(name, **params))
+
+
 def _version(request: Request) -> str:
     return str(request.app.version)
 
@@ -51,19 +57,19 @@ def _version(request: Request) -> str:
 @router.get("", summary="OGC API – Features landing page", responses=responses(400))
 def landing(request: Request) -> Response:
     _only_f(request)
-    base = str(request.url_for("landing"))
+    base = _url(request, "landing")
     body = {"title": "geoplan – deputy stations and plans",
             "description": "Public layers of the dataset and the stations of every stored plan, as OGC API – "
                            "Features. Authenticate with 'Authorization: Bearer <token>'.",
             "links": [_link(base, "self", "application/json", "This document"),
-                      _link(str(request.url_for("api_definition")), "service-desc", OPENAPI_MEDIA,
+                      _link(_url(request, "api_definition"), "service-desc", OPENAPI_MEDIA,
                             "The API definition (OpenAPI 3.0)"),
-                      _link(str(request.url_for("swagger_ui_html")) if _has_docs(request) else base + "/api",
+                      _link(_url(request, "swagger_ui_html") if _has_docs(request) else base + "/api",
                             "service-doc", "text/html" if _has_docs(request) else OPENAPI_MEDIA,
                             "The API documentation"),
-                      _link(str(request.url_for("conformance")), "conformance", "application/json",
+                      _link(_url(request, "conformance"), "conformance", "application/json",
                             "Conformance classes"),
-                      _link(str(request.url_for("list_collections")), "data", "application/json", "The collections")]}
+                      _link(_url(request, "list_collections"), "data", "application/json", "The collections")]}
     return json_response(body)
 
 
@@ -81,16 +87,16 @@ def conformance(request: Request) -> Response:
 def api_definition(request: Request, ctx: Ctx) -> Response:
     _only_f(request)
     doc = document(ctx.settings.max_page_size, _version(request))
-    doc["servers"] = [{"url": str(request.url_for("landing"))}]
+    doc["servers"] = [{"url": _url(request, "landing")}]
     return json_response(doc, OPENAPI_MEDIA)
 
 
 def _collection(request: Request, c: cols.Collection) -> dict[str, Any]:
-    href = str(request.url_for("get_collection", collectionId=c.id))
+    href = _url(request, "get_collection", collectionId=c.id)
     out: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature", "crs": [CRS84],
         "links": [_link(href, "self", "application/json", c.title),
-                  _link(str(request.url_for("get_items", collectionId=c.id)), "items", GEOJSON, "Its features")],
+                  _link(_url(request, "get_items", collectionId=c.id), "items", GEOJSON, "Its features")],
     }
     extent: dict[str, Any] = {}
     if c.bbox is not None:
@@ -107,7 +113,7 @@ def _collection(request: Request, c: cols.Collection) -> dict[str, Any]:
 def list_collections(request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> Response:
     _only_f(request)
     found = cols.list_collections(ctx, db, user)
-    return json_response({"links": [_link(str(request.url), "self", "application/json")],
+    return json_response({"links": [_link(self_href(request), "self", "application/json")],
                           "collections": [_collection(request, c) for c in found]})
 
 
@@ -130,9 +136,14 @@ def get_items(collectionId: CollectionId, request: Request, ctx: Ctx, db: Db, us
     # The typed parameters document the request; checking is OGC's (400 naming the parameter).
     c = cols.get_collection(ctx, db, user, collectionId)
     q = items_query(request.query_params, c, ctx.catalog, ctx.settings.max_page_size)
-    page = cols.items(ctx, c, q.filters, q.bbox, q.interval, q.offset, q.limit)
+    filters = dict(q.filters)
+    if c.kind == "deputies":  # least privilege: a county planner reads its own county's deputies
+        scope = deputy_county_scope(user, filters.get("county"))
+        if scope is not None:
+            filters["county"] = scope
+    page = cols.items(ctx, c, filters, q.bbox, q.interval, q.offset, q.limit)
     links = page_links(request, q.offset, q.limit, page.matched, GEOJSON)
-    links.append(_link(str(request.url_for("get_collection", collectionId=c.id)), "collection", "application/json",
+    links.append(_link(_url(request, "get_collection", collectionId=c.id), "collection", "application/json",
                        c.title))
     body = {"type": "FeatureCollection", "features": page.features, "numberMatched": page.matched,
             "numberReturned": len(page.features), "timeStamp": datetime.now(timezone.utc).isoformat(),
@@ -146,8 +157,8 @@ def get_feature(collectionId: CollectionId, featureId: FeatureId, request: Reque
                 db: Db, user: CurrentUser) -> Response:
     _only_f(request)
     c = cols.get_collection(ctx, db, user, collectionId)
-    feat = dict(cols.feature(ctx, c, featureId))
-    feat["links"] = [_link(str(request.url), "self", GEOJSON),
-                     _link(str(request.url_for("get_collection", collectionId=c.id)), "collection",
+    feat = dict(cols.feature(ctx, c, featureId, county=user.deputy_county))
+    feat["links"] = [_link(self_href(request), "self", GEOJSON),
+                     _link(_url(request, "get_collection", collectionId=c.id), "collection",
                            "application/json", c.title)]
     return json_response(feat, GEOJSON)
