@@ -125,3 +125,19 @@ def draw(probs: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int
     """One category index per row of a row-stochastic matrix ``probs`` (inverse-CDF sampling)."""
     p = probs / probs.sum(axis=1, keepdims=True)
     return (p.cumsum(axis=1) < rng.random(len(p))[:, None]).sum(axis=1).clip(0, p.shape[1] - 1)
+
+
+def polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Valid (Multi)Polygons: invalid ones repaired with ``make_valid``, stray lines and points dropped.
+
+    Clipping can leave lines or points beside a polygon, and reprojecting a valid polygon can leave a
+    sub-millimetre self-intersection; this undoes both.
+    """
+    out = np.asarray(geoms, dtype=object).copy()
+    types = np.asarray(shapely.get_type_id(out))
+    bad = np.flatnonzero(~shapely.is_valid(out) | ~np.isin(types, (3, 6)))  # 3 Polygon, 6 MultiPolygon
+    for i in bad:
+        parts = [p for p in shapely.get_parts(shapely.make_valid(out[i])) if p.geom_type in ("Polygon", "MultiPolygon")]
+        merged = shapely.union_all(parts)
+        out[i] = merged.geoms[0] if isinstance(merged, shapely.MultiPolygon) and len(merged.geoms) == 1 else merged
+    return out

@@ -12,6 +12,7 @@ import shapely
 from geoplan import crs as _crs
 from geoplan.datasets import Dataset
 from geoplan.settings import DEFAULT_SEED, STORAGE_CRS
+from geoplan.sources.city._helpers import polygonal
 from geoplan.sources.city.census import county_targets
 from geoplan.sources.city.demand import build_demand
 from geoplan.sources.city.inputs import CENSUS_TOTAL, CENSUS_URBAN, RawCity, read_raw
@@ -118,9 +119,12 @@ def build_city(
     counties["rural_population"] = tc["rural"].to_numpy(dtype=float)
     counties["share_65plus"] = tc["share_65plus"].to_numpy(dtype=float)
     counties["population_source"] = tc["source"].to_numpy()
+    counties, towns_out = counties.to_crs(STORAGE_CRS), towns.drop(columns=["cx", "cy"]).to_crs(STORAGE_CRS)
+    for gdf in (counties, towns_out):
+        gdf.geometry = gpd.GeoSeries(polygonal(gdf.geometry.values), index=gdf.index, crs=STORAGE_CRS)
     layers = {
-        "counties": counties.to_crs(STORAGE_CRS),
-        "towns": towns.drop(columns=["cx", "cy"]).to_crs(STORAGE_CRS),
+        "counties": counties,
+        "towns": towns_out,
         "demand": demand.drop(columns=["community"]).to_crs(STORAGE_CRS),
         "sites": sites.to_crs(STORAGE_CRS),
         "stations": stations.to_crs(STORAGE_CRS),

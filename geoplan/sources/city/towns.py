@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.exceptions import InputError
-from geoplan.sources.city._helpers import sample_points, town_kind
+from geoplan.sources.city._helpers import polygonal, sample_points, town_kind
 
 _MIN_SEED_GAP_M = 100.0
 
@@ -89,13 +89,7 @@ def _cells(area: BaseGeometry, seeds: NDArray[np.float64]) -> NDArray[np.object_
     if len(seeds) == 1:
         return np.asarray([area], dtype=object)
     vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.buffer(area, 10_000.0), ordered=True)
-    cells = shapely.make_valid(shapely.intersection(np.asarray(shapely.get_parts(vor)), area))
-    out = []
-    for c in cells:  # keep only the polygonal parts (clipping can leave stray lines or points)
-        parts = [p for p in shapely.get_parts(c) if p.geom_type in ("Polygon", "MultiPolygon")]
-        merged = shapely.union_all(parts) if len(parts) != 1 else parts[0]
-        out.append(merged.geoms[0] if isinstance(merged, shapely.MultiPolygon) and len(merged.geoms) == 1 else merged)
-    return np.asarray(out, dtype=object)
+    return polygonal(shapely.intersection(np.asarray(shapely.get_parts(vor)), area))
 
 
 def _assign_free(
