@@ -25,7 +25,6 @@ from geoplan.sources.city._helpers import apportion
 from geoplan.sources.city.inputs import (
     CENSUS_65PLUS,
     CENSUS_INDUSTRIES,
-    CENSUS_RURAL,
     CENSUS_TOTAL,
     CENSUS_URBAN,
 )
@@ -71,6 +70,11 @@ class Targets:
     counties: pd.DataFrame
     sectors: pd.DataFrame
     report: tuple[str, ...]
+
+
+def _value(df: pd.DataFrame, code: str, column: str) -> float:
+    """One number of a frame indexed by code."""
+    return float(df[column].to_numpy(dtype=float)[df.index.get_loc(code)])
 
 
 def industry_mix(census: pd.DataFrame) -> pd.DataFrame:
@@ -129,8 +133,8 @@ def county_targets(
     has_city = city in census.index
     residual = residual_urban = 0
     if has_city:
-        residual = int(round(census.loc[city, CENSUS_TOTAL])) - int(out["population"].sum())
-        residual_urban = int(round(census.loc[city, CENSUS_URBAN])) - int(out["urban"].sum())
+        residual = round(_value(census, city, CENSUS_TOTAL)) - int(out["population"].sum())
+        residual_urban = round(_value(census, city, CENSUS_URBAN)) - int(out["urban"].sum())
         if residual < 0:
             report.append(f"census: the city row is {-residual:,} below the sum of the county rows; "
                           "the county rows are used")
@@ -141,7 +145,7 @@ def county_targets(
         out.loc[without, "population"] = total
         out.loc[without, "urban"] = np.minimum(urban, total)
         out.loc[without, "rural"] = total - out.loc[without, "urban"].to_numpy()
-        out.loc[without, "share_65plus"] = float(census.loc[city, CENSUS_65PLUS]) / 100.0
+        out.loc[without, "share_65plus"] = _value(census, city, CENSUS_65PLUS) / 100.0
         sectors.loc[without] = mix.loc[city].to_numpy()
         out.loc[without, "source"] = "residual"
         report.append(f"census: no row for {', '.join(without)}; they share the city's residual of "
@@ -153,10 +157,11 @@ def county_targets(
                 report.append(f"census: {code} has no row and no host with a row; it gets no population")
                 out.loc[code, "source"] = "none"
                 sectors.loc[code] = mix.loc[city].to_numpy() if has_city else 1.0 / len(SECTORS)
-                out.loc[code, "share_65plus"] = float(census.loc[city, CENSUS_65PLUS]) / 100.0 if has_city else 0.0
+                out.loc[code, "share_65plus"] = _value(census, city, CENSUS_65PLUS) / 100.0 if has_city else 0.0
                 continue
-            out.loc[code, ["source", "pool"]] = ["host", host]
-            out.loc[code, "share_65plus"] = out.loc[host, "share_65plus"]
+            out.loc[code, "source"] = "host"
+            out.loc[code, "pool"] = host
+            out.loc[code, "share_65plus"] = _value(out, host, "share_65plus")
             sectors.loc[code] = sectors.loc[host].to_numpy()
             report.append(f"census: {code} has no row and the city row has no residual; it is taken as "
                           f"counted in its host {host}")

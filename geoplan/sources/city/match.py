@@ -107,8 +107,8 @@ def match_towns(streets: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     code12 = cur["code"] + "000"
     same = by_code.reindex(code12)
     ok = same["name"].notna().to_numpy() & _names_agree(cur["name"], same["name"].reset_index(drop=True))
-    code2016 = pd.Series(np.where(ok, code12, None), index=cur.index, dtype=object)
-    match = pd.Series(np.where(ok, "code", ""), index=cur.index, dtype=object)
+    code2016 = code12.where(pd.Series(ok, index=cur.index))
+    match = pd.Series(["code" if o else "" for o in ok], index=cur.index)
     free = t16[~t16["code"].isin(code2016.dropna())]
     rest = ~ok
     keys = cur.loc[rest, ["county_code", "core"]].rename(columns={"county_code": "county"})
@@ -134,8 +134,8 @@ def match_villages(villages: pd.DataFrame, streets: pd.DataFrame, towns: pd.Data
     cur["core"] = core_name(cur["name"], "village")
     cur["county"] = cur["code"].str[:6]
     cur["parent"] = cur["town_code"].map(towns.set_index("code")["code2016"])
-    matched = pd.Series(np.where(cur["code"].isin(by_code.index), cur["code"], None), index=cur.index, dtype=object)
-    source = pd.Series(np.where(matched.notna(), "code", "rule"), index=cur.index, dtype=object)
+    matched = cur["code"].where(cur["code"].isin(by_code.index))
+    source = pd.Series(["code" if m else "rule" for m in matched.notna()], index=cur.index)
     for label, on in (("name_in_town", ["parent", "core"]), ("name_in_county", ["county", "core"])):
         rest = matched.isna() & cur[on[0]].notna()
         found = _unique_lookup(cur.loc[rest], v16, on)
@@ -149,7 +149,7 @@ def match_villages(villages: pd.DataFrame, streets: pd.DataFrame, towns: pd.Data
     # Rule 4: the town's most common class among matched units of the same kind, else by town kind.
     comm = is_community(cur["code"], cur["name"])
     frame = pd.DataFrame({"town": cur["town_code"], "comm": comm, "ur": ur})
-    common = frame.dropna().groupby(["town", "comm"])["ur"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    common = frame.dropna().groupby(["town", "comm"])["ur"].agg(lambda s: str(s.value_counts().sort_index().idxmax()))
     need = ur.isna().to_numpy()
     keys = pd.MultiIndex.from_arrays([cur["town_code"][need], comm[need]])
     fill = pd.Series(common.reindex(keys).to_numpy(), index=cur.index[need], dtype=object)

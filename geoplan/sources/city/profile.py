@@ -38,7 +38,7 @@ class Profile(BaseModel):
         description="deputies per level above the township congresses, city-wide")
 
     @classmethod
-    def scaled(cls, n_villages: int, population: int) -> "Profile":
+    def scaled(cls, n_villages: int, population: int) -> Profile:
         """The reference profile scaled to a city with ``n_villages`` units and ``population`` people."""
         ref = cls()
         v = n_villages / REFERENCE_VILLAGES

@@ -30,7 +30,9 @@ def _sectors(county: NDArray[np.object_], kind: NDArray[np.object_], mix: pd.Dat
     n = len(county)
     themed = rng.random(n) < share
     pick = draw(sector_probs(county, kind, mix, 0.0), rng) if n else np.zeros(0, dtype=int)
-    return np.where(themed, np.asarray(SECTORS, dtype=object)[pick], None)  # type: ignore[return-value]
+    out = np.full(n, None, dtype=object)
+    out[themed] = np.asarray(SECTORS, dtype=object)[pick[themed]]
+    return out
 
 
 def _spread(dxy: NDArray[np.float64], taken: NDArray[np.float64], n: int, rng: np.random.Generator) -> NDArray[np.int_]:
@@ -87,23 +89,26 @@ def build_stations(
     xy = sample_points(polys[seat_town], centres[seat_town, 0], centres[seat_town, 1],
                        np.full(len(seat_town), 300.0), rng)
     names = [f"{city_name}人大代表之家"] + [f"{n}人大代表之家" for n in counties["name"]]
-    parts.append(dict(xy=xy, town=seat_town, tier="home", level=["city"] + ["county"] * len(counties),
-                      name=names, prefix="H"))
+    parts.append({"xy": xy, "town": seat_town, "tier": "home", "level": ["city"] + ["county"] * len(counties),
+                  "name": names, "prefix": "H"})
     # A home per town-level unit at its centre.
     t = np.arange(len(towns))
     xy = sample_points(polys, centres[:, 0], centres[:, 1], np.full(len(t), 40.0), rng)
-    parts.append(dict(xy=xy, town=t, tier="home", level="town", name=tname + "人大代表之家", prefix="H"))
+    parts.append({"xy": xy, "town": t, "tier": "home", "level": "town", "name": tname + "人大代表之家",
+                  "prefix": "H"})
     # Village-level homes in rural villages, more likely in bigger ones.
     cand = np.flatnonzero(~comm & (pop > 0))
     n_v = min(profile.n_village_homes, cand.size)
     v = np.sort(rng.choice(cand, size=n_v, replace=False, p=pop[cand] / pop[cand].sum()))
     xy = sample_points(polys[dix[v]], dxy[v, 0], dxy[v, 1], np.full(v.size, 80.0), rng)
-    parts.append(dict(xy=xy, town=dix[v], tier="home", level="village", name=vname[v] + "人大代表之家", prefix="V"))
+    parts.append({"xy": xy, "town": dix[v], "tier": "home", "level": "village", "name": vname[v] + "人大代表之家",
+                  "prefix": "V"})
     # Liaison stations spread over villages at least 2 km from every earlier station.
     n_dup = min(profile.n_duplicate_liaison, profile.n_liaison)
     v = _spread(dxy, np.vstack([p["xy"] for p in parts]), profile.n_liaison - n_dup, rng)
     xy = sample_points(polys[dix[v]], dxy[v, 0], dxy[v, 1], np.full(v.size, 80.0), rng)
-    parts.append(dict(xy=xy, town=dix[v], tier="station", level="town", name=vname[v] + "代表联络站", prefix="L"))
+    parts.append({"xy": xy, "town": dix[v], "tier": "station", "level": "town", "name": vname[v] + "代表联络站",
+                  "prefix": "L"})
     # Liaison stations duplicating the reach of another: 300–900 m from a town home or spread station.
     anchors = np.vstack([parts[1]["xy"], xy])
     anchor_town = np.concatenate([parts[1]["town"], dix[v]])
@@ -119,8 +124,8 @@ def build_stations(
     target[~inside] = sample_points(polys[t][~inside], anchors[a][~inside, 0], anchors[a][~inside, 1],
                                     np.full(int((~inside).sum()), 300.0), rng)
     order = np.lexsort((a, t))
-    parts.append(dict(xy=target[order], town=t[order], tier="station", level="town",
-                      name=numbered(tname[t[order]], "代表联络站", t[order]), prefix="L"))
+    parts.append({"xy": target[order], "town": t[order], "tier": "station", "level": "town",
+                  "name": numbered(tname[t[order]], "代表联络站", t[order]), "prefix": "L"})
     # Contact points hosted by venues where people gather, >= 1 km from the stations above,
     # so that the duplicated reach in the network is that of the liaison stations placed for it.
     cat = sites["category"].to_numpy()
@@ -131,9 +136,9 @@ def build_stations(
     weight[gap < 1000.0] = 0.0
     n_c = min(profile.n_contact_points, int((weight > 0).sum()))
     s = np.sort(rng.choice(len(sites), size=n_c, replace=False, p=weight / weight.sum()))
-    parts.append(dict(xy=site_xy[s], town=pd.Index(tcode).get_indexer(sites["town_code"].to_numpy()[s]),
-                      tier="point", level="town", name=sites["name"].to_numpy()[s] + "代表联系点", prefix="C",
-                      site_id=sites["id"].to_numpy()[s]))
+    parts.append({"xy": site_xy[s], "town": pd.Index(tcode).get_indexer(sites["town_code"].to_numpy()[s]),
+                  "tier": "point", "level": "town", "name": sites["name"].to_numpy()[s] + "代表联系点",
+                  "prefix": "C", "site_id": sites["id"].to_numpy()[s]})
 
     frames = []
     counters: dict[str, int] = {}

@@ -214,7 +214,8 @@ def layout(
         county_geom[host] = shapely.union_all(
             [g for g in shapely.get_parts(rest) if g.geom_type == "Polygon" and g.area > 1e4])
         county_geom[zone] = cut
-        seat_of[zone] = tuple(centre[np.flatnonzero(county == zone)[0]])  # type: ignore[assignment]
+        first = np.flatnonzero(county == zone)[0]
+        seat_of[zone] = (float(centre[first, 0]), float(centre[first, 1]))
     counties = gpd.GeoDataFrame({"code": areas["code"].to_numpy(), "name": areas["name"].to_numpy()},
                                 geometry=[county_geom[c] for c in areas["code"]], crs=metric)
     towns = gpd.GeoDataFrame(
