@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -12,7 +13,7 @@ from geoplan.cli import app
 from geoplan.datasets import Dataset, validate
 from geoplan.exceptions import InputError
 from geoplan.settings import RAW_DATA
-from geoplan.sources.city import Profile, build_city, county_population
+from geoplan.sources.city import Build, Profile, build_city, county_population
 from geoplan.sources.city.inputs import read_raw
 
 RAW = RAW_DATA / "lianyungang"
@@ -31,6 +32,11 @@ def gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ds(gpkg: Path) -> Dataset:
     return Dataset.load(gpkg)
+
+
+@pytest.fixture(scope="module")
+def build() -> Build:
+    return build_city(RAW, "3207")
 
 
 def _census() -> pd.DataFrame:
@@ -77,14 +83,24 @@ def test_zone_without_boundary_is_carved_from_its_host(ds: Dataset) -> None:
     assert shapely.difference(zone, original.buffer(1.0)).area < 1e-6 * zone.area
 
 
-def test_new_towns_and_villages_are_matched_by_name(ds: Dataset) -> None:
-    b = build_city(RAW, "3207")
-    towns = b.matched.towns.set_index("code")
+def test_new_towns_and_villages_are_matched_by_name(build: Build, ds: Dataset) -> None:
+    towns = build.matched.towns.set_index("code")
     # 山左口乡 (2016) is 山左口镇 today, under a new code: matched by name within 东海县.
     assert towns.loc["320722115", "match"] == "name_in_county"
     assert towns.loc["320722115", "code2016"] == "320722204000"
     src = ds.demand["ur_source"].value_counts()
     assert src["code"] == 1517 and src["name_in_town"] > 50 and src.sum() == 1782
+
+
+def test_town_cells_contain_their_real_centre(build: Build) -> None:
+    b = build
+    t = b.matched.towns.set_index("code")
+    real = t[np.isfinite(t["lon"].to_numpy(dtype=float))]
+    towns = b.dataset.towns.set_index("code").loc[real.index]
+    used = (towns["centre_source"] == "nbs2016").to_numpy()
+    assert used.sum() >= len(real) - sum(line.startswith("towns:") for line in b.report) >= 75
+    pts = shapely.points(real.loc[used, ["lon", "lat"]].to_numpy())
+    assert shapely.contains(towns.geometry.values[used], pts).all()
 
 
 def test_geoplan_plan_runs_on_it(gpkg: Path, tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def layout(
     for code, area in zip(boundaries["code"], boundaries.geometry.values):
         idx = np.flatnonzero(layout_county == code)
         if idx.size == 0:
-            raise ValueError(f"county {code} has a boundary but no town")  # read_raw guarantees towns
+            raise InputError(f"raw: streets.csv: county {code} has a boundary but no town-level unit")
         known = np.isfinite(centres[idx, 0])
         inside = np.zeros(idx.size, dtype=bool)
         inside[known] = shapely.contains_xy(area, centres[idx[known], 0], centres[idx[known], 1])
