@@ -139,3 +139,52 @@ def test_host_override_moves_the_zone() -> None:
     assert shapely.difference(m.geometry.loc["320771"], original.buffer(1.0)).area < 1e-6 * original.area
     assert abs(shapely.union_all([m.geometry.loc["320771"], m.geometry.loc["320706"]]).area - original.area) \
         < 1e-3 * original.area
+
+
+def _rows(rows: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """Census-like rows: code → (total, urban), 15 % aged 65+, everyone in farming."""
+    from geoplan.sources.city.inputs import CENSUS_INDUSTRIES
+
+    df = pd.DataFrame({"区县": list(rows), "人口数_合计": [t for t, _ in rows.values()],
+                       "城镇人口": [u for _, u in rows.values()], "人口比重_65岁及以上": 15.0}, index=list(rows))
+    df["乡村人口"] = df["人口数_合计"] - df["城镇人口"]
+    for col in CENSUS_INDUSTRIES:
+        df[col] = 1.0 if col == "农林牧渔业" else 0.0
+    return df
+
+
+def test_census_rules_for_units_without_a_row() -> None:
+    from geoplan.sources.city.census import county_targets
+
+    areas = pd.DataFrame({"code": ["990101", "990102", "990171"], "name": ["甲区", "乙县", "开发区"]})
+    villages = pd.Series({"990101": 10, "990102": 10, "990171": 5})
+    # The city row exceeds the county rows: the zone takes the residual, urban part included.
+    t = county_targets(areas, _rows({"990100": (1000, 600), "990101": (500, 400), "990102": (300, 100)}),
+                       "990100", villages, {"990171": "990101"})
+    zone = t.counties.loc["990171"]
+    assert (zone["population"], zone["urban"], zone["rural"], zone["source"]) == (200, 100, 100, "residual")
+    assert t.sectors.loc["990171", "agriculture"] == pytest.approx(0.85)
+    # No residual: the zone is counted in its host's row and filled from the host's pool.
+    t = county_targets(areas, _rows({"990100": (800, 500), "990101": (500, 400), "990102": (300, 100)}),
+                       "990100", villages, {"990171": "990101"})
+    zone = t.counties.loc["990171"]
+    assert (zone["population"], zone["source"], zone["pool"]) == (0, "host", "990101")
+    assert any("counted in its host 990101" in line for line in t.report)
+    # Every unit has a row but the city row is larger, or smaller: reported, the county rows win.
+    two = areas.iloc[:2]
+    t = county_targets(two, _rows({"990100": (900, 500), "990101": (500, 400), "990102": (300, 100)}),
+                       "990100", villages, {})
+    assert int(t.counties["population"].sum()) == 800 and "exceeds the county rows by 100" in t.report[0]
+    t = county_targets(two, _rows({"990100": (700, 500), "990101": (500, 400), "990102": (300, 100)}),
+                       "990100", villages, {})
+    assert int(t.counties["population"].sum()) == 800 and "below the sum" in t.report[0]
+
+
+def test_host_pool_fills_host_and_zone_from_the_host_total() -> None:
+    from geoplan.sources.city.demand import fill_population
+
+    targets = pd.DataFrame({"urban": [300, 0], "rural": [200, 0], "pool": ["A", "A"]}, index=["A", "Z"])
+    county = np.array(["A", "A", "Z", "Z"], dtype=object)
+    ur = np.array(["111", "220", "121", "220"], dtype=object)
+    out = fill_population(county, ur, np.array([1.0, 1.0, 1.0, 1.0]), targets)
+    assert out.sum() == 500 and out[[0, 2]].sum() == 300 and out[2] > 0 and out[3] > 0

@@ -75,7 +75,7 @@ def build_demand(
     use = known & shapely.contains_xy(polys, rxy[:, 0], rxy[:, 1])
     xy[use] = rxy[use]
     weight = np.array([CLASS_MEDIAN[c] for c in ur]) * rng.lognormal(0.0, 0.45, len(villages))
-    population = _fill(towns["county_code"].to_numpy()[tix], ur, weight, targets)
+    population = fill_population(towns["county_code"].to_numpy()[tix], ur, weight, targets)
     return gpd.GeoDataFrame(
         {
             "id": villages["code"].to_numpy(),
@@ -92,8 +92,26 @@ def build_demand(
     )
 
 
-def _fill(county: np.ndarray, ur: np.ndarray, weight: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
-    """Integer populations: each pool's urban and rural census parts shared out by weight."""
+def fill_population(county: np.ndarray, ur: np.ndarray, weight: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
+    """Integer populations: each pool's urban and rural census parts shared out by weight.
+
+    Parameters
+    ----------
+    county : ndarray of str
+        County code of each village.
+    ur : ndarray of str
+        NBS urban-rural class of each village (1xx urban, 2xx rural).
+    weight : ndarray of float
+        Relative size of each village.
+    targets : DataFrame
+        urban, rural and pool per county code (:attr:`geoplan.sources.city.census.Targets.counties`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"urban": [30], "rural": [20], "pool": ["A"]}, index=["A"])
+    >>> fill_population(np.array(["A", "A"]), np.array(["111", "220"]), np.ones(2), t).tolist()
+    [30, 20]
+    """
     pool = pd.Series(county).map(targets["pool"]).to_numpy()
     urban = np.array([c.startswith("1") for c in ur])
     out = np.zeros(len(county), dtype=np.int64)
