@@ -209,7 +209,7 @@ def data_build(
         with console.status(f"Building the dataset of {code} …"):
             b = build_city(raw if raw is not None else RAW_DATA / "yancheng", code, seed,
                            hosts=_renames(host or [], "--host"), name="yancheng" if yancheng and raw is None else None)
-            b.dataset.save(target)
+            b.save(target)
         for line in b.report:
             console.print(f"[yellow]note[/yellow] {escape(line)}")
         c = counts(b.dataset)

@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=BUNDLED_DATASET)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    ds = build(args.raw, args.seed)
-    path = ds.save(args.output)
+    b = build_city(args.raw, CITY, args.seed, name="yancheng")
+    ds = b.dataset
+    path = b.save(args.output)
     seconds = time.perf_counter() - start
     for key, value in counts(ds).items():
         print(f"{key:>28}: {value:,.0f}" if isinstance(value, float) else f"{key:>28}: {value:,}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from geoplan import crs as _crs
@@ -23,6 +24,10 @@ from geoplan.sources.city.stations import build_stations
 from geoplan.sources.city.towns import host_of, layout
 from geoplan.sources.city.venues import build_sites
 
+#: The timestamp written into a built GeoPackage (the census's reference moment), so that the same
+#: inputs and seed give the same bytes.
+BUILD_TIMESTAMP: str = "2020-11-01T00:00:00.000Z"
+
 
 @dataclass(frozen=True)
 class Build:
@@ -36,6 +41,18 @@ class Build:
     def summary(self) -> dict[str, int]:
         """Match counts (see :meth:`Matched.summary`)."""
         return self.matched.summary()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the dataset like :meth:`Dataset.save`, byte for byte the same for the same build.
+
+        GDAL stamps a GeoPackage with the time of writing; here it writes :data:`BUILD_TIMESTAMP`.
+        """
+        old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": BUILD_TIMESTAMP})
+        try:
+            return self.dataset.save(path)
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
 
 
 def _to_metric(lonlat: dict[str, tuple[float, float]], metric: str) -> dict[str, tuple[float, float]]:
