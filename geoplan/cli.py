@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from geoplan.exceptions import DatasetError, GeoplanError, InputError
-from geoplan.settings import BUNDLED_DATASET
+from geoplan.settings import BUNDLED_DATASET, DEFAULT_SEED
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -173,29 +173,51 @@ def data_import(
     console.print(f"[green]saved[/green] {into} ({layer}: {len(getattr(new, layer)):,} rows)")
 
 
-def _renames(pairs: list[str]) -> dict[str, str]:
+def _renames(pairs: list[str], option: str = "--rename") -> dict[str, str]:
     """``["OLD=NEW", …]`` → ``{"OLD": "NEW"}``, with a clear error for a malformed pair."""
     out: dict[str, str] = {}
     for pair in pairs:
         old, sep, new = pair.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise InputError(f"--rename: expected OLD=NEW, got {pair!r}")
+            raise InputError(f"{option}: expected OLD=NEW, got {pair!r}")
         out[old.strip()] = new.strip()
     return out
 
 
 @data_app.command("build")
-def data_build(out: Path = typer.Option(BUNDLED_DATASET, "--out", "-o", help="Where to write the GeoPackage")) -> None:
-    """Rebuild the bundled Yancheng dataset from data/raw (deterministic).
+def data_build(
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Folder of a city's raw inputs (default: data/raw/yancheng)"),
+    city: str = typer.Option("3209", "--city", help="Prefecture-level city code, e.g. 3207 or 320700"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="GeoPackage to write (default for Yancheng: data/yancheng.gpkg)"),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of everything synthesized"),
+    host: Optional[list[str]] = typer.Option(None, "--host", help="ZONE=COUNTY: lay a unit without a boundary out inside COUNTY"),
+) -> None:
+    """Build a planning dataset for a city from its raw inputs (deterministic); default: the bundled Yancheng.
 
-    Example: geoplan data build --out /tmp/yancheng.gpkg
+    Example: geoplan data build --raw data/raw/lianyungang --city 3207 --out lianyungang.gpkg
     """
-    from geoplan.sources import yancheng
+    from geoplan.settings import CHECKOUT_DATA, RAW_DATA
+    from geoplan.sources.city import build_city, counts
+    from geoplan.sources.city.inputs import city_code
 
-    with _friendly_errors(), console.status("Building the Yancheng dataset …"):
-        ds = yancheng.build()
-        ds.save(out)
-    console.print(f"[green]saved[/green] {out}")
+    with _friendly_errors():
+        code = city_code(city)
+        yancheng = code == "320900"
+        if out is None and not yancheng:
+            raise InputError("--out: required when building a city other than the bundled Yancheng (3209)")
+        target = out if out is not None else CHECKOUT_DATA / "yancheng.gpkg"
+        with console.status(f"Building the dataset of {code} …"):
+            b = build_city(raw if raw is not None else RAW_DATA / "yancheng", code, seed,
+                           hosts=_renames(host or [], "--host"), name="yancheng" if yancheng and raw is None else None)
+            b.save(target)
+        for line in b.report:
+            console.print(f"[yellow]note[/yellow] {escape(line)}")
+        c = counts(b.dataset)
+        matches = ", ".join(f"{k} {v:,}" for k, v in b.summary().items())
+        console.print(f"{c['counties']} counties, {c['towns']} towns, {c['demand']:,} villages, "
+                      f"{c['population']:,.0f} people, {c['stations']:,} stations, {c['deputies']:,} deputies")
+        console.print(f"2016 table: {matches}")
+    console.print(f"[green]saved[/green] {target}")
 
 
 # -- planning ----------------------------------------------------------------
