@@ -102,7 +102,7 @@ def _solve(pb: _Problem, pop: np.ndarray, p: int, scenario: Scenario) -> Solutio
     from geoplan.optimize import max_coverage  # lazy: keeps `import geoplan.planning` light for the API
 
     return max_coverage(
-        pb.cov.tocsr(), pop, p, fixed=pb.fixed, site_bonus=pb.bonus, groups=pb.groups,
+        pb.cov.tocsr(), p, weights=pop, fixed=pb.fixed, site_bonus=pb.bonus, groups=pb.groups,
         min_per_group=pb.min_per_group, solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=scenario.time_limit,
         seed=scenario.seed,
     )
