@@ -4,7 +4,7 @@ One gettext catalogue per language lives in ``geoplan/i18n/locale/<lang>/LC_MESS
 the message ids are the English texts, so English needs no translation and a message missing from
 the Chinese catalogue shows in English rather than as a key. The ``.po`` files are read with Babel
 when first used (no compiled ``.mo`` to keep in sync). ``python -m geoplan.i18n.extract`` collects
-the messages of the Python sources (``_("…")`` / ``N_("…")``) and of the workspace's JavaScript
+the messages of the Python sources (``N_("…")``, ``tr("…")``) and of the workspace's JavaScript
 (``t("…")``) and updates both catalogues.
 
 Example
@@ -20,14 +20,9 @@ Example
 """
 from __future__ import annotations
 
-from geoplan.i18n.catalogue import LANGS, Lang, Translator, catalogue, check_lang, translator
+from geoplan.i18n.catalogue import LANGS, N_, Lang, Translator, catalogue, check_lang, translator
 from geoplan.i18n.glossary import GLOSSARY, Term
 from geoplan.i18n.reasons import localize_reason
 
 __all__ = ["LANGS", "Lang", "Translator", "catalogue", "check_lang", "translator", "N_", "GLOSSARY", "Term",
            "localize_reason"]
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction into the catalogues without translating it (module constants)."""
-    return message

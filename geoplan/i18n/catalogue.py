@@ -25,6 +25,11 @@ _LOCALES: dict[str, str] = {"zh": "zh_Hans_CN", "en": "en_GB"}
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction into the catalogues without translating it (module constants)."""
+    return message
+
+
 def check_lang(lang: str) -> Lang:
     """``lang`` if it is a supported language, else an :class:`InputError` naming the choices."""
     if lang not in LANGS:

@@ -1,6 +1,6 @@
 """Update the catalogues from the sources: ``python -m geoplan.i18n.extract [--check]``.
 
-Collects ``_("…")``, ``N_("…")`` and ``N("…")`` in the Python packages and ``t("…")`` in the
+Collects ``N_("…")``, ``tr("…")`` and ``gettext("…")`` in the Python packages and ``t("…")`` in the
 workspace's JavaScript and ``data-i18n`` attributes of its page, then rewrites both ``.po`` files: new messages are
 added untranslated, translations of known ones are kept, messages no longer used are dropped.
 ``--check`` changes nothing and exits 1 when a catalogue is out of date or a Chinese translation is
@@ -22,13 +22,17 @@ from babel.messages.pofile import write_po
 from geoplan.i18n.catalogue import DOMAIN, LANGS, Lang, po_path, read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-#: (directory, Babel method map): where messages are looked for.
-SOURCES: tuple[tuple[str, list[tuple[str, str]]], ...] = (
-    ("geoplan", [("**.py", "python")]),
-    ("api", [("**/vendor/**", "ignore"), ("**.py", "python"), ("**.js", "javascript"),
-             ("**.html", "geoplan.i18n.extract:extract_html")]),
+#: Python: ``N_("…")`` marks a message, ``tr("…")`` / ``….gettext("…")`` translates one.
+PY_KEYWORDS = {"N_": None, "tr": None, "gettext": None}
+#: The workspace's JavaScript translates with ``t("…")``.
+JS_KEYWORDS = {"t": None}
+#: (directory, Babel method map, keywords): where messages are looked for.
+SOURCES: tuple[tuple[str, list[tuple[str, str]], dict[str, None]], ...] = (
+    ("geoplan", [("**/vendor/**", "ignore"), ("**.py", "python")], PY_KEYWORDS),
+    ("api", [("**/vendor/**", "ignore"), ("**.py", "python")], PY_KEYWORDS),
+    ("api", [("**/vendor/**", "ignore"), ("**.js", "javascript"), ("**.html", "geoplan.i18n.extract:extract_html")],
+     JS_KEYWORDS),
 )
-KEYWORDS = {"_": None, "N_": None, "N": None, "t": None, "tr": None, "gettext": None}
 
 
 _DATA_I18N = re.compile(r'data-i18n="([^"]+)"')
@@ -44,12 +48,12 @@ def extract_html(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -
 def extracted() -> dict[str, list[str]]:
     """Every message id found in the sources → the ``file:line`` places it occurs."""
     found: dict[str, list[str]] = {}
-    for folder, method_map in SOURCES:
+    for folder, method_map, keywords in SOURCES:
         base = ROOT / folder
         if not base.is_dir():
             continue
         for filename, lineno, message, _comments, _ctx in extract_from_dir(
-                str(base), method_map, keywords=KEYWORDS, comment_tags=("i18n:",), strip_comment_tags=True):
+                str(base), method_map, keywords=keywords, comment_tags=("i18n:",), strip_comment_tags=True):
             if isinstance(message, str) and message:
                 found.setdefault(message, []).append(f"{folder}/{filename}:{lineno}")
     return found

@@ -10,32 +10,31 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from geoplan.i18n.catalogue import Lang, catalogue, check_lang, translator
+from geoplan.i18n.catalogue import N_, Lang, catalogue, check_lang, translator
 from geoplan.i18n.glossary import GLOSSARY, term
 
 # Every template a plan's reason is made of (English message ids of the catalogues). Numbers are
 # filled in already formatted ("4,210"), names as they are in the dataset.
-N = lambda s: s  # noqa: E731 — marks messages for extraction (keyword N)
 REASONS: dict[str, str] = {
-    "opened": N("{category} {name}: reaches {people} people no other station reaches; "
+    "opened": N_("{category} {name}: reaches {people} people no other station reaches; "
                 "nearest existing station {distance}; footfall {footfall}/day"),
-    "force_closed": N("closed by scenario (force_closed); {lost} people lose coverage"),
-    "village_kept": N("village-level home kept: last station in {town} and no venue there to host a replacement"),
-    "village_closed": N("village-level home abolished by guideline; {lost} people lose coverage"),
-    "redundant_nobody": N("redundant: reaches nobody within its {radius} m radius"),
-    "redundant_all_1": N("redundant: all {reach} people it reaches are within reach of {others} other station"),
-    "redundant_all": N("redundant: all {reach} people it reaches are within reach of {others} other stations"),
-    "redundant_some_1": N("redundant: {shared} of the {reach} people it reaches are within reach of {others} "
+    "force_closed": N_("closed by scenario (force_closed); {lost} people lose coverage"),
+    "village_kept": N_("village-level home kept: last station in {town} and no venue there to host a replacement"),
+    "village_closed": N_("village-level home abolished by guideline; {lost} people lose coverage"),
+    "redundant_nobody": N_("redundant: reaches nobody within its {radius} m radius"),
+    "redundant_all_1": N_("redundant: all {reach} people it reaches are within reach of {others} other station"),
+    "redundant_all": N_("redundant: all {reach} people it reaches are within reach of {others} other stations"),
+    "redundant_some_1": N_("redundant: {shared} of the {reach} people it reaches are within reach of {others} "
                           "other station; {lost} people lose coverage"),
-    "redundant_some": N("redundant: {shared} of the {reach} people it reaches are within reach of {others} "
+    "redundant_some": N_("redundant: {shared} of the {reach} people it reaches are within reach of {others} "
                         "other stations; {lost} people lose coverage"),
-    "force_open": N("kept by scenario (force_open); reaches {reach} people"),
-    "unique": N("reaches {people} people no other station reaches"),
-    "last_in_town": N("last station in {town}; reaches {reach} people"),
-    "no_closures": N("closures not allowed; reaches {reach} people"),
-    "tier_not_reviewed": N("{tier} tier is not reviewed for closure; reaches {reach} people"),
-    "reaches": N("reaches {reach} people"),
-    "required": N("{category} {name}: required by scenario (require_sites); reaches {people} people no other "
+    "force_open": N_("kept by scenario (force_open); reaches {reach} people"),
+    "unique": N_("reaches {people} people no other station reaches"),
+    "last_in_town": N_("last station in {town}; reaches {reach} people"),
+    "no_closures": N_("closures not allowed; reaches {reach} people"),
+    "tier_not_reviewed": N_("{tier} tier is not reviewed for closure; reaches {reach} people"),
+    "reaches": N_("reaches {reach} people"),
+    "required": N_("{category} {name}: required by scenario (require_sites); reaches {people} people no other "
                   "station reaches; footfall {footfall}/day"),
 }
 _FIELD = re.compile(r"\{([a-z_]+)\}")

@@ -10,7 +10,7 @@ then the result tables (:func:`_station_table`, :func:`_area_tables`) and
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -24,20 +24,21 @@ from geoplan.exceptions import InputError
 from geoplan.i18n.reasons import reason
 from geoplan.planning._helpers import Progress, canon_table, km, people, report
 from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, planning_inputs
+from geoplan.planning.models import solve_siting
 from geoplan.planning.result import STATION_COLUMNS, Plan, PlanMetrics
 from geoplan.planning.review import NetworkReview, review_network
-from geoplan.planning.scenario import OPTIMIZER_SOLVER, Scenario
+from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
 from geoplan.vocabulary import CATEGORY_LABELS
 
 if TYPE_CHECKING:
     from geoplan.optimize import Solution
 
-__all__ = ["plan"]
+__all__ = ["plan", "siting_problem", "SitingProblem"]
 
 
 @dataclass(frozen=True, eq=False)
-class _Problem:
+class SitingProblem:
     """The siting model: columns are the kept stations (fixed), then the candidate venues."""
 
     cov: sp.csc_matrix  # demand × [kept stations | venues]
@@ -45,7 +46,8 @@ class _Problem:
     bonus: np.ndarray  # venue bonus per column (0 for kept stations)
     groups: np.ndarray | None  # town group per column when the every-town rule binds
     min_per_group: np.ndarray | int
-    required: np.ndarray  # venues the scenario requires (indices into inputs.sites), sorted
+    #: venues the scenario requires (indices into inputs.sites), sorted; fixed like the kept stations
+    required: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_kept(self) -> int:
@@ -68,7 +70,7 @@ class _Choice:
     seconds: float
 
 
-def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, cover_fn: CoverFunction) -> _Problem:
+def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, cover_fn: CoverFunction) -> SitingProblem:
     """Build the covering model; raise if ``min_per_town`` needs more new points than the budget."""
     n_towns = len(inp.towns)
     kept = np.flatnonzero(rv.open_)
@@ -99,27 +101,33 @@ def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, 
         groups = groups.astype(np.int64)
         min_per_group = need[present].astype(float)
     required = np.flatnonzero(inp.sites["id"].astype(str).isin(set(scenario.require_sites)).to_numpy())
-    return _Problem(cov=cov, kept=kept, bonus=bonus, groups=groups, min_per_group=min_per_group,
+    return SitingProblem(cov=cov, kept=kept, bonus=bonus, groups=groups, min_per_group=min_per_group,
                     required=required.astype(np.int64))
 
 
-def _solve(pb: _Problem, pop: np.ndarray, p: int, scenario: Scenario) -> Solution:
-    from geoplan.optimize import max_coverage  # lazy: keeps `import geoplan.planning` light for the API
-
-    return max_coverage(
-        pb.cov.tocsr(), p, weights=pop, fixed=pb.fixed, site_bonus=pb.bonus, groups=pb.groups,
-        min_per_group=pb.min_per_group, solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=scenario.time_limit,
-        seed=scenario.seed,
-    )
+def _solve(pb: SitingProblem, inp: PlanningInputs, p: int, scenario: Scenario) -> Solution:
+    # the scenario's model: maximal coverage, a town floor, max-min or robust (geoplan.planning.models)
+    return solve_siting(pb.cov.tocsr(), inp, p, pb.fixed, pb.bonus, pb.groups, pb.min_per_group, scenario)
 
 
-def _choose_sites(pb: _Problem, inp: PlanningInputs, scenario: Scenario) -> _Choice:
+def siting_problem(dataset: Dataset, scenario: Scenario, network: Any = None) -> tuple[PlanningInputs, SitingProblem]:
+    """The metric inputs and the siting model :func:`plan` solves (after the review), for other models.
+
+    Columns of ``SitingProblem.cov`` are the kept stations (fixed) then ``inputs.sites``.
+    """
+    inp = planning_inputs(dataset, scenario)
+    cover_fn = coverage_function(scenario, network, inp.metric_crs)
+    rv = review_network(inp, scenario, cover_fn)
+    return inp, _siting_problem(inp, rv, scenario, cover_fn)
+
+
+def _choose_sites(pb: SitingProblem, inp: PlanningInputs, scenario: Scenario) -> _Choice:
     """Run the optimizer for ``min(budget, venues)`` new points, the required venues among them
     (none: the kept network as is)."""
     n_req = len(pb.required)
     p = min(scenario.budget, len(inp.sites)) - n_req  # the optimizer picks the rest; required ones are fixed
     if p > 0:
-        sol = _solve(pb, inp.pop, p, scenario)
+        sol = _solve(pb, inp, p, scenario)
         if sol.status == "infeasible":
             raise InputError(f"scenario: the siting model is infeasible ({sol.solver}); check min_per_town and budget")
         new = np.concatenate([pb.required, np.asarray(sol.selected, dtype=np.int64) - pb.n_kept])
@@ -129,7 +137,7 @@ def _choose_sites(pb: _Problem, inp: PlanningInputs, scenario: Scenario) -> _Cho
     return _Choice(np.sort(pb.required), obj, obj, 0.0, "none", "optimal", 0.0)
 
 
-def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: _Problem, new: np.ndarray,
+def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, new: np.ndarray,
                    final: sp.csc_matrix, cnt_after: np.ndarray) -> gpd.GeoDataFrame:
     """Existing stations (metric order) then the new points (venue order), WGS84."""
     pop, kept, nk = inp.pop, pb.kept, pb.n_kept
@@ -221,7 +229,7 @@ def _pop_mean(d: np.ndarray, pop: np.ndarray) -> float:
     return float((d * pop).sum() / tot)
 
 
-def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: _Problem, choice: _Choice,
+def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, choice: _Choice,
                   covered_before: np.ndarray, covered_after: np.ndarray, towns: gpd.GeoDataFrame,
                   t0: float) -> PlanMetrics:
     pop, k, nk = inp.pop, len(inp.stations), pb.n_kept
