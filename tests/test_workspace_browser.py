@@ -158,6 +158,7 @@ def assert_labelled(page: Page) -> None:
 
 def compare_and_export(page: Page, names: tuple[str, str], tmp_path: Path) -> None:
     page.get_by_role("tab", name=re.compile("方案|Plans")).click()
+    page.wait_for_load_state("networkidle")  # the tab refreshes the list
     plan_list = page.get_by_test_id("plan-list")
     for n in names:
         plan_list.locator("li", has_text=n).locator("input[type=checkbox]").check()

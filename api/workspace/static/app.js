@@ -400,12 +400,14 @@
   }
   function refreshPlans() {
     return api("GET", "/workspace/plans").then(function (body) {
+      var was = ticked();  // keep the planner's ticks when the list is refreshed
       var ul = clear(byId("plan-list"));
       if (!body.items.length) ul.appendChild(el("li", {cls: "hint", text: t("No plans yet: run a scenario.")}));
       body.items.forEach(function (p) {
         var done = p.status === "done";
         var box = el("input", {type: "checkbox", value: p.id, "data-testid": "plan-pick", disabled: !done,
           "aria-label": t("Compare {name}", {name: p.name}), onchange: updateCompareButton});
+        box.checked = done && was.indexOf(p.id) >= 0;
         ul.appendChild(el("li", {"data-plan": p.id}, [box,
           el("span", {cls: "nm"}, [p.name, el("br"), el("span", {cls: "st",
             text: STATUS_LABEL(p.status) + " · " + countyName(p.county_code) + " · " + p.owner + " · " + when(p.created_at)})]),
