@@ -29,12 +29,12 @@ import pandas as pd
 from geoplan.datasets import Dataset
 from geoplan.operations._opinion_helpers import add_workdays
 from geoplan.operations.opinion_corpus import generate_corpus
-from geoplan.operations.opinions import COLUMNS
+from geoplan.operations.opinions import COLUMNS, read_store
 from geoplan.operations.routing import DEFAULT_RULES, route
 from geoplan.operations.standards import CHECK_COLUMNS, ITEMS
 from geoplan.operations.workdays import WorkdayCalendar
 
-__all__ = ["DATA_DIR", "SyntheticYear", "synthesize_year", "write_year"]
+__all__ = ["DATA_DIR", "SyntheticYear", "load_year", "synthesize_year", "write_year"]
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_SEED = 20261231
@@ -60,7 +60,7 @@ def synthesize_year(dataset: Dataset, year: int = 2026, seed: int = DEFAULT_SEED
     --------
     >>> from geoplan.settings import BUNDLED_DATASET
     >>> y = synthesize_year(Dataset.load(BUNDLED_DATASET), per_10k=0.5)
-    >>> y.opinions["status"].isin(["answered", "closed"]).mean() > 0.5
+    >>> bool(y.opinions["status"].isin(["answered", "closed"]).mean() > 0.5)
     True
     """
     calendar = calendar or WorkdayCalendar()
@@ -184,10 +184,7 @@ def write_year(year_data: SyntheticYear, data_dir: str | Path = DATA_DIR, year: 
 def load_year(data_dir: str | Path = DATA_DIR, year: int = 2026) -> SyntheticYear:
     """Read the bundled year back (dates as ``datetime.date``, ``ok`` as bool)."""
     d = Path(data_dir)
-    ops = pd.read_csv(d / "opinions" / f"opinions_{year}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
-    ops = ops.replace({"": None})
-    for c in ("received_on", "routed_on", "deadline", "answered_on", "closed_on"):
-        ops[c] = [dt.date.fromisoformat(v) if v else None for v in ops[c]]
+    ops = read_store(d / "opinions" / f"opinions_{year}.csv")
     ck = pd.read_csv(d / "standards" / f"checklist_{year}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     ck["ok"] = ck["ok"] == "True"
     ck["checked_on"] = [dt.date.fromisoformat(v) for v in ck["checked_on"]]

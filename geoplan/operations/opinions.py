@@ -37,7 +37,7 @@ from geoplan.operations._opinion_helpers import (CATEGORIES, CHANNELS, LEVELS, O
 from geoplan.operations.workdays import WorkdayCalendar
 
 __all__ = ["COLUMNS", "EXPORT_COLUMNS", "PROTECTED", "TRANSITIONS", "check_transition", "export_opinions",
-           "flag_overdue", "next_level", "read_opinions", "redact", "unresolved_by_town"]
+           "flag_overdue", "next_level", "read_opinions", "read_store", "redact", "unresolved_by_town"]
 
 #: Every column of an opinion record, in order.
 COLUMNS: tuple[str, ...] = (
@@ -93,6 +93,28 @@ def export_opinions(opinions: pd.DataFrame, path: str | Path) -> Path:
     cols = [c for c in EXPORT_COLUMNS if c in out.columns] + [c for c in out.columns if c not in COLUMNS]
     out[cols].to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+def read_store(path: str | Path) -> pd.DataFrame:
+    """Read an opinion table written by :func:`export_opinions` (dates as ``datetime.date``, blanks None)."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path.name}: cannot read the opinion table ({type(exc).__name__})") from None
+    missing = [c for c in ("id", "received_on", "town_code", "text", "status") if c not in df.columns]
+    if missing:
+        raise InputError(f"{path.name}: missing column(s) {missing}; write it with `geoplan opinions import`")
+    df = df.reindex(columns=[c for c in COLUMNS if c in df.columns or c not in PROTECTED]).replace({"": None})
+    for c in _DATES:
+        vals = [parse_date(v) if v else None for v in df[c].fillna("")]
+        bad = [i + 2 for i, (v, d) in enumerate(zip(df[c], vals)) if v and d is None]
+        if bad:
+            raise InputError(f"{path.name} rows {bad[:5]}, field {c}: not a date YYYY-MM-DD")
+        df[c] = pd.Series(vals, index=df.index, dtype=object)
+    for c in ("category_confidence", "level_confidence"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
 
 
 def flag_overdue(opinions: pd.DataFrame, as_of: dt.date, calendar: WorkdayCalendar | None = None) -> pd.DataFrame:
