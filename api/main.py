@@ -23,6 +23,7 @@ from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.jobs import JobRunner, recover
 from api.routes import assignments, layers, meta, review, scenarios, stations
+from api.routes import opinions as opinion_routes, standards as standard_routes
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
 from geoplan.scenario import plan
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     for module in (meta, layers, scenarios, assignments, review, stations):
         app.include_router(module.router)
+    app.include_router(opinion_routes.router)  # people's opinions (intake, routing, reports)
+    app.include_router(standard_routes.router)  # station standards (eight haves, five-good)
     # Make the problem schema a named component so every `responses=` reference resolves.
     _openapi = app.openapi
 

@@ -175,6 +175,9 @@ def score_stations(checklist: pd.DataFrame, activity: pd.DataFrame, rule: Rating
         The stations to rate (default: every station in either table).
     """
     ck = checklist.copy()
+    if not len(ck):  # no check recorded yet: every item missing
+        ck = pd.DataFrame({"station_id": pd.Series(dtype=str), "item": pd.Series(dtype=str),
+                           "ok": pd.Series(dtype=bool), "checked_on": pd.Series(dtype=object)})
     checked = pd.to_datetime(ck["checked_on"])
     fresh = checked.notna() & ((pd.Timestamp(as_of) - checked).dt.days <= rule.max_check_age_days) \
         & (checked <= pd.Timestamp(as_of))
@@ -182,10 +185,17 @@ def score_stations(checklist: pd.DataFrame, activity: pd.DataFrame, rule: Rating
     ck["stale"] = ck["ok"].astype(bool) & ~fresh
     ids = station_ids if station_ids is not None else sorted(set(ck["station_id"].astype(str))
                                                               | set(activity["station_id"].astype(str)))
-    have = ck.pivot_table(index="station_id", columns="item", values="have", aggfunc="max").reindex(
-        index=ids, columns=list(ITEMS)).fillna(False).astype(bool)
-    stale = ck.pivot_table(index="station_id", columns="item", values="stale", aggfunc="max").reindex(
-        index=ids, columns=list(ITEMS)).fillna(False).astype(bool)
+    rows = pd.Index(ids).get_indexer(ck["station_id"].astype(str))
+    cols = pd.Index(list(ITEMS)).get_indexer(ck["item"].astype(str))
+    known = (rows >= 0) & (cols >= 0)
+
+    def grid(flag: str) -> pd.DataFrame:
+        m = np.zeros((len(ids), len(ITEMS)), dtype=bool)
+        hit = known & ck[flag].to_numpy(dtype=bool)
+        m[rows[hit], cols[hit]] = True
+        return pd.DataFrame(m, index=pd.Index(ids, name="station_id"), columns=list(ITEMS))
+
+    have, stale = grid("have"), grid("stale")
     act = activity.set_index(activity["station_id"].astype(str)).reindex(ids)
     act = act[["reception_days", "opinions", "answered_on_time", "overdue"]].fillna(0).astype(int)
     n_items = have.sum(axis=1).to_numpy()
