@@ -276,7 +276,7 @@ def standards_report(checklist: Optional[Path] = typer.Option(None, "--checklist
         active = ds.active_stations()["id"].astype(str).tolist()
         scores = score_stations(ck, act, rr, as_of=day, station_ids=sorted(active))
         league = league_table(scores, ds.stations, ds.towns, county=county)
-        gaps = gaps_layer(scores, ds.stations)
+        gaps = gaps_layer(scores[scores["station_id"].isin(league["station_id"])], ds.stations)
         out.mkdir(parents=True, exist_ok=True)
         stem = f"standards_{county or 'city'}"
         league.to_csv(out / f"{stem}_league.csv", index=False, encoding="utf-8", lineterminator="\n")

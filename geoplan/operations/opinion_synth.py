@@ -151,7 +151,7 @@ def synthesize_year(dataset: Dataset, year: int = 2026, seed: int = DEFAULT_SEED
     # checklist and reception days of every active station
     sid = np.sort(active["id"].astype(str).to_numpy())
     tier = active.set_index(active["id"].astype(str)).loc[sid, "tier"].astype(str).to_numpy()
-    p_ok = np.select([tier == "home", tier == "station"], [0.95, 0.82], 0.7)
+    p_ok = np.select([tier == "home", tier == "station"], [0.98, 0.94], 0.88)
     weak = rng.random(len(sid)) < 0.15  # stations that "do not play their role"
     p_ok = np.where(weak, p_ok - 0.3, p_ok)
     items = np.array(list(ITEMS))
