@@ -81,7 +81,10 @@ def opinions_import(files: list[Path] = typer.Argument(..., help="CSV or Excel (
                     dataset: Path = _DATASET,
                     into: Path = typer.Option(Path("opinions.csv"), "--into", help="Opinion table to write or extend"),
                     append: bool = typer.Option(False, "--append", help="Add to --into instead of replacing it")) -> None:
-    """Validate and import opinions, all or nothing (every bad row of every file is listed)."""
+    """Validate and import opinions, all or nothing (every bad row of every file is listed).
+
+    Example: geoplan opinions import march.csv april.xlsx --into opinions.csv --append
+    """
     import pandas as pd
 
     from geoplan.datasets import Dataset
@@ -122,7 +125,10 @@ def opinions_route(table: Path = typer.Argument(..., help="Opinion table (CSV/Ex
                    model: Optional[Path] = typer.Option(None, "--model", help="Suggester trained with `opinions train`"),
                    on: Optional[str] = typer.Option(None, "--on", help="Day of routing (YYYY-MM-DD; default today)"),
                    out: Path = typer.Option(Path("routed.csv"), "--out", "-o", help="Routed table to write")) -> None:
-    """Route the confirmed opinions; unconfirmed ones get a suggestion and wait for a person."""
+    """Route the confirmed opinions; unconfirmed ones get a suggestion and wait for a person.
+
+    Example: geoplan opinions route opinions.csv --rules rules.csv --out routed.csv
+    """
     import pandas as pd
 
     from geoplan.datasets import Dataset
@@ -180,7 +186,10 @@ def opinions_report(quarter: str = typer.Option(..., "--quarter", "-q", help="YY
                     dataset: Path = _DATASET,
                     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory"),
                     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write the PDF")) -> None:
-    """Quarterly report for a county or the city: Markdown, HTML, PDF, hotspot layer (GeoJSON)."""
+    """Quarterly report for a county or the city: Markdown, HTML, PDF, hotspot layer (GeoJSON).
+
+    Example: geoplan opinions report --quarter 2026Q3 --county 320902 -o out
+    """
     from geoplan.datasets import Dataset
     from geoplan.operations.opinion_reports import quarterly_report
 
@@ -205,7 +214,10 @@ def opinions_train(history: Optional[Path] = typer.Argument(None, help="Labelled
                    out: Path = typer.Option(Path("suggester.joblib"), "--out", "-o", help="Model file to write"),
                    test_size: float = typer.Option(0.25, "--test-size", min=0.05, max=0.5, help="Held-out share for the score"),
                    seed: int = typer.Option(0, "--seed")) -> None:
-    """Retrain the category/level suggester on an office's labelled history; print held-out accuracy."""
+    """Retrain the category/level suggester on an office's labelled history; print held-out accuracy.
+
+    Example: geoplan opinions train routed.csv -o suggester.joblib
+    """
     from geoplan.operations._opinion_helpers import CATEGORIES, LEVELS, read_table, vocab_value
     from geoplan.operations.classifier import evaluate, train
     from geoplan.operations.opinion_corpus import load_corpus
@@ -234,7 +246,10 @@ def opinions_train(history: Optional[Path] = typer.Argument(None, help="Labelled
 def standards_import(file: Path = typer.Argument(..., help="Checklist CSV/Excel: station_id,item,ok,checked_on,evidence"),
                      dataset: Path = _DATASET,
                      into: Path = typer.Option(Path("checklist.csv"), "--into", help="Checklist table to write")) -> None:
-    """Validate and import a checklist of the eight haves, all or nothing."""
+    """Validate and import a checklist of the eight haves, all or nothing.
+
+    Example: geoplan standards import checklist.xlsx --into checklist.csv
+    """
     from geoplan.datasets import Dataset
     from geoplan.operations.standards import read_checklist
 
@@ -255,7 +270,10 @@ def standards_report(checklist: Optional[Path] = typer.Option(None, "--checklist
                      as_of: str = typer.Option("2026-12-31", "--as-of", help="Assessment day (YYYY-MM-DD)"),
                      dataset: Path = _DATASET,
                      out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory")) -> None:
-    """League table per county (CSV, Markdown) and the map layer of stations with gaps (GeoJSON)."""
+    """League table per county (CSV) and the map layer of stations with gaps (GeoJSON).
+
+    Example: geoplan standards report --county 320902 -o out
+    """
     import pandas as pd
 
     from geoplan.datasets import Dataset
