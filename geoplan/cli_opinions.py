@@ -10,7 +10,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from geoplan.exceptions import GeoplanError
 from geoplan.settings import BUNDLED_DATASET
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geoplan.operations.classifier import Suggester
 
 opinions_app = typer.Typer(no_args_is_help=True, help="People's opinions: import, route, report, train the suggester.")
 standards_app = typer.Typer(no_args_is_help=True, help="Station standards: the eight haves and the five-good rating.")
@@ -171,7 +174,7 @@ def opinions_route(table: Path = typer.Argument(..., help="Opinion table (CSV/Ex
                f"(suggestions in suggested_category / suggested_level), {len(done)} already under way")
 
 
-def _suggester(model: Optional[Path]) -> "object":
+def _suggester(model: Optional[Path]) -> "Suggester":
     from geoplan.operations.classifier import load_suggester, train
     from geoplan.operations.opinion_corpus import load_corpus
 
@@ -231,8 +234,8 @@ def opinions_train(history: Optional[Path] = typer.Argument(None, help="Labelled
             for col, vocab in (("category", CATEGORIES), ("level", LEVELS)):
                 if col in df.columns:
                     df[col] = [vocab_value(v, vocab) or v for v in df[col]]
-            if "text" in df.columns:
-                df = df[(df.get("category", "") != "") & (df.get("level", "") != "")]
+            if {"category", "level"} <= set(df.columns):  # only the rows a person labelled
+                df = df[(df["category"] != "") & (df["level"] != "")].reset_index(drop=True)
         ev = evaluate(df, test_size=test_size, seed=seed)
         model = train(df, seed=seed)
         model.save(out)

@@ -370,7 +370,7 @@ def report(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = Non
         return Response(data, media_type="application/pdf",
                         headers={"Content-Disposition": f"attachment; filename=opinions_{quarter}_{county or 'city'}.pdf"})
 
-    def records(t: pd.DataFrame) -> list[dict[str, Any]]:
+    def records(t: pd.DataFrame) -> list[dict[Any, Any]]:
         return t.astype(object).where(t.notna(), None).to_dict("records")
 
     return json_response({

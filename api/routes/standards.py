@@ -77,7 +77,7 @@ def _scores(ctx: Ctx, db: Session, year: int, station_ids: list[str]) -> pd.Data
     return score_stations(ck, act, RatingRule(), as_of=as_of, station_ids=station_ids)
 
 
-def _records(t: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(t: pd.DataFrame) -> list[dict[Any, Any]]:
     return t.astype(object).where(t.notna(), None).to_dict("records")
 
 

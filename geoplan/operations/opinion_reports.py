@@ -35,7 +35,7 @@ import html
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -66,7 +66,8 @@ def status_on(opinions: pd.DataFrame, day: dt.date) -> pd.Series:
     was_open = np.where(now.isin(list(OPEN_STATUSES)), now, "in_progress")
     out = np.where(closed.notna() & (closed <= t), "closed",
                    np.where(answered.notna() & (answered <= t), "answered", was_open))
-    return pd.Series(np.where(received <= t, out, None), index=opinions.index, dtype=object)
+    return pd.Series(np.where((received <= t).to_numpy(), out, np.array(None, dtype=object)), index=opinions.index,
+                     dtype="object")
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class QuarterReport:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with plt.rc_context(_rc()), PdfPages(path, metadata={"Title": f"{self.scope_name} {self.quarter}",
+        with plt.rc_context(cast(Any, _rc())), PdfPages(path, metadata={"Title": f"{self.scope_name} {self.quarter}",
                                                               "Creator": "geoplan"}) as pdf:
             fig = plt.figure(figsize=(8.27, 11.69))
             fig.text(0.08, 0.95, f"{self.scope_name}民情民意季度报告（{self.quarter}）", fontsize=16, va="top")
@@ -216,7 +217,7 @@ class QuarterReport:
         import matplotlib.pyplot as plt
 
         out: dict[str, bytes] = {}
-        with plt.rc_context(_rc()):
+        with plt.rc_context(cast(Any, _rc())):
             for name, draw, size in (("category", self._draw_category, (7, 4)), ("level", self._draw_level, (5, 3)),
                                      ("status", self._draw_status, (5, 3)), ("hotspots", self._draw_hotspots, (7, 7))):
                 fig, ax = plt.subplots(figsize=size)
@@ -324,7 +325,8 @@ def quarterly_report(opinions: pd.DataFrame, dataset: Dataset, quarter: str, cou
     # as the record stood at the report date: not answered / closed yet if that came later
     then = ops.assign(status=ops["status_then"])
     for c in ("answered_on", "closed_on"):
-        then[c] = np.where(pd.to_datetime(then[c]) <= pd.Timestamp(day), then[c], None)
+        then[c] = np.where((pd.to_datetime(then[c]) <= pd.Timestamp(day)).to_numpy(), then[c].to_numpy(dtype=object),
+                           np.array(None, dtype=object))
     flagged = flag_overdue(then, as_of=day, calendar=calendar)
     received = pd.to_datetime(flagged["received_on"])
     inq = flagged[(received >= pd.Timestamp(q0)) & (received <= pd.Timestamp(q1))]

@@ -143,7 +143,8 @@ def synthesize_year(dataset: Dataset, year: int = 2026, seed: int = DEFAULT_SEED
     out["routed_on"] = dates(routed, np.ones(n, bool))
     out["deadline"] = dates(deadline, np.ones(n, bool))
     out["answered_on"] = dates(answered, answered_ok)
-    out["answer"] = np.where(answered_ok, "已答复：" + out["assigned_unit"].astype(str) + "已研究办理并反馈。", None)
+    out["answer"] = np.where(answered_ok, ("已答复：" + out["assigned_unit"].astype(str) + "已研究办理并反馈。").to_numpy(),
+                             np.array(None, dtype=object))
     out["closed_on"] = dates(closed, closed_ok)
     out.loc[status == "escalated", ["track", "assigned_unit", "assigned_unit_code", "batch", "deadline"]] = None
     out.loc[status == "escalated", "level"] = "town"  # waiting for a person to confirm the county level

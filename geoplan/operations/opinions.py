@@ -131,8 +131,9 @@ def flag_overdue(opinions: pd.DataFrame, as_of: dt.date, calendar: WorkdayCalend
     today = pd.Timestamp(as_of)
     is_open = df["status"].isin(list(OPEN_STATUSES)).to_numpy()
     df["overdue"] = is_open & deadline.notna().to_numpy() & (deadline < today).to_numpy()
-    on_time = np.where(answered.isna(), None, (answered <= deadline).to_numpy() | deadline.isna().to_numpy())
-    df["answered_on_time"] = pd.Series(on_time, index=df.index, dtype=object)
+    ok = ((answered <= deadline).to_numpy() | deadline.isna().to_numpy()).astype(object)
+    on_time = np.where(answered.isna().to_numpy(), np.array(None, dtype=object), ok)
+    df["answered_on_time"] = pd.Series(on_time, index=df.index, dtype="object")
     df["days_to_answer"] = (answered - received).dt.days.astype(float)
     if calendar is not None:
         df["workdays_overdue"] = [calendar.workdays_between(d.date(), as_of) if o else 0

@@ -110,7 +110,7 @@ class RoutingRules(BaseModel):
 
     def rule_for(self, level: str, category: str) -> RoutingRule:
         """The most specific rule of (level, category)."""
-        by = {(r.level, r.category): r for r in self.rules}
+        by: dict[tuple[str, str], RoutingRule] = {(r.level, r.category): r for r in self.rules}
         return by.get((level, category)) or by[(level, "*")]
 
 
@@ -169,7 +169,7 @@ def read_rules(source: str | Path) -> RoutingRules:
         return _rules_from_rows(rows, path.name)
     df, name = read_table(path)
     require_columns(df, name, ("level", "track", "unit", "deadline_workdays"))
-    return _rules_from_rows(df.to_dict("records"), name)
+    return _rules_from_rows([{str(k): v for k, v in r.items()} for r in df.to_dict("records")], name)
 
 
 @dataclass(frozen=True)

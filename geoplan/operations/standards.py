@@ -185,8 +185,8 @@ def score_stations(checklist: pd.DataFrame, activity: pd.DataFrame, rule: Rating
     ck["stale"] = ck["ok"].astype(bool) & ~fresh
     ids = station_ids if station_ids is not None else sorted(set(ck["station_id"].astype(str))
                                                               | set(activity["station_id"].astype(str)))
-    rows = pd.Index(ids).get_indexer(ck["station_id"].astype(str))
-    cols = pd.Index(list(ITEMS)).get_indexer(ck["item"].astype(str))
+    rows = pd.Index(ids).get_indexer(pd.Index(ck["station_id"].astype(str)))
+    cols = pd.Index(list(ITEMS)).get_indexer(pd.Index(ck["item"].astype(str)))
     known = (rows >= 0) & (cols >= 0)
 
     def grid(flag: str) -> pd.DataFrame:
