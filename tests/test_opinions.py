@@ -15,8 +15,8 @@ import pytest
 
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
-from geoplan.operations import (_opinion_helpers, classifier, opinion_corpus, opinion_reports, opinions,
-                                planning_weights, routing)
+from geoplan.operations import (_opinion_helpers, classifier, opinion_corpus, opinion_reports, opinion_synth,
+                                opinions, planning_weights, routing)
 from geoplan.operations._opinion_helpers import ImportRowsError, add_workdays, quarter_bounds
 from geoplan.operations.classifier import evaluate, load_suggester, train
 from geoplan.operations.opinion_corpus import CORPUS_PATH, generate_corpus, load_corpus
@@ -35,8 +35,8 @@ def yancheng() -> Dataset:
     return Dataset.load(BUNDLED_DATASET)
 
 
-@pytest.mark.parametrize("module", [_opinion_helpers, classifier, opinion_corpus, opinions, routing,
-                                    planning_weights])
+@pytest.mark.parametrize("module", [_opinion_helpers, classifier, opinion_corpus, opinion_reports, opinion_synth,
+                                    opinions, routing, planning_weights])
 def test_doctests(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
 

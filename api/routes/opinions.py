@@ -9,48 +9,36 @@ audit entry, list, export or error carries a contact.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import threading
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api import crud, crud_opinions
+from api.crud_opinions import frame
 from api.deps import Ctx, CurrentUser, Db, Planner, User, require_edit
-from api.models import AuditRow, OpinionRow, RoutingRulesRow
+from api.models import OpinionRow
+from api.opinion_deps import FileUpload, OpinionDep, SuggesterDep, require_view, today
 from api.problems import ApiProblem, responses
-from api.routes.common import GEOJSON, Code, Limit, Offset, audit, check_codes, check_limit, json_response, page_links
+from api.routes.common import GEOJSON, Code, Limit, Offset, check_codes, check_limit, json_response, page_links
 from geoplan.exceptions import InputError
 from geoplan.operations import opinions as ops
 from geoplan.operations._opinion_helpers import ImportRowsError
-from geoplan.operations.classifier import Suggester, train
-from geoplan.operations.opinion_corpus import load_corpus
 from geoplan.operations.opinion_reports import quarterly_report
-from geoplan.operations.routing import DEFAULT_RULES, RoutingRule, RoutingRules, route, rules_frame
+from geoplan.operations.routing import RoutingRule, RoutingRules, route, rules_frame
 from geoplan.operations.workdays import WorkdayCalendar
 
 router = APIRouter(tags=["opinions"])
-OpinionId = Annotated[str, Path(min_length=1, max_length=64, description="Opinion id")]
 Quarter = Annotated[str, Path(pattern=r"^\d{4}Q[1-4]$", description="Quarter, e.g. 2026Q3")]
 CategoryName = Literal["transport", "environment", "medical", "education", "elderly", "agriculture",
                        "social_security", "public_safety", "housing", "employment"]
 LevelName = Literal["town", "county", "city", "policy"]
 StatusName = Literal["received", "assigned", "in_progress", "answered", "closed", "escalated"]
 ChannelName = Literal["station_visit", "qr_portal", "reception_day", "hotline", "deputy"]
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
-_lock = threading.Lock()
-
-
-def today() -> dt.date:
-    """Today in Asia/Shanghai (the offices' calendar day)."""
-    return dt.datetime.now(_SHANGHAI).date()
 
 
 # -- request and response models ----------------------------------------------------------------
@@ -139,15 +127,6 @@ class StatusChange(BaseModel):
     on: dt.date | None = Field(None, description="Day of the change; default today")
 
 
-class FileUpload(BaseModel):
-    """A CSV or Excel file, base64-encoded (the API accepts JSON bodies only)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    filename: str = Field(min_length=1, max_length=200, pattern=r"(?i)\.(csv|xlsx)$")
-    content_base64: str = Field(min_length=1)
-
-
 class RulesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -155,26 +134,6 @@ class RulesBody(BaseModel):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def suggester(request: Request) -> Suggester:
-    """The app's suggester, trained once on the bundled corpus on first use (kept on app.state)."""
-    with _lock:
-        s = getattr(request.app.state, "opinion_suggester", None)
-        if s is None:
-            s = request.app.state.opinion_suggester = train(load_corpus())
-        return s
-
-
-def current_rules(db: Session) -> RoutingRules:
-    """The routing table in force: the latest stored version, else the built-in default."""
-    row = db.scalars(select(RoutingRulesRow).order_by(RoutingRulesRow.id.desc()).limit(1)).first()
-    return RoutingRules(rules=tuple(RoutingRule.model_validate(r) for r in row.rules)) if row else DEFAULT_RULES
-
-
-def may_view(user: User, county: str | None) -> bool:
-    """City planners see everything; county planners their county."""
-    return user.role == "city_planner" or (user.role == "county_planner" and county == user.county_code)
-
-
 def _status_out(r: OpinionRow) -> dict[str, Any]:
     return {"id": r.id, "received_on": r.received_on, "status": r.status, "deadline": r.deadline, "answer": r.answer,
             "answered_on": r.answered_on, "closed_on": r.closed_on}
@@ -191,22 +150,6 @@ def _out(r: OpinionRow, on: dt.date, contact: bool = False) -> dict[str, Any]:
     if contact:
         d["contact"] = r.contact
     return d
-
-
-def frame(rows: list[OpinionRow]) -> pd.DataFrame:
-    """Rows as the library's opinion frame (the contact column left out)."""
-    cols = [c for c in ops.COLUMNS if c not in ops.PROTECTED]
-    return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
-
-
-def _get(db: Session, user: User, oid: str) -> OpinionRow:
-    """The opinion if ``user`` may see it; 404 otherwise (also for someone else's, so ids cannot be probed)."""
-    row = db.get(OpinionRow, oid)
-    if row is None or not (may_view(user, row.county_code)
-                           or (user.role == "service" and row.submitted_by == user.name
-                               and row.submitter_role == "service")):
-        raise ApiProblem(404, f"unknown opinion id {oid!r}", field="path.opinion_id", kind="unknown-id")
-    return row
 
 
 def _place(ctx: Ctx, db: Db, station_id: str | None, town_code: str | None) -> tuple[str, str]:
@@ -228,21 +171,13 @@ def _place(ctx: Ctx, db: Db, station_id: str | None, town_code: str | None) -> t
     return town_code, county
 
 
-def _new_id(db: Session, day: dt.date) -> str:
-    prefix = f"OP-{day:%Y%m%d}-"
-    n = db.scalar(select(func.count()).select_from(OpinionRow).where(OpinionRow.id.like(prefix + "%"))) or 0
-    while db.get(OpinionRow, f"{prefix}{n + 1:04d}") is not None:
-        n += 1
-    return f"{prefix}{n + 1:04d}"
-
-
 def _route_row(ctx: Ctx, db: Session, row: OpinionRow, on: dt.date) -> tuple[str, ...]:
     """Route a confirmed row with the rules in force; returns the calendar notes."""
     ds = ctx.catalog.base
     one = pd.DataFrame([{"id": row.id, "town_code": row.town_code, "category": row.category, "level": row.level,
                          "received_on": row.received_on, "routed_on": on}])
     try:
-        routed = route(one, current_rules(db), ds.towns, ds.counties, WorkdayCalendar())
+        routed = route(one, crud_opinions.routing_rules(db), ds.towns, ds.counties, WorkdayCalendar())
     except InputError as exc:
         raise ApiProblem(422, str(exc), kind="validation-error") from exc
     r = routed.frame.iloc[0]
@@ -255,21 +190,21 @@ def _route_row(ctx: Ctx, db: Session, row: OpinionRow, on: dt.date) -> tuple[str
 # -- intake ----------------------------------------------------------------------------------------
 @router.post("/opinions", status_code=201, summary="Submit an opinion (portal or planner)",
              responses=responses(400, 401, 403, 413, 415, 422))
-def submit_opinion(body: OpinionSubmit, request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> Response:
+def submit_opinion(body: OpinionSubmit, ctx: Ctx, db: Db, user: CurrentUser, suggester: SuggesterDep) -> Response:
     town, county = _place(ctx, db, body.station_id, body.town_code)
     if user.is_planner:
         require_edit(user, county, "submit opinions")
     day = body.received_on or today()
     if day > today() + dt.timedelta(days=1):
         raise ApiProblem(422, "received_on lies in the future", field="body.received_on", kind="validation-error")
-    sug = suggester(request).suggest([body.text]).iloc[0]
-    row = OpinionRow(id=_new_id(db, day), received_on=day, station_id=body.station_id, town_code=town,
+    sug = suggester.suggest([body.text]).iloc[0]
+    row = OpinionRow(id=crud_opinions.new_opinion_id(db, day), received_on=day, station_id=body.station_id, town_code=town,
                      county_code=county, channel=body.channel, text=body.text, contact=body.contact or None,
                      submitted_by=user.name, submitter_role=user.role, status="received",
                      suggested_category=str(sug["suggested_category"]), category_confidence=float(sug["category_confidence"]),
                      suggested_level=str(sug["suggested_level"]), level_confidence=float(sug["level_confidence"]))
     db.add(row)
-    audit(db, user, "opinion.submit", "opinion", row.id, county,
+    crud.add_audit(db, user, "opinion.submit", "opinion", row.id, county,
           {"town_code": town, "channel": body.channel, "suggested_category": row.suggested_category,
            "suggested_level": row.suggested_level, "has_contact": bool(body.contact)})
     db.commit()
@@ -280,13 +215,9 @@ def submit_opinion(body: OpinionSubmit, request: Request, ctx: Ctx, db: Db, user
 @router.post("/opinions/import", status_code=201, summary="Import opinions from CSV/Excel (all or nothing)",
              responses=responses(400, 401, 403, 413, 415, 422))
 def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Response:
-    try:
-        data = base64.b64decode(body.content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiProblem(422, "content_base64 is not valid base64", field="body.content_base64",
-                         kind="validation-error") from None
+    data = body.data()
     ds = ctx.catalog.base
-    existing = frozenset(db.scalars(select(OpinionRow.id)))
+    existing = crud_opinions.opinion_ids(db)
     try:
         df = ops.read_opinions(data, ds.towns, ctx.view(db).layers["stations"].frame, name=body.filename,
                                submitted_by=user.name, existing_ids=existing)
@@ -306,7 +237,7 @@ def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Respon
                          submitter_role=user.role)
         row.status = row.status or "received"
         db.add(row)
-    audit(db, user, "opinion.import", "opinion", body.filename[:64], user.county_code,
+    crud.add_audit(db, user, "opinion.import", "opinion", body.filename[:64], user.county_code,
           {"rows": len(df), "file": body.filename})
     db.commit()
     return json_response({"imported": len(df), "ids": df["id"].tolist()}, status=201)
@@ -316,7 +247,7 @@ def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Respon
 @router.get("/opinions/routing-rules", summary="The routing table in force", tags=["opinions"],
             responses=responses(401, 403))
 def get_rules(db: Db, user: Planner) -> Response:
-    return json_response({"rules": rules_frame(current_rules(db)).to_dict("records")})
+    return json_response({"rules": rules_frame(crud_opinions.routing_rules(db)).to_dict("records")})
 
 
 @router.put("/opinions/routing-rules", summary="Replace the routing table (city planners)",
@@ -327,9 +258,8 @@ def put_rules(body: RulesBody, db: Db, user: Planner) -> Response:
         rules = RoutingRules(rules=tuple(body.rules))
     except ValueError as exc:
         raise ApiProblem(422, str(exc).split("\n")[-1].strip(), field="body.rules", kind="validation-error") from None
-    rows = [r.model_dump() for r in rules.rules]
-    db.add(RoutingRulesRow(rules=rows, actor=user.name))
-    audit(db, user, "opinion.rules", "routing_rules", "current", None, {"rules": rows})
+    rows = crud_opinions.add_routing_rules(db, rules, user.name)
+    crud.add_audit(db, user, "opinion.rules", "routing_rules", "current", None, {"rules": rows})
     db.commit()
     return json_response({"rules": rows})
 
@@ -337,13 +267,8 @@ def put_rules(body: RulesBody, db: Db, user: Planner) -> Response:
 # -- reports ---------------------------------------------------------------------------------------
 def _report(ctx: Ctx, db: Session, user: User, quarter: str, county: str | None, as_of: dt.date | None) -> Any:
     check_codes(ctx.catalog, county, None)
-    if not may_view(user, county):
-        raise ApiProblem(403, f"{user.role} {user.name!r} may not read the report of "
-                              f"{'county ' + county if county else 'the whole city'}", kind="forbidden")
-    q = select(OpinionRow)
-    if county is not None:
-        q = q.where(OpinionRow.county_code == county)
-    table = frame(list(db.scalars(q)))
+    require_view(user, county, "the opinion report")
+    table = frame(crud_opinions.opinions_of(db, county))
     try:
         return quarterly_report(table, ctx.catalog.base, quarter, county=county, as_of=as_of or today())
     except InputError as exc:
@@ -363,10 +288,10 @@ def report(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = Non
         return Response(rep.to_html(), media_type="text/html; charset=utf-8")
     if format == "pdf":
         import tempfile
-        from pathlib import Path as _P
+        from pathlib import Path as FilePath
 
         with tempfile.TemporaryDirectory() as d:
-            data = rep.to_pdf(_P(d) / "report.pdf").read_bytes()
+            data = rep.to_pdf(FilePath(d) / "report.pdf").read_bytes()
         return Response(data, media_type="application/pdf",
                         headers={"Content-Disposition": f"attachment; filename=opinions_{quarter}_{county or 'city'}.pdf"})
 
@@ -401,22 +326,14 @@ def list_opinions(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county:
                   limit: Limit = 100, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
-    q = select(OpinionRow)
-    if user.role == "service":
-        q = q.where(OpinionRow.submitted_by == user.name, OpinionRow.submitter_role == "service")
-    elif user.role == "county_planner":
-        if county is not None and county != user.county_code:
-            raise ApiProblem(403, f"county planner {user.name!r} sees county {user.county_code} only", kind="forbidden")
-        q = q.where(OpinionRow.county_code == user.county_code)
-    for col, val in ((OpinionRow.county_code, county), (OpinionRow.town_code, town), (OpinionRow.status, status),
-                     (OpinionRow.level, level), (OpinionRow.category, category), (OpinionRow.batch, batch)):
-        if val is not None:
-            q = q.where(col == val)
+    if user.role == "county_planner" and county is not None and county != user.county_code:
+        raise ApiProblem(403, f"county planner {user.name!r} sees county {user.county_code} only", kind="forbidden")
     now = today()
-    if overdue:
-        q = q.where(OpinionRow.status.in_(("assigned", "in_progress", "escalated")), OpinionRow.deadline < now)
-    matched = db.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = db.scalars(q.order_by(OpinionRow.received_on, OpinionRow.id).offset(offset).limit(limit)).all()
+    rows, matched = crud_opinions.opinions_page(
+        db, submitted_by=user.name if user.role == "service" else None,
+        county=user.county_code if user.role == "county_planner" else county,
+        filters={"town_code": town, "status": status, "level": level, "category": category, "batch": batch},
+        overdue_on=now if overdue else None, limit=limit, offset=offset)
     items = [_status_out(r) if user.role == "service" else _out(r, now) for r in rows]
     return json_response({"items": items, "numberMatched": matched, "numberReturned": len(items),
                           "links": page_links(request, offset, limit, matched)})
@@ -424,9 +341,8 @@ def list_opinions(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county:
 
 @router.get("/opinions/{opinion_id}", response_model=OpinionOut | OpinionStatusOut,
             summary="One opinion (the portal sees only the status of its own)", responses=responses(401, 404, 422))
-def get_opinion(opinion_id: OpinionId, db: Db, user: CurrentUser,
+def get_opinion(row: OpinionDep, db: Db, user: CurrentUser,
                 include_contact: Annotated[bool, Query(description="Planners of the county only; audited")] = False) -> Response:
-    row = _get(db, user, opinion_id)
     if user.role == "service":
         return json_response(_status_out(row))
     show = include_contact and user.may_edit(row.county_code)
@@ -434,17 +350,15 @@ def get_opinion(opinion_id: OpinionId, db: Db, user: CurrentUser,
         raise ApiProblem(403, f"{user.role} {user.name!r} may not see contacts of county {row.county_code}",
                          kind="forbidden")
     if show:
-        audit(db, user, "opinion.contact_viewed", "opinion", row.id, row.county_code, {})
+        crud.add_audit(db, user, "opinion.contact_viewed", "opinion", row.id, row.county_code, {})
         db.commit()
     return json_response(_out(row, today(), contact=show))
 
 
 @router.get("/opinions/{opinion_id}/history", summary="Every change of one opinion (audit trail)",
             responses=responses(401, 403, 404, 422))
-def opinion_history(opinion_id: OpinionId, db: Db, user: Planner) -> Response:
-    _get(db, user, opinion_id)
-    rows = db.scalars(select(AuditRow).where(AuditRow.target_type == "opinion", AuditRow.target_id == opinion_id)
-                      .order_by(AuditRow.id)).all()
+def opinion_history(user: Planner, row: OpinionDep, db: Db) -> Response:
+    rows = crud_opinions.opinion_history(db, row.id)
     return json_response([{"at": r.at, "actor": r.actor, "role": r.role, "action": r.action, "detail": r.detail}
                           for r in rows])
 
@@ -452,8 +366,7 @@ def opinion_history(opinion_id: OpinionId, db: Db, user: Planner) -> Response:
 # -- handling --------------------------------------------------------------------------------------
 @router.post("/opinions/{opinion_id}/confirm", summary="Confirm category and level; routes the opinion",
              responses=responses(400, 401, 403, 404, 409, 413, 415, 422))
-def confirm_opinion(opinion_id: OpinionId, body: Confirm, ctx: Ctx, db: Db, user: Planner) -> Response:
-    row = _get(db, user, opinion_id)
+def confirm_opinion(user: Planner, row: OpinionDep, body: Confirm, ctx: Ctx, db: Db) -> Response:
     require_edit(user, row.county_code, "confirm opinions")
     if row.status not in ("received", "escalated"):
         raise ApiProblem(409, f"opinion {row.id} is {row.status}; only received or escalated opinions are confirmed",
@@ -469,7 +382,7 @@ def confirm_opinion(opinion_id: OpinionId, body: Confirm, ctx: Ctx, db: Db, user
     before = {"status": row.status, "category": row.category, "level": row.level}
     row.category, row.level, row.confirmed_by = body.category, body.level, user.name
     notes = _route_row(ctx, db, row, on)
-    audit(db, user, "opinion.confirm", "opinion", row.id, row.county_code,
+    crud.add_audit(db, user, "opinion.confirm", "opinion", row.id, row.county_code,
           {"before": before, "category": body.category, "level": body.level,
            "suggested": {"category": row.suggested_category, "level": row.suggested_level},
            "track": row.track, "unit": row.assigned_unit, "deadline": str(row.deadline), "note": body.note})
@@ -479,8 +392,7 @@ def confirm_opinion(opinion_id: OpinionId, body: Confirm, ctx: Ctx, db: Db, user
 
 @router.post("/opinions/{opinion_id}/status", summary="Move an opinion along its life cycle",
              responses=responses(400, 401, 403, 404, 409, 413, 415, 422))
-def change_status(opinion_id: OpinionId, body: StatusChange, db: Db, user: Planner) -> Response:
-    row = _get(db, user, opinion_id)
+def change_status(user: Planner, row: OpinionDep, body: StatusChange, db: Db) -> Response:
     require_edit(user, row.county_code, "handle opinions")
     try:
         ops.check_transition(row.status, body.status)
@@ -514,7 +426,7 @@ def change_status(opinion_id: OpinionId, body: StatusChange, db: Db, user: Plann
         row.track = row.assigned_unit = row.assigned_unit_code = row.batch = None
         row.deadline = None
     row.status = body.status
-    audit(db, user, f"opinion.{body.status}", "opinion", row.id, row.county_code, detail)
+    crud.add_audit(db, user, f"opinion.{body.status}", "opinion", row.id, row.county_code, detail)
     db.commit()
     return json_response(_out(row, today()))
 
