@@ -26,9 +26,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from geoplan.exceptions import InputError
+from geoplan.operations.opinions import unresolved_by_town
 from geoplan.operations.standards import ITEMS, RATINGS
 
-__all__ = ["PerformanceRule", "opinion_weights", "station_performance"]
+__all__ = ["PerformanceRule", "opinion_weights", "scenario_feedback", "station_performance"]
 
 
 def opinion_weights(town_codes: np.ndarray, population: np.ndarray, unresolved: pd.Series,
@@ -103,3 +104,26 @@ def station_performance(scores: pd.DataFrame, rule: PerformanceRule | None = Non
               for p, r, f in zip(poor, s["rating"], facts)]
     return pd.DataFrame({"station_id": s["station_id"].astype(str), "performance": np.round(score / 100.0, 3),
                          "poor": poor, "reason": reason})
+
+
+def scenario_feedback(opinions: pd.DataFrame, scores: pd.DataFrame | None = None,
+                      rule: PerformanceRule | None = None) -> dict[str, dict[str, object]]:
+    """The plain scenario inputs from running the network: ``unresolved_opinions`` and ``station_performance``.
+
+    Pass them to the planning scenario with a weight, e.g.
+    ``Scenario(opinion_weight=2, **scenario_feedback(opinions, scores))``.
+
+    Examples
+    --------
+    >>> ops = pd.DataFrame({"town_code": ["A", "A", "B"], "status": ["assigned", "closed", "in_progress"]})
+    >>> scenario_feedback(ops)["unresolved_opinions"]
+    {'A': 1.0, 'B': 1.0}
+    """
+    out: dict[str, dict[str, object]] = {
+        "unresolved_opinions": {str(k): float(v) for k, v in unresolved_by_town(opinions).items()}}
+    if scores is not None:
+        perf = station_performance(scores, rule)
+        out["station_performance"] = {
+            sid: {"performance": float(p), "poor": bool(b), "reason": str(r)[:300]}
+            for sid, p, b, r in zip(perf["station_id"], perf["performance"], perf["poor"], perf["reason"])}
+    return out

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from geoplan.datasets import SITE_CATEGORIES, TIERS
 from geoplan.settings import DEFAULT_RADIUS_M
 
-__all__ = ["Scenario", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
+__all__ = ["Scenario", "StationNote", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
 
 #: A station tier (the dataset's :data:`~geoplan.datasets.TIERS`).
 Tier = Literal["home", "station", "point"]
@@ -19,6 +19,17 @@ SolverChoice = Literal["auto", "exact", "greedy"]
 
 #: Scenario.solver → :func:`geoplan.optimize.max_coverage` solver name.
 OPTIMIZER_SOLVER: dict[str, str] = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
+
+
+class StationNote(BaseModel):
+    """How a station works (from :func:`geoplan.operations.planning_weights.station_performance`):
+    its performance in [0, 1], whether it "does not play its role", and why, in words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    performance: float = Field(ge=0, le=1)
+    poor: bool
+    reason: str = Field("", max_length=300)
 
 
 class Scenario(BaseModel):
@@ -70,6 +81,26 @@ class Scenario(BaseModel):
     solver: SolverChoice = Field("auto", description="Optimizer choice")
     time_limit: float = Field(60.0, gt=0, le=3600, description="Seconds for the optimizer")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for tie-breaking; same inputs and seed give the same plan")
+    # -- feedback from running the network (geoplan.operations): plain inputs, computed there --------
+    opinion_weight: float = Field(
+        0.0, ge=0, le=100,
+        description="Weigh people by their town's unresolved opinions per head when siting: weight = 1 + "
+                    "opinion_weight × (town rate / mean rate); 0 is off")
+    unresolved_opinions: dict[str, float] = Field(
+        default_factory=dict,
+        description="Unresolved opinions per town code (geoplan.operations.opinions.unresolved_by_town)")
+    station_performance: dict[str, StationNote] = Field(
+        default_factory=dict,
+        description="Per station id how it works: the review closes redundant poor ones first and keeps redundant "
+                    "ones that work well, saying so in the reason")
+
+    @field_validator("unresolved_opinions")
+    @classmethod
+    def _counts(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, n in v.items():
+            if not (0 <= n <= 1e7):  # also rejects NaN
+                raise ValueError(f"unresolved opinions of town {k!r} must be a number from 0 to 10,000,000")
+        return v
 
     @field_validator("category_weights")
     @classmethod
