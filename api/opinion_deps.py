@@ -22,6 +22,10 @@ from geoplan.operations.opinion_corpus import load_corpus
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 _train_lock = threading.Lock()
 OpinionId = Annotated[str, Path(min_length=1, max_length=64, description="Opinion id")]
+#: A calendar day the offices can mean (the working-day calendar needs a bounded range).
+Day = Annotated[dt.date, Field(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
+#: ``YYYYQn``.
+QUARTER_PATTERN = r"^(19|20|21)\d{2}Q[1-4]$"
 
 
 def today() -> dt.date:

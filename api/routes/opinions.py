@@ -22,7 +22,7 @@ from api import crud, crud_opinions
 from api.crud_opinions import frame
 from api.deps import Ctx, CurrentUser, Db, Planner, User, require_edit
 from api.models import OpinionRow
-from api.opinion_deps import FileUpload, OpinionDep, SuggesterDep, require_view, today
+from api.opinion_deps import QUARTER_PATTERN, Day, FileUpload, OpinionDep, SuggesterDep, require_view, today
 from api.problems import ApiProblem, responses
 from api.routes.common import GEOJSON, Code, Limit, Offset, check_codes, check_limit, json_response, page_links
 from geoplan.exceptions import InputError
@@ -33,7 +33,7 @@ from geoplan.operations.routing import RoutingRule, RoutingRules, route, rules_f
 from geoplan.operations.workdays import WorkdayCalendar
 
 router = APIRouter(tags=["opinions"])
-Quarter = Annotated[str, Path(pattern=r"^\d{4}Q[1-4]$", description="Quarter, e.g. 2026Q3")]
+Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="Quarter, e.g. 2026Q3")]
 CategoryName = Literal["transport", "environment", "medical", "education", "elderly", "agriculture",
                        "social_security", "public_safety", "housing", "employment"]
 LevelName = Literal["town", "county", "city", "policy"]
@@ -51,7 +51,7 @@ class OpinionSubmit(BaseModel):
     channel: ChannelName = "qr_portal"
     station_id: str | None = Field(None, min_length=1, max_length=64)
     town_code: str | None = Field(None, min_length=1, max_length=32)
-    received_on: dt.date | None = Field(None, description="Default: today (Asia/Shanghai)")
+    received_on: Day | None = Field(None, description="Default: today (Asia/Shanghai)")
     contact: str | None = Field(None, max_length=200, description="Optional; protected, never shown back")
 
     @model_validator(mode="after")
@@ -112,7 +112,7 @@ class Confirm(BaseModel):
 
     category: CategoryName
     level: LevelName
-    on: dt.date | None = Field(None, description="Day of routing; default today")
+    on: Day | None = Field(None, description="Day of routing; default today")
     note: str = Field("", max_length=1000)
 
 
@@ -124,7 +124,7 @@ class StatusChange(BaseModel):
     status: Literal["in_progress", "answered", "closed", "escalated"]
     answer: str | None = Field(None, min_length=1, max_length=4000, description="Required for answered")
     reason: str = Field("", max_length=1000, description="Required for escalated: why the level cannot solve it")
-    on: dt.date | None = Field(None, description="Day of the change; default today")
+    on: Day | None = Field(None, description="Day of the change; default today")
 
 
 class RulesBody(BaseModel):
@@ -279,7 +279,7 @@ def _report(ctx: Ctx, db: Session, user: User, quarter: str, county: str | None,
             responses={**responses(401, 403, 422), 200: {"content": {"application/json": {}, "text/markdown": {},
                                                                      "text/html": {}, "application/pdf": {}}}})
 def report(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = None,
-           as_of: Annotated[dt.date | None, Query(description="Day the data stands at; default today")] = None,
+           as_of: Annotated[Day | None, Query(description="Day the data stands at; default today")] = None,
            format: Annotated[Literal["json", "markdown", "html", "pdf"], Query()] = "json") -> Response:
     rep = _report(ctx, db, user, quarter, county, as_of)
     if format == "markdown":
@@ -309,7 +309,7 @@ def report(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = Non
 @router.get("/opinions/hotspots/{quarter}", summary="Hotspots by town: a map layer (GeoJSON)",
             responses={**responses(401, 403, 422), 200: {"content": {GEOJSON: {}}}})
 def hotspots(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = None,
-             as_of: Annotated[dt.date | None, Query()] = None) -> Response:
+             as_of: Annotated[Day | None, Query()] = None) -> Response:
     rep = _report(ctx, db, user, quarter, county, as_of)
     return Response(rep.hotspots.to_crs("EPSG:4326").to_json(na="null", drop_id=True), media_type=GEOJSON)
 
@@ -321,7 +321,7 @@ def list_opinions(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county:
                   status: Annotated[StatusName | None, Query()] = None,
                   level: Annotated[LevelName | None, Query()] = None,
                   category: Annotated[CategoryName | None, Query()] = None,
-                  batch: Annotated[str | None, Query(pattern=r"^\d{4}Q[1-4]$")] = None,
+                  batch: Annotated[str | None, Query(pattern=QUARTER_PATTERN)] = None,
                   overdue: Annotated[bool | None, Query(description="Only open opinions past their deadline")] = None,
                   limit: Limit = 100, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)

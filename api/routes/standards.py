@@ -18,7 +18,7 @@ from starlette.responses import Response
 from api import crud, crud_opinions
 from api.crud_opinions import frame
 from api.deps import Ctx, Db, Planner, StationDep, User, require_edit
-from api.opinion_deps import FileUpload, require_view, today
+from api.opinion_deps import Day, FileUpload, require_view, today
 from api.problems import ApiProblem, responses
 from api.routes.common import GEOJSON, Code, check_codes, json_response
 from geoplan.exceptions import InputError
@@ -38,7 +38,7 @@ class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ok: bool
-    checked_on: dt.date
+    checked_on: Day
     evidence: str = Field("", max_length=500)
 
 

@@ -66,8 +66,8 @@ def quarter_of(day: dt.date) -> str:
 def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
     """First and last day of ``"YYYYQn"``; :class:`InputError` for anything else."""
     q = quarter.strip().upper()
-    if len(q) != 6 or not q[:4].isdigit() or q[4] != "Q" or q[5] not in "1234":
-        raise InputError(f"quarter {quarter!r}: write it as YYYYQn, e.g. 2026Q3")
+    if len(q) != 6 or not q[:4].isdigit() or q[4] != "Q" or q[5] not in "1234" or not 1900 <= int(q[:4]) <= 2100:
+        raise InputError(f"quarter {quarter!r}: write it as YYYYQn with a year from 1900 to 2100, e.g. 2026Q3")
     year, n = int(q[:4]), int(q[5])
     start = dt.date(year, 3 * n - 2, 1)
     end = (dt.date(year + (n == 4), (3 * n) % 12 + 1, 1)) - dt.timedelta(days=1)
