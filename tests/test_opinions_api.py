@@ -231,3 +231,19 @@ def test_standards_checks_activity_league_and_gaps(client: TestClient) -> None:
     good = "station_id,item,ok,checked_on,evidence\nST03,有场所,是,2026-02-01,照片\nST03,sign,否,2026-02-01,\n"
     r = client.post("/standards/import", headers=CITY, json=_upload("ck.csv", good.encode()))
     assert r.status_code == 201 and r.json() == {"imported": 2, "stations": 1}
+
+
+def test_planning_feedback_goes_into_a_scenario(client: TestClient) -> None:
+    fb = client.get("/standards/planning-feedback", headers=CITY, params={"year": 2026}).json()
+    assert fb["unresolved_opinions"] and all(v > 0 for v in fb["unresolved_opinions"].values())
+    assert set(fb["station_performance"]) == {f"ST{i:02d}" for i in range(11)}  # the active stations
+    st01 = fb["station_performance"]["ST01"]
+    assert "八有齐全" in st01["reason"] and "全年接待日 10 天" in st01["reason"]
+    r = client.post("/scenarios", headers=CITY, json={"scenario": {
+        "name": "opinions", "budget": 2, "opinion_weight": 2, "unresolved_opinions": fb["unresolved_opinions"],
+        "station_performance": fb["station_performance"]}})
+    assert r.status_code in (200, 201), r.text
+    bad = client.post("/scenarios", headers=CITY, json={"scenario": {
+        "budget": 2, "opinion_weight": 1, "unresolved_opinions": {"nowhere": 1}}})
+    assert_problem(bad, 422)
+    assert_problem(client.get("/standards/planning-feedback", headers=PORTAL), 403)

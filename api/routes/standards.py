@@ -24,6 +24,7 @@ from api.routes.common import GEOJSON, Code, check_codes, json_response
 from geoplan.exceptions import InputError
 from geoplan.operations._opinion_helpers import ImportRowsError
 from geoplan.operations.opinions import flag_overdue
+from geoplan.operations.planning_weights import scenario_feedback
 from geoplan.operations.standards import (ITEMS, RatingRule, activity_from_opinions, gaps_layer, league_table,
                                           read_checklist, score_stations)
 
@@ -164,3 +165,15 @@ def gaps(ctx: Ctx, db: Db, user: Planner, county: Code = None, year: Year = None
     view = ctx.view(db).dataset
     layer = gaps_layer(_scores(db, year or today().year, ids), view.stations)
     return Response(layer.to_crs("EPSG:4326").to_json(na="null", drop_id=True), media_type=GEOJSON)
+
+
+@router.get("/standards/planning-feedback",
+            summary="Scenario inputs from running the network: unresolved opinions per town, station performance",
+            responses=responses(401, 403, 422))
+def planning_feedback(ctx: Ctx, db: Db, user: Planner, county: Code = None, year: Year = None) -> Response:
+    """Paste the answer into a scenario (with ``opinion_weight`` > 0 for the opinions to weigh)."""
+    ids = _scope(ctx, db, user, county)
+    y = year or today().year
+    opinions = frame(crud_opinions.opinions_of(db, county))
+    fb = scenario_feedback(opinions, _scores(db, y, ids))
+    return json_response({"year": y, "county_code": county, **fb})
