@@ -143,8 +143,14 @@ def test_city_level_lands_in_the_quarterly_batch_and_report(client: TestClient) 
     assert hot["type"] == "FeatureCollection" and len(hot["features"]) == 4
 
 
-def test_contact_is_never_in_lists_reports_or_the_audit_log(client: TestClient) -> None:
+def test_contact_is_never_in_lists_reports_or_the_audit_log(client: TestClient,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
     o = _submit(client, PORTAL)
+    long = CONTACT * 20  # too long: the 422 names the field but does not echo the value
+    r = client.post("/opinions", headers=PORTAL, json={"text": "x", "town_code": "T1", "contact": long})
+    assert_problem(r, 422, "body.contact")
+    assert CONTACT not in r.text
     assert CONTACT not in client.get("/opinions", headers=CITY, params={"limit": 5000}).text
     for fmt in ("json", "markdown", "html"):
         assert CONTACT not in client.get("/opinions/reports/2026Q3", headers=CITY, params={"format": fmt}).text
@@ -155,6 +161,7 @@ def test_contact_is_never_in_lists_reports_or_the_audit_log(client: TestClient) 
     assert_problem(client.get(f"/opinions/{o['id']}", headers=EAST, params={"include_contact": True}), 404)
     log = client.get("/audit", headers=CITY, params={"target_id": o["id"]}).json()["items"]
     assert "opinion.contact_viewed" in [e["action"] for e in log] and CONTACT not in str(log)
+    assert CONTACT not in caplog.text
 
 
 def test_import_is_all_or_nothing_with_every_bad_row_named(client: TestClient) -> None:
