@@ -6,10 +6,11 @@ library's opinion frame — always without the protected contact.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.crud import page
@@ -37,13 +38,9 @@ def opinion_ids(db: Session) -> frozenset[str]:
     return frozenset(db.scalars(select(OpinionRow.id)))
 
 
-def new_opinion_id(db: Session, day: dt.date) -> str:
-    """The next free ``OP-YYYYMMDD-NNNN`` id of a day."""
-    prefix = f"OP-{day:%Y%m%d}-"
-    n = db.scalar(select(func.count()).select_from(OpinionRow).where(OpinionRow.id.like(prefix + "%"))) or 0
-    while db.get(OpinionRow, f"{prefix}{n + 1:04d}") is not None:
-        n += 1
-    return f"{prefix}{n + 1:04d}"
+def new_opinion_id(day: dt.date) -> str:
+    """A fresh ``OP-YYYYMMDD-xxxxxxxxxx`` id (random, so concurrent submissions never collide)."""
+    return f"OP-{day:%Y%m%d}-{uuid.uuid4().hex[:10]}"
 
 
 def opinions_page(db: Session, *, submitted_by: str | None, county: str | None, filters: dict[str, Any],

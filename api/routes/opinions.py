@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -198,7 +199,7 @@ def submit_opinion(body: OpinionSubmit, ctx: Ctx, db: Db, user: CurrentUser, sug
     if day > today() + dt.timedelta(days=1):
         raise ApiProblem(422, "received_on lies in the future", field="body.received_on", kind="validation-error")
     sug = suggester.suggest([body.text]).iloc[0]
-    row = OpinionRow(id=crud_opinions.new_opinion_id(db, day), received_on=day, station_id=body.station_id, town_code=town,
+    row = OpinionRow(id=crud_opinions.new_opinion_id(day), received_on=day, station_id=body.station_id, town_code=town,
                      county_code=county, channel=body.channel, text=body.text, contact=body.contact or None,
                      submitted_by=user.name, submitter_role=user.role, status="received",
                      suggested_category=str(sug["suggested_category"]), category_confidence=float(sug["category_confidence"]),
@@ -239,7 +240,12 @@ def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Respon
         db.add(row)
     crud.add_audit(db, user, "opinion.import", "opinion", body.filename[:64], user.county_code,
           {"rows": len(df), "file": body.filename})
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:  # another import took one of these ids meanwhile: nothing was stored
+        db.rollback()
+        raise ApiProblem(409, "an opinion id in the file was stored by another request meanwhile; nothing was "
+                              "imported — send the file again", kind="conflict") from None
     return json_response({"imported": len(df), "ids": df["id"].tolist()}, status=201)
 
 
