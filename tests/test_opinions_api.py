@@ -254,3 +254,17 @@ def test_planning_feedback_goes_into_a_scenario(client: TestClient) -> None:
         "budget": 2, "opinion_weight": 1, "unresolved_opinions": {"nowhere": 1}}})
     assert_problem(bad, 422)
     assert_problem(client.get("/standards/planning-feedback", headers=PORTAL), 403)
+
+
+def test_concurrent_portal_submissions_all_land(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        return client.post("/opinions", headers=PORTAL, json={"text": f"路灯坏了 {i}", "town_code": "T1",
+                                                              "received_on": "2026-11-02"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(one, range(24)))
+    assert codes == [201] * 24
+    mine = client.get("/opinions", headers=PORTAL, params={"limit": 5000}).json()["items"]
+    assert len({o["id"] for o in mine if o["received_on"] == "2026-11-02"}) == 24
