@@ -100,8 +100,8 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     >>> import geoplan
     >>> from geoplan.planning import Scenario, planning_inputs
     >>> inp = planning_inputs(geoplan.load(), Scenario(category_weights={"street": 0}))
-    >>> len(inp.station_xy) == len(inp.stations) and (inp.site_weight > 0).all()
-    True
+    >>> len(inp.station_xy) == len(inp.stations), bool((inp.site_weight > 0).all())
+    (True, True)
     """
     scenario = scenario or Scenario()
     m = dataset.to_metric()

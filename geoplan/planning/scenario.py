@@ -1,12 +1,15 @@
 """The :class:`Scenario`: a frozen, JSON-serialisable set of planning parameters."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geoplan.datasets import SITE_CATEGORIES, TIERS
 from geoplan.settings import DEFAULT_RADIUS_M
+
+if TYPE_CHECKING:  # the optimizer package is heavy; only its names are needed here
+    from geoplan.optimize.solution import SolverName
 
 __all__ = ["Scenario", "StationNote", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
 
@@ -18,7 +21,7 @@ Distance = Literal["straight", "road"]
 SolverChoice = Literal["auto", "exact", "greedy"]
 
 #: Scenario.solver → :func:`geoplan.optimize.max_coverage` solver name.
-OPTIMIZER_SOLVER: dict[str, str] = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
+OPTIMIZER_SOLVER: "dict[SolverChoice, SolverName]" = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
 
 
 class StationNote(BaseModel):
