@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
-from conftest import make_tiny_layers
+from helpers import make_tiny_layers
 from geoplan.datasets import Dataset
 
 TOKENS = {
