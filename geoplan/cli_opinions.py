@@ -312,3 +312,48 @@ def standards_report(checklist: Optional[Path] = typer.Option(None, "--checklist
         t.add_row(str(code), *[str(int(x)) for x in row], f"{league.loc[league['county_code'] == code, 'score'].mean():.1f}")
     _out.print(t)
     _out.print(f"[green]wrote[/green] {out}/{stem}_league.csv, {stem}_gaps.geojson ({len(gaps)} stations with gaps)")
+
+
+@opinions_app.command("feedback")
+def opinions_feedback(into: Path = typer.Option(..., "--into", help="Scenario JSON file to write or update"),
+                      weight: float = typer.Option(2.0, "--weight", min=0, max=100, help="opinion_weight to set"),
+                      table: Optional[Path] = typer.Option(None, "--opinions", help="Opinion table (default: bundled synthetic 2026)"),
+                      performance: bool = typer.Option(True, "--performance/--no-performance",
+                                                       help="Also set station_performance from the standards"),
+                      checklist: Optional[Path] = typer.Option(None, "--checklist", help="Checklist (default: bundled synthetic 2026)"),
+                      reception: Optional[Path] = typer.Option(None, "--reception-days", help="station_id,reception_days CSV (default: bundled)"),
+                      as_of: str = typer.Option("2026-12-31", "--as-of", help="Assessment day (YYYY-MM-DD)"),
+                      dataset: Path = _DATASET) -> None:
+    """Put unresolved opinions per town (and station performance) into a scenario file for `geoplan plan`.
+
+    Example: geoplan opinions feedback --into s.json --weight 3 && geoplan plan --scenario s.json
+    """
+    from geoplan.datasets import Dataset
+    from geoplan.operations.opinion_synth import load_year
+    from geoplan.operations.opinions import flag_overdue
+    from geoplan.operations.planning_weights import scenario_feedback
+    from geoplan.operations.standards import RatingRule, activity_from_opinions, score_stations
+    from geoplan.planning import Scenario
+
+    with _errors():
+        ds = Dataset.load(dataset)
+        day = _date(as_of) or dt.date(2026, 12, 31)
+        ops = _opinions_table(table)
+        scores = None
+        if performance:
+            import pandas as pd
+
+            from geoplan.operations.standards import read_checklist
+
+            bundled = load_year() if checklist is None or reception is None else None
+            ck = read_checklist(checklist) if checklist else bundled.checklist  # type: ignore[union-attr]
+            rd = pd.read_csv(reception, dtype={"station_id": str}) if reception else bundled.reception_days  # type: ignore[union-attr]
+            act = activity_from_opinions(flag_overdue(ops, as_of=day), rd)  # type: ignore[arg-type]
+            scores = score_stations(ck, act, RatingRule(), as_of=day,
+                                    station_ids=sorted(ds.active_stations()["id"].astype(str)))
+        fb = scenario_feedback(ops, scores)  # type: ignore[arg-type]
+        base = json.loads(into.read_text(encoding="utf-8")) if into.exists() else {}
+        sc = Scenario.model_validate(base | fb | {"opinion_weight": weight})  # validated before writing
+        into.write_text(sc.model_dump_json(indent=2, exclude_defaults=False), encoding="utf-8")
+    _out.print(f"[green]wrote[/green] {into}: opinion_weight {weight}, {len(fb['unresolved_opinions'])} towns with "
+               f"unresolved opinions" + (f", {len(fb['station_performance'])} station notes" if performance else ""))

@@ -19,7 +19,8 @@ def run(*args: object):
 
 
 def test_help_has_examples() -> None:
-    for group, cmds in (("opinions", ("import", "route", "report", "train")), ("standards", ("import", "report"))):
+    for group, cmds in (("opinions", ("import", "route", "report", "train", "feedback")),
+                        ("standards", ("import", "report"))):
         assert all(c in run(group, "--help").output for c in cmds)
         for c in cmds:
             assert "Example" in run(group, c, "--help").output
@@ -95,3 +96,16 @@ def test_standards_import_and_report(tmp_path: Path) -> None:
     rule = tmp_path / "rule.json"
     rule.write_text(json.dumps({"meets_score": 101}), encoding="utf-8")
     assert run("standards", "report", "--rule", rule, "-o", tmp_path).exit_code == 2
+
+
+def test_feedback_goes_into_a_scenario_file(tmp_path: Path) -> None:
+    from geoplan.planning import Scenario
+
+    s = tmp_path / "s.json"
+    s.write_text(json.dumps({"name": "民情", "budget": 40}), encoding="utf-8")
+    res = run("opinions", "feedback", "--into", s, "--weight", "3")
+    assert res.exit_code == 0, res.output
+    sc = Scenario.model_validate_json(s.read_text(encoding="utf-8"))
+    assert sc.name == "民情" and sc.budget == 40 and sc.opinion_weight == 3
+    assert len(sc.unresolved_opinions) > 50 and len(sc.station_performance) > 500
+    assert run("opinions", "feedback", "--into", s, "--weight", "-1").exit_code == 2
