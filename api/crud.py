@@ -81,3 +81,19 @@ def audit_entries(db: Session, *, target_id: str | None, actor: str | None, acti
         if val is not None:
             q = q.where(col == val)
     return page(db, q, (AuditRow.id.desc(),), limit, offset)
+
+
+# -- stored plans (the /ogc collections) ---------------------------------------------
+def stored_plans(db: Session, scenario_id: str | None = None) -> list[tuple[str, str, str | None, Any]]:
+    """``(scenario id, name, county code, plan created_at)`` of finished scenarios with a plan,
+    newest first (only ``scenario_id``'s when given); never loads the plans' bytes."""
+    q = (select(ScenarioRow.id, ScenarioRow.name, ScenarioRow.county_code, PlanRow.created_at)
+         .join(PlanRow, PlanRow.scenario_id == ScenarioRow.id).where(ScenarioRow.status == "done"))
+    if scenario_id is not None:
+        q = q.where(ScenarioRow.id == scenario_id)
+    return [(str(i), str(n), c, t) for i, n, c, t in db.execute(q.order_by(PlanRow.created_at.desc(), ScenarioRow.id))]
+
+
+def plan_stations_geojson(db: Session, scenario_id: str) -> dict[str, Any] | None:
+    """The stored stations FeatureCollection of a plan (only that column)."""
+    return db.scalar(select(PlanRow.stations_geojson).where(PlanRow.scenario_id == scenario_id))

@@ -25,6 +25,7 @@ from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.http import BodyGuard, SecurityHeaders
 from api.jobs import JobRunner, Planner, recover
+from api import ogc
 from api.limits import RateLimiter
 from api.retention import prune
 from api.routes import assignments, layers, meta, review, scenarios, stations
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     for module in (meta, layers, scenarios, assignments, review, stations):
         app.include_router(module.router)
+    app.include_router(ogc.router)  # OGC API – Features under /ogc
     # Make the problem schema a named component so every `responses=` reference resolves.
     _openapi = app.openapi
 

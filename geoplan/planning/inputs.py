@@ -44,7 +44,7 @@ class PlanningInputs:
     demand_xy, pop, demand_town : numpy.ndarray
         Demand points (metric x, y), their population and town index (-1: none).
     towns, counties : pandas.DataFrame
-        code, name (and county_code) in dataset order; indices refer to these rows.
+        code, name (and county_code, kind) in dataset order; indices refer to these rows.
     stations : geopandas.GeoDataFrame
         The active stations, metric CRS, index 0..k-1.
     station_xy, station_town, station_radius : numpy.ndarray
@@ -99,7 +99,7 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     """
     scenario = scenario or Scenario()
     m = dataset.to_metric()
-    towns = pd.DataFrame(m["towns"][["code", "name", "county_code"]]).reset_index(drop=True)
+    towns = pd.DataFrame(m["towns"][["code", "name", "county_code", "kind"]]).reset_index(drop=True)
     town_idx = pd.Index(towns["code"].astype(str))
     # Spatial layers: annotated as GeoDataFrames (to_metric() also returns the attribute tables).
     demand: gpd.GeoDataFrame = m["demand"].reset_index(drop=True)
