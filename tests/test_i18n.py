@@ -75,7 +75,7 @@ def test_numbers_and_dates_follow_the_locale() -> None:
 
 VALUES = {"category": "farmers' market", "name": "东街农贸市场", "people": "1,234", "distance": "2.5 km",
           "footfall": "800", "lost": "56", "town": "新兴镇", "radius": "1,500", "reach": "2,000", "others": "3",
-          "shared": "1,944", "tier": "station"}
+          "shared": "1,944", "tier": "station", "why": "群众满意度高"}
 
 
 @pytest.mark.parametrize("key", sorted(REASONS))
@@ -100,6 +100,11 @@ def test_every_stored_reason_reads_in_chinese(key: str) -> None:
 
 def test_unknown_reason_text_is_left_alone() -> None:
     assert localize_reason("written by hand", "zh") == "written by hand"
+
+
+def test_a_reason_with_a_planners_note_keeps_the_note() -> None:
+    text = reason("reaches", reach="1,200") + "; 2025年群众评议排名末位"
+    assert localize_reason(text, "zh") == "覆盖 1,200 人; 2025年群众评议排名末位"
 
 
 # -- the CLI's human-readable outputs ----------------------------------------------------------

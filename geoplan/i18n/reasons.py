@@ -34,6 +34,7 @@ REASONS: dict[str, str] = {
     "no_closures": N_("closures not allowed; reaches {reach} people"),
     "tier_not_reviewed": N_("{tier} tier is not reviewed for closure; reaches {reach} people"),
     "reaches": N_("reaches {reach} people"),
+    "kept_good": N_("redundant but kept, it works well: {why}; reaches {reach} people"),
     "required": N_("{category} {name}: required by scenario (require_sites); reaches {people} people no other "
                   "station reaches; footfall {footfall}/day"),
 }
@@ -83,6 +84,19 @@ def localize_reason(text: str, lang: str) -> str:
     code: Lang = check_lang(lang)
     if code == "en" or not text:
         return text
+    # a reason may end with a planner's note ("…; <note>"): translate the part a template matches
+    head, sep, tail = text, "", ""
+    while True:
+        done = _localize(head, code)
+        if done is not None:
+            return done + sep + tail
+        if "; " not in head:
+            return text
+        head, note = head.rsplit("; ", 1)
+        sep, tail = "; ", note + sep + tail
+
+
+def _localize(text: str, code: Lang) -> str | None:
     tr = translator(code)
     words = catalogue(code)
     for rx, tpl in _patterns():
@@ -99,4 +113,4 @@ def localize_reason(text: str, lang: str) -> str:
             values["distance"] = (words.get("{km} km", "{km} km").format(km=d[:-3]) if d.endswith(" km")
                                   else words.get(d, d))
         return tr.gettext(tpl, **values)
-    return text
+    return None
