@@ -140,6 +140,7 @@ def max_coverage(
         covered_weight=float(w[covered].sum()), covered=covered,
         unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()), fixed=fx,
         n_demand_reduced=int(model.n), n_sites_reduced=int(model.m),
+        incumbent_by=res.incumbent_by, bound_by=res.bound_by,
     )
 
 
