@@ -46,14 +46,21 @@ class EngineResult(NamedTuple):
     bound_by: str = ""  # the phase whose bound is reported (see Solution.bound_by)
 
 
+GREEDY_SHARE = 0.5  # under "auto", the share of the time limit the greedy route (of solver="greedy") gets first
+
+
 def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, t0: float) -> EngineResult:
     """Solve a reduced benefit model within ``t0 + time_limit``.
 
-    Anytime and monotone under ``"auto"``: the greedy + swap incumbent is
-    computed first and every later phase may only replace it by a better
-    one; the reported bound is the best (smallest) valid bound any phase
-    produced, so a MIP started and cut off by the time limit never makes
-    the answer or the bound worse than what was known before it started.
+    Anytime and monotone under ``"auto"``: it first runs the whole
+    ``solver="greedy"`` route (greedy, swap, Lagrangian bound and heuristic)
+    in the first ``GREEDY_SHARE`` of the time, then the exact phases from
+    that incumbent; every later phase may only replace the incumbent by a
+    better one, and the reported bound is the smallest valid bound any
+    phase produced.  So a MIP started and cut off by the time limit never
+    makes the answer or the bound worse than the greedy route's, and
+    whenever the greedy route finishes within its share (small and medium
+    models) ``auto`` is never worse than ``solver="greedy"``.
     """
     empty = np.zeros(0, np.int64)
     if (model.p <= 0 or model.m == 0) and model.feasible(empty):
@@ -67,22 +74,46 @@ def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, 
         g = np.zeros(0, np.int64)
     if solver == "highs":
         return _solve_exact(model, g, t0 + time_limit, seed)
-    s = swap_search(model, g, t0 + 0.5 * time_limit) if len(g) else g
+    window = time_limit if solver == "greedy" else GREEDY_SHARE * time_limit
+    s = swap_search(model, g, t0 + 0.5 * window) if len(g) else g
     lb = evaluate(model, s) if len(s) else -np.inf
     by = "swap" if len(s) and lb > evaluate(model, g) else "greedy"
+    lag = _lagrangian_phase(model, s, lb, by, t0, window)
+    first = EngineResult(lag.s, lag.lb, max(lag.ub, lag.lb), "feasible", "greedy+swap", lag.by, "Lagrangian")
+    if len(lag.s) and model.rel_gap(lag.lb, lag.ub) <= OPT_GAP:
+        return first._replace(bound=lag.ub, status="optimal")
+    if solver == "greedy":
+        return first
+    deadline = t0 + time_limit
     out: EngineResult | None = None
-    if (solver == "auto" and model.coverage and len(s) and model.B.nnz <= LP_MAX_NNZ
-            and t0 + time_limit - time.perf_counter() > 0.25 * time_limit):  # else no time to build the LP
-        out = _solve_lp_route(model, s, lb, by, time_limit, seed, t0)
+    if (model.coverage and len(lag.s) and model.B.nnz <= LP_MAX_NNZ
+            and deadline - time.perf_counter() > 0.25 * time_limit):  # else no time to build the LP
+        out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0)
     if out is None:
-        # greedy: the fixed shares of the whole time limit; auto falling back
-        # from the LP route: the same shares of the time that is left, so
-        # the bound and the Lagrangian heuristic always get their turn
-        start = t0 if solver == "greedy" else time.perf_counter()
-        out = _solve_lagrangian_route(model, s, lb, by, solver, start, t0 + time_limit - start, seed)
-    if len(s) and not (out.objective >= lb):  # defensive: no phase may lose the swap answer
-        out = out._replace(selected=s, objective=lb, incumbent_by=by, status="feasible")
-    return out
+        if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
+            return first
+        out = _finish_with_mip(model, lag.s, lag.lb, lag.by, lag.ub, lag.fix0, lag.fix1, deadline, seed)
+    return _best_of(first, out, model) if len(lag.s) else out
+
+
+def _best_of(first: EngineResult, later: EngineResult, model: Model) -> EngineResult:
+    """The better incumbent and the smaller bound of two results (both valid)."""
+    if not (later.objective >= first.objective):  # no later phase may lose the greedy route's answer
+        later = later._replace(selected=first.selected, objective=first.objective, incumbent_by=first.incumbent_by)
+    if first.bound < later.bound:
+        later = later._replace(bound=max(first.bound, later.objective), bound_by=first.bound_by)
+    if later.status != "optimal" and model.rel_gap(later.objective, later.bound) <= OPT_GAP:
+        later = later._replace(status="optimal")
+    return later
+
+
+class _Lagrangian(NamedTuple):
+    s: np.ndarray  # incumbent (reduced indices)
+    lb: float  # its value
+    by: str  # the phase that found it
+    ub: float  # Lagrangian bound
+    fix0: np.ndarray  # sites that may be closed / opened for solutions better than lb
+    fix1: np.ndarray
 
 
 def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> EngineResult:
@@ -108,18 +139,12 @@ def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> Eng
                         "MIP" if np.isfinite(bd) else "none")
 
 
-def _solve_lagrangian_route(model: Model, s: np.ndarray, lb: float, by: str, solver: SolverName,
-                            start: float, window: float, seed: int) -> EngineResult:
-    """Subgradient bound and fixing, a Lagrangian heuristic, then (``auto``)
-    the MIP on the sites left free when it is small enough; phases end at
-    fixed shares of ``[start, start + window]``."""
-    # the MIP gets the last 40 % of the window, but only when it could start
-    # at all (see _mip_pays); otherwise the bound gets the greedy share
-    mip_possible = solver != "greedy" and not (window < MIP_MIN_SECONDS and model.B.nnz > MIP_SMALL_NNZ)
-    ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0,
-                                         start + (0.6 if mip_possible else 0.9) * window)
+def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: float, window: float) -> _Lagrangian:
+    """Subgradient bound and fixing, then the Lagrangian heuristic (swap from
+    the relaxation's site set) with refixing; phases end at fixed shares of
+    ``[start, start + window]``."""
+    ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0, start + 0.9 * window)
     if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
-        # Lagrangian heuristic: swap search from the relaxation's site set
         s2 = swap_search(model, top, start + 0.7 * window)
         lb2 = evaluate(model, s2)
         if lb2 > lb + model.tol(lb) * 1e-3:
@@ -130,12 +155,7 @@ def _solve_lagrangian_route(model: Model, s: np.ndarray, lb: float, by: str, sol
             _, f0, f1, _, _ = bound_from_multipliers(model, u, lb)
             ub2, g0, g1, _, _ = subgradient(model, s, lb, start + 0.8 * window, max_iter=150, u0=u, lam0=0.5)
             ub, fix0, fix1 = min(ub, ub2), fix0 | f0 | g0, fix1 | f1 | g1
-    label = "greedy+swap"
-    if len(s) and model.rel_gap(lb, ub) <= OPT_GAP:
-        return EngineResult(s, lb, ub, "optimal", label, by, "Lagrangian")
-    if solver == "greedy" or (len(s) and not _mip_pays(model, fix0 | fix1, start + window)):
-        return EngineResult(s, lb, max(ub, lb), "feasible", label, by, "Lagrangian")
-    return _finish_with_mip(model, s, lb, by, ub, fix0, fix1, start + window, seed)
+    return _Lagrangian(s, lb, by, ub, fix0, fix1)
 
 
 def _mip_pays(model: Model, fixed: np.ndarray, deadline: float) -> bool:
