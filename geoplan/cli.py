@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from geoplan.datasets import Dataset
     from geoplan.network import NetworkSummary
-    from geoplan.scenario import Plan, Scenario
+    from geoplan.planning import Plan, Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan deputy homes, liaison stations and contact points.")
 data_app = typer.Typer(no_args_is_help=True, help="Inspect, validate and import datasets.")
@@ -98,7 +98,7 @@ def _print_frame(df: "pd.DataFrame", title: str, floats: str = "{:,.0f}", shares
 
 
 def _print_network(ns: "NetworkSummary", title: str) -> None:
-    _print_frame(ns.by_county, f"{title} by tier and county; people within {ns.radius_m:,.0f} m",
+    _print_frame(ns.by_county, f"{title} by tier and county; people within reach ({ns.radius_text})",
                  shares=("share_within",))
 
 
@@ -202,7 +202,7 @@ def data_build(out: Path = typer.Option(BUNDLED_DATASET, "--out", "-o", help="Wh
 
 
 def _scenario(path: Optional[Path], overrides: dict[str, Any]) -> "Scenario":
-    from geoplan.scenario import Scenario
+    from geoplan.planning import Scenario
 
     base: Any = {}
     if path:
@@ -232,7 +232,7 @@ def _progress_bar() -> tuple[Any, Callable[[float, str], None]]:
 
 
 def _run_plan(ds: "Dataset", scenario: "Scenario", network: Any = None) -> "Plan":
-    from geoplan.scenario import plan as make_plan
+    from geoplan.planning import plan as make_plan
 
     bar, update = _progress_bar()
     with bar:
@@ -259,10 +259,10 @@ def _road_network(ds: "Dataset", roads: Optional[Path]) -> Any:
 def _print_plan(p: "Plan") -> None:
     m = p.metrics
     console.print(
-        f"[bold]{escape(p.scenario.name)}[/bold]: keep {m['n_keep']:,}, close {m['n_close']:,}, open {m['n_open']:,}; "
-        f"people within reach {m['people_before']:,.0f} ({m['share_before']:.1%}) → {m['people_after']:,.0f} ({m['share_after']:.1%}); "
-        f"mean distance to nearest station {m['mean_distance_before_m']:,.0f} m → {m['mean_distance_after_m']:,.0f} m; "
-        f"solver {m['solver']} ({m['status']}), gap {m['gap']:.3%}, {m['seconds']:.2f} s"
+        f"[bold]{escape(p.scenario.name)}[/bold]: keep {m.n_keep:,}, close {m.n_close:,}, open {m.n_open:,}; "
+        f"people within reach {m.people_before:,.0f} ({m.share_before:.1%}) → {m.people_after:,.0f} ({m.share_after:.1%}); "
+        f"mean distance to nearest station {m.mean_distance_before_m:,.0f} m → {m.mean_distance_after_m:,.0f} m; "
+        f"solver {m.solver} ({m.status}), gap {m.gap:.3%}, {m.seconds:.2f} s"
     )
     _print_frame(p.summary_table(), "Plan summary")  # metric/value rows, shares already formatted
     radii = ", ".join(f"{t} {r / 1000:g} km" for t, r in p.scenario.radius_m.items())
@@ -334,7 +334,7 @@ def review_cmd(
 
     Example: geoplan review --out out
     """
-    from geoplan.scenario import review
+    from geoplan.planning import review
 
     with _friendly_errors():
         sc = _scenario(scenario, {"distance": "road" if roads else None, "speed_kmh": speed_kmh})
@@ -364,7 +364,7 @@ def assign_cmd(
     Example: geoplan assign --plan out/plan.gpkg --out out
     """
     from geoplan.assign import assign
-    from geoplan.scenario import Plan
+    from geoplan.planning import Plan
 
     with _friendly_errors():
         ds = _load(dataset)
@@ -399,7 +399,7 @@ def map_cmd(
         ds = _load(dataset)
         out.mkdir(parents=True, exist_ok=True)
         if plan_path:
-            from geoplan.scenario import Plan
+            from geoplan.planning import Plan
 
             target = out / "plan.html"
             maps.plan_map(ds, Plan.load(plan_path)).save(str(target))
@@ -421,7 +421,7 @@ def compare_cmd(
     Example: geoplan compare out/b100/plan.gpkg out/b200/plan.gpkg --out out/cmp
     """
     from geoplan import maps
-    from geoplan.scenario import Plan, compare
+    from geoplan.planning import Plan, compare
 
     with _friendly_errors():
         a, b = Plan.load(plan_a), Plan.load(plan_b)
@@ -459,7 +459,7 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
     from geoplan import maps
     from geoplan.assign import assign
     from geoplan.network import network_summary
-    from geoplan.scenario import Scenario
+    from geoplan.planning import Scenario
 
     with _friendly_errors():
         ds = _load(dataset)

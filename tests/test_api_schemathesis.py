@@ -10,7 +10,7 @@ from schemathesis.checks import not_a_server_error
 
 from api.main import create_app
 from api.settings import Settings
-from conftest import make_tiny_layers
+from helpers import make_tiny_layers
 from geoplan.datasets import Dataset
 
 pytestmark = pytest.mark.slow
