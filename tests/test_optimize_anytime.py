@@ -100,8 +100,9 @@ def test_time_limit_is_honoured(limit):
         sol = solve(limit)
         took = time.perf_counter() - t
         # 10 % over the limit, or (a limit below the minimum) about the minimum;
-        # the machine is shared and loaded: 25 % + 0.25 s of slack on the minimum
-        assert took <= max(1.1 * limit, 1.25 * minimum + 0.1 * limit) + 0.25, (took, minimum, sol)
+        # the machine is shared and loaded (the two calls see different loads):
+        # 50 % + 0.5 s of slack on the minimum
+        assert took <= max(1.1 * limit, 1.5 * minimum + 0.1 * limit) + 0.5, (took, minimum, sol)
 
 
 @pytest.mark.parametrize("seed", range(3))

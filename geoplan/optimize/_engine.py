@@ -91,6 +91,13 @@ def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, 
         out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0)
     if out is None:
         if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
+            # nothing exact fits in the time left (or the LP did not finish):
+            # spend it on the bound, resuming the subgradient from its best multipliers
+            ub2 = subgradient(model, lag.s, lag.lb, t0 + 0.95 * time_limit, u0=lag.u, lam0=1.0)[0]
+            if ub2 < first.bound:
+                first = first._replace(bound=max(ub2, lag.lb))
+            if model.rel_gap(first.objective, first.bound) <= OPT_GAP:
+                first = first._replace(status="optimal")
             return first
         out = _finish_with_mip(model, lag.s, lag.lb, lag.by, lag.ub, lag.fix0, lag.fix1, deadline, seed)
     return _best_of(first, out, model) if len(lag.s) else out
@@ -114,6 +121,7 @@ class _Lagrangian(NamedTuple):
     ub: float  # Lagrangian bound
     fix0: np.ndarray  # sites that may be closed / opened for solutions better than lb
     fix1: np.ndarray
+    u: np.ndarray  # the best multipliers found
 
 
 def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> EngineResult:
@@ -155,7 +163,7 @@ def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: fl
             _, f0, f1, _, _ = bound_from_multipliers(model, u, lb)
             ub2, g0, g1, _, _ = subgradient(model, s, lb, start + 0.8 * window, max_iter=150, u0=u, lam0=0.5)
             ub, fix0, fix1 = min(ub, ub2), fix0 | f0 | g0, fix1 | f1 | g1
-    return _Lagrangian(s, lb, by, ub, fix0, fix1)
+    return _Lagrangian(s, lb, by, ub, fix0, fix1, u)
 
 
 def _mip_pays(model: Model, fixed: np.ndarray, deadline: float) -> bool:
