@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The bundled Yancheng dataset.
-BUNDLED_DATASET: Path = Path(__file__).resolve().parent.parent / "data" / "yancheng.gpkg"
+#: The project's ``data/`` folder in a checkout (an installed package has none).
+CHECKOUT_DATA: Path = Path(__file__).resolve().parent.parent / "data"
+
+#: The real inputs of the dataset builder, one ``--raw`` folder per city (checkout only).
+RAW_DATA: Path = CHECKOUT_DATA / "raw"
+
+# A wheel carries the bundled dataset inside the package (setup.py copies data/yancheng.gpkg there).
+_PACKAGED_DATASET: Path = Path(__file__).resolve().parent / "_data" / "yancheng.gpkg"
+
+#: The bundled Yancheng dataset: the installed package's copy, else the checkout's ``data/yancheng.gpkg``.
+BUNDLED_DATASET: Path = _PACKAGED_DATASET if _PACKAGED_DATASET.exists() else CHECKOUT_DATA / "yancheng.gpkg"
 
 #: CRS of everything on disk and over the API.
 STORAGE_CRS: str = "EPSG:4326"

@@ -361,3 +361,19 @@ def test_station_edits_with_audit_trail(client: TestClient, settings: Settings) 
         st = c.get(f"/stations/{new_id}", headers=CITY).json()
         assert [h["action"] for h in st["history"]] == ["propose", "reopen"]
         assert st["station"]["properties"]["status"] == "active"
+
+
+def test_schemathesis_stateful_phase_on_postgresql(settings: Settings) -> None:
+    # once on PostgreSQL: linked submit → status/plan/cancel/delete sequences give no 5xx (bounded steps)
+    import schemathesis
+
+    from api_helpers import STATEFUL, workflow
+
+    app = create_app(settings.model_copy(update={"max_jobs_per_user": 10_000, "max_queue": 10_000}))
+    seen: set[str] = set()
+    try:
+        workflow(schemathesis.openapi.from_asgi("/openapi.json", app), CITY, seen).run(settings=STATEFUL)
+    finally:
+        app.state.ctx.jobs.shutdown()
+        app.state.ctx.engine.dispose()
+    assert len(seen) >= 3, seen

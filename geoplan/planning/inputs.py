@@ -25,6 +25,7 @@ import shapely
 from geoplan import access
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
+from geoplan.operations.planning_weights import opinion_weights  # feedback from running the network: a pure function
 from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
 
@@ -44,7 +45,7 @@ class PlanningInputs:
     demand_xy, pop, demand_town : numpy.ndarray
         Demand points (metric x, y), their population and town index (-1: none).
     towns, counties : pandas.DataFrame
-        code, name (and county_code) in dataset order; indices refer to these rows.
+        code, name (and county_code, kind) in dataset order; indices refer to these rows.
     stations : geopandas.GeoDataFrame
         The active stations, metric CRS, index 0..k-1.
     station_xy, station_town, station_radius : numpy.ndarray
@@ -55,6 +56,10 @@ class PlanningInputs:
     site_xy, site_town, site_weight : numpy.ndarray
         Their coordinates, town index and category weight.
     metric_crs : str
+    demand_weight : numpy.ndarray
+        Weight of each demand point's people in the siting objective: 1, or more where the town's
+        unresolved opinions press (``scenario.opinion_weight``; see
+        :func:`geoplan.operations.planning_weights.opinion_weights`).
     """
 
     demand_xy: np.ndarray
@@ -71,6 +76,7 @@ class PlanningInputs:
     site_town: np.ndarray
     site_weight: np.ndarray
     metric_crs: str
+    demand_weight: np.ndarray
 
 
 def _check_ids(field: str, values: tuple[str, ...], known: pd.Series, what: str) -> None:
@@ -99,7 +105,7 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     """
     scenario = scenario or Scenario()
     m = dataset.to_metric()
-    towns = pd.DataFrame(m["towns"][["code", "name", "county_code"]]).reset_index(drop=True)
+    towns = pd.DataFrame(m["towns"][["code", "name", "county_code", "kind"]]).reset_index(drop=True)
     town_idx = pd.Index(towns["code"].astype(str))
     # Spatial layers: annotated as GeoDataFrames (to_metric() also returns the attribute tables).
     demand: gpd.GeoDataFrame = m["demand"].reset_index(drop=True)
@@ -108,6 +114,8 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     _check_ids("force_closed", scenario.force_closed, all_st["id"], "station id(s)")
     _check_ids("exclude_towns", scenario.exclude_towns, towns["code"], "town code(s)")
     _check_ids("exclude_sites", scenario.exclude_sites, m["sites"]["id"], "venue id(s)")
+    _check_ids("unresolved_opinions", tuple(scenario.unresolved_opinions), towns["code"], "town code(s)")
+    _check_ids("station_performance", tuple(scenario.station_performance), all_st["id"], "station id(s)")
     active_ids = set(dataset.active_stations()["id"].astype(str))
     inactive = sorted(set(scenario.force_open) - active_ids)
     if inactive:
@@ -139,6 +147,9 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
         site_town=town_idx.get_indexer(sites["town_code"].astype(str)),
         site_weight=cw[keep],
         metric_crs=dataset.metric_crs,
+        demand_weight=opinion_weights(demand["town_code"].astype(str).to_numpy(),
+                                      demand["population"].to_numpy(dtype=float),
+                                      pd.Series(scenario.unresolved_opinions, dtype=float), scenario.opinion_weight),
     )
 
 
