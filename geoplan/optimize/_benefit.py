@@ -78,4 +78,5 @@ def solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, b
         seconds=time.perf_counter() - t0, status=cert.status, sense=sense,
         assignment=site, unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()),
         fixed=fx, n_demand_reduced=model.n, n_sites_reduced=model.m,
+        incumbent_by=res.incumbent_by, bound_by=res.bound_by,
     )

@@ -42,29 +42,86 @@ class EngineResult(NamedTuple):
     bound: float
     status: Status
     route: str  # the Solution.solver label ("greedy+swap", "greedy+swap+highs", ...)
+    incumbent_by: str = ""  # the phase that found ``selected`` (see Solution.incumbent_by)
+    bound_by: str = ""  # the phase whose bound is reported (see Solution.bound_by)
+
+
+GREEDY_SHARE = 0.5  # under "auto", the share of the time limit the greedy route (of solver="greedy") gets first
 
 
 def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, t0: float) -> EngineResult:
-    """Solve a reduced benefit model within ``t0 + time_limit``."""
+    """Solve a reduced benefit model within ``t0 + time_limit``.
+
+    Anytime and monotone under ``"auto"``: it first runs the whole
+    ``solver="greedy"`` route (greedy, swap, Lagrangian bound and heuristic)
+    in the first ``GREEDY_SHARE`` of the time, then the exact phases from
+    that incumbent; every later phase may only replace the incumbent by a
+    better one, and the reported bound is the smallest valid bound any
+    phase produced.  So a MIP started and cut off by the time limit never
+    makes the answer or the bound worse than the greedy route's, and
+    whenever the greedy route finishes within its share (small and medium
+    models) ``auto`` is never worse than ``solver="greedy"``.
+    """
     empty = np.zeros(0, np.int64)
     if (model.p <= 0 or model.m == 0) and model.feasible(empty):
         # nothing to choose (p = 0, or every candidate reduced away): the empty
         # set is optimal, value 0.  Handled here so that no time-limited
         # phase can mistake "no incumbent" for infeasibility.
-        return EngineResult(empty, 0.0, 0.0, "optimal", "greedy")
+        return EngineResult(empty, 0.0, 0.0, "optimal", "greedy", "greedy", "trivial")
     g = greedy(model)
     if model.constrained and not model.feasible(g):
         # greedy could not satisfy the group rules: only the MIP can tell
         g = np.zeros(0, np.int64)
     if solver == "highs":
         return _solve_exact(model, g, t0 + time_limit, seed)
-    s = swap_search(model, g, t0 + 0.5 * time_limit) if len(g) else g
+    window = time_limit if solver == "greedy" else GREEDY_SHARE * time_limit
+    s = swap_search(model, g, t0 + 0.5 * window) if len(g) else g
     lb = evaluate(model, s) if len(s) else -np.inf
-    if solver == "auto" and model.coverage and len(s) and model.B.nnz <= LP_MAX_NNZ:
-        out = _solve_lp_route(model, s, lb, time_limit, seed, t0)
-        if out is not None:
-            return out
-    return _solve_lagrangian_route(model, s, lb, solver, time_limit, seed, t0)
+    by = "swap" if len(s) and lb > evaluate(model, g) else "greedy"
+    lag = _lagrangian_phase(model, s, lb, by, t0, window)
+    first = EngineResult(lag.s, lag.lb, max(lag.ub, lag.lb), "feasible", "greedy+swap", lag.by, "Lagrangian")
+    if len(lag.s) and model.rel_gap(lag.lb, lag.ub) <= OPT_GAP:
+        return first._replace(bound=lag.ub, status="optimal")
+    if solver == "greedy":
+        return first
+    deadline = t0 + time_limit
+    out: EngineResult | None = None
+    if (model.coverage and len(lag.s) and model.B.nnz <= LP_MAX_NNZ
+            and deadline - time.perf_counter() > 0.25 * time_limit):  # else no time to build the LP
+        out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0)
+    if out is None:
+        if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
+            # nothing exact fits in the time left (or the LP did not finish):
+            # spend it on the bound, resuming the subgradient from its best multipliers
+            ub2 = subgradient(model, lag.s, lag.lb, t0 + 0.95 * time_limit, u0=lag.u, lam0=1.0)[0]
+            if ub2 < first.bound:
+                first = first._replace(bound=max(ub2, lag.lb))
+            if model.rel_gap(first.objective, first.bound) <= OPT_GAP:
+                first = first._replace(status="optimal")
+            return first
+        out = _finish_with_mip(model, lag.s, lag.lb, lag.by, lag.ub, lag.fix0, lag.fix1, deadline, seed)
+    return _best_of(first, out, model) if len(lag.s) else out
+
+
+def _best_of(first: EngineResult, later: EngineResult, model: Model) -> EngineResult:
+    """The better incumbent and the smaller bound of two results (both valid)."""
+    if not (later.objective >= first.objective):  # no later phase may lose the greedy route's answer
+        later = later._replace(selected=first.selected, objective=first.objective, incumbent_by=first.incumbent_by)
+    if first.bound < later.bound:
+        later = later._replace(bound=max(first.bound, later.objective), bound_by=first.bound_by)
+    if later.status != "optimal" and model.rel_gap(later.objective, later.bound) <= OPT_GAP:
+        later = later._replace(status="optimal")
+    return later
+
+
+class _Lagrangian(NamedTuple):
+    s: np.ndarray  # incumbent (reduced indices)
+    lb: float  # its value
+    by: str  # the phase that found it
+    ub: float  # Lagrangian bound
+    fix0: np.ndarray  # sites that may be closed / opened for solutions better than lb
+    fix1: np.ndarray
+    u: np.ndarray  # the best multipliers found
 
 
 def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> EngineResult:
@@ -76,42 +133,37 @@ def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> Eng
                                    max(deadline - time.perf_counter(), 0.05), seed)
     if sel is None:
         if not len(g) and st == "infeasible":
-            return EngineResult(empty, np.nan, np.nan, "infeasible", "highs")
+            return EngineResult(empty, np.nan, np.nan, "infeasible", "highs", "", "MIP")
         if not len(g):
             return _no_incumbent(model)
-        return EngineResult(g, lb, np.inf, "time_limit", "greedy")
+        return EngineResult(g, lb, np.inf, "time_limit", "greedy", "greedy", "none")
     # judge the MIP answer by its exact value, not HiGHS's (tolerance-laden) objective
     obj = evaluate(model, sel)
+    by = "MIP" if not len(g) or obj > lb else "greedy"
     if not model.feasible(sel) or obj < lb:
-        sel, obj = g, lb
+        sel, obj, by = g, lb, "greedy"
     bd = max(round_bound(model, bd), obj)
-    return EngineResult(sel, obj, bd, ("optimal" if st == "optimal" else "time_limit"), "highs")
+    return EngineResult(sel, obj, bd, ("optimal" if st == "optimal" else "time_limit"), "highs", by,
+                        "MIP" if np.isfinite(bd) else "none")
 
 
-def _solve_lagrangian_route(model: Model, s: np.ndarray, lb: float, solver: SolverName, time_limit: float,
-                            seed: int, t0: float) -> EngineResult:
-    """Subgradient bound and fixing, a Lagrangian heuristic, then (``auto``)
-    the MIP on the sites left free when it is small enough."""
-    ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0,
-                                         t0 + (0.9 if solver == "greedy" else 0.6) * time_limit)
+def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: float, window: float) -> _Lagrangian:
+    """Subgradient bound and fixing, then the Lagrangian heuristic (swap from
+    the relaxation's site set) with refixing; phases end at fixed shares of
+    ``[start, start + window]``."""
+    ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0, start + 0.9 * window)
     if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
-        # Lagrangian heuristic: swap search from the relaxation's site set
-        s2 = swap_search(model, top, t0 + 0.7 * time_limit)
+        s2 = swap_search(model, top, start + 0.7 * window)
         lb2 = evaluate(model, s2)
         if lb2 > lb + model.tol(lb) * 1e-3:
-            s, lb = s2, lb2
+            s, lb, by = s2, lb2, "Lagrangian heuristic"
             # fixing against the better incumbent: at the best multipliers so
             # far, then along a short, small-step resumed subgradient run
             # (restarting from scratch fixed half as many sites on p-median)
             _, f0, f1, _, _ = bound_from_multipliers(model, u, lb)
-            ub2, g0, g1, _, _ = subgradient(model, s, lb, t0 + 0.8 * time_limit, max_iter=150, u0=u, lam0=0.5)
+            ub2, g0, g1, _, _ = subgradient(model, s, lb, start + 0.8 * window, max_iter=150, u0=u, lam0=0.5)
             ub, fix0, fix1 = min(ub, ub2), fix0 | f0 | g0, fix1 | f1 | g1
-    label = "greedy+swap"
-    if len(s) and model.rel_gap(lb, ub) <= OPT_GAP:
-        return EngineResult(s, lb, ub, "optimal", label)
-    if solver == "greedy" or (len(s) and not _mip_pays(model, fix0 | fix1, t0 + time_limit)):
-        return EngineResult(s, lb, max(ub, lb), "feasible", label)
-    return _finish_with_mip(model, s, lb, ub, fix0, fix1, t0 + time_limit, seed)
+    return _Lagrangian(s, lb, by, ub, fix0, fix1, u)
 
 
 def _mip_pays(model: Model, fixed: np.ndarray, deadline: float) -> bool:
@@ -121,8 +173,8 @@ def _mip_pays(model: Model, fixed: np.ndarray, deadline: float) -> bool:
     return not (free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ))
 
 
-def _finish_with_mip(model: Model, s: np.ndarray, lb: float, ub: float, fix0: np.ndarray, fix1: np.ndarray,
-                     deadline: float, seed: int) -> EngineResult:
+def _finish_with_mip(model: Model, s: np.ndarray, lb: float, by: str, ub: float, fix0: np.ndarray,
+                     fix1: np.ndarray, deadline: float, seed: int) -> EngineResult:
     """The MIP with the Lagrangian fixing (if there is an incumbent ``s``)."""
     empty = np.zeros(0, np.int64)
     z = np.zeros(model.m, bool)
@@ -132,49 +184,53 @@ def _finish_with_mip(model: Model, s: np.ndarray, lb: float, ub: float, fix0: np
     if sel is None:
         if not len(s):
             if st == "infeasible":
-                return EngineResult(empty, np.nan, np.nan, "infeasible", label)
+                return EngineResult(empty, np.nan, np.nan, "infeasible", label, "", "MIP")
             return _no_incumbent(model)
-        return EngineResult(s, lb, max(ub, lb), "feasible", label)
+        return EngineResult(s, lb, max(ub, lb), "feasible", label, by, "Lagrangian")
     obj = evaluate(model, sel)
     if not model.feasible(sel) or (len(s) and obj < lb):
         sel, obj = s, lb
         if not len(s):
             return _no_incumbent(model)
+    elif not (len(s) and obj <= lb):
+        by = "MIP"
     # without an incumbent nothing was fixed, so the MIP bound covers the
     # whole model; with one, every solution better than lb survived the
     # fixing, so max(bound of what is left, lb) bounds the optimum
     bound = min(ub, max(bd, obj)) if np.isfinite(ub) else max(bd, obj)
+    bound_by = "Lagrangian" if np.isfinite(ub) and ub <= max(bd, obj) else "MIP"
     bound = max(round_bound(model, bound), obj)
     # HiGHS "optimal" means within its mip_rel_gap (1e-7 < OPT_GAP): keep its bound, not obj
     status: Status = "optimal" if (st == "optimal" or model.rel_gap(obj, bound) <= OPT_GAP) else "time_limit"
-    return EngineResult(sel, obj, bound, status, label)
+    return EngineResult(sel, obj, bound, status, label, by, bound_by)
 
 
-def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, seed: int, t0: float
+def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit: float, seed: int, t0: float
                     ) -> EngineResult | None:
     """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
     Returns None (the caller falls back to the subgradient route) if the LP
-    does not finish in its share of the time.
+    does not finish in its share of the time: at most 0.3 × the time limit
+    and half of what is left, so that the fallback keeps the other half.
     """
     deadline = t0 + time_limit
-    lp = coverage_lp(model, min(0.3 * time_limit, deadline - time.perf_counter()))
+    lp = coverage_lp(model, min(0.3 * time_limit, 0.5 * (deadline - time.perf_counter())))
     if lp is None:
         return None
     u, ylp = lp
     label = "greedy+swap"
     ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
     if model.rel_gap(lb, ub) <= OPT_GAP:
-        return EngineResult(s, lb, ub, "optimal", label)
+        return EngineResult(s, lb, ub, "optimal", label, by, "LP")
     ks = _kernel_incumbent(model, s, fix0, fix1, v, ylp, time_limit, deadline, seed)
     if ks is not None:
         kv = evaluate(model, ks)
         if kv > lb + model.tol(lb) * 1e-3:
-            s, lb = ks, kv
+            s, lb, by = ks, kv, "kernel MIP"
             label = "greedy+swap+highs"
             ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
     if model.rel_gap(lb, ub) <= OPT_GAP:
-        return EngineResult(s, lb, max(ub, lb), "optimal", label)
+        return EngineResult(s, lb, max(ub, lb), "optimal", label, by, "LP")
     if not (~(fix0 | fix1)).any():
         # every solution better than lb opens exactly the fix1 sites: the
         # optimum is lb or that set's value (the relaxation ignores group
@@ -183,10 +239,10 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
         if model.feasible(only):
             val = evaluate(model, only)
             if val > lb:
-                s, lb, label = only, val, "greedy+swap+highs"
-        return EngineResult(s, lb, lb, "optimal", label)
+                s, lb, label, by = only, val, "greedy+swap+highs", "fixing"
+        return EngineResult(s, lb, lb, "optimal", label, by, "fixing")
     if not _mip_pays(model, fix0 | fix1, deadline):
-        return EngineResult(s, lb, max(ub, lb), "feasible", label)
+        return EngineResult(s, lb, max(ub, lb), "feasible", label, by, "LP")
     # every solution better than lb survives the fixing, so the restricted
     # MIP's optimum (or lb, if it finds nothing better) is the optimum
     left = deadline - time.perf_counter()
@@ -194,15 +250,18 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
     label = "greedy+swap+highs"
     if sel is None:
         if st == "infeasible":  # nothing at least as good as lb exists beyond s
-            return EngineResult(s, lb, lb, "optimal", label)
-        return EngineResult(s, lb, max(ub, lb), "feasible", label)
+            return EngineResult(s, lb, lb, "optimal", label, by, "MIP")
+        return EngineResult(s, lb, max(ub, lb), "feasible", label, by, "LP")
     val = evaluate(model, sel)
     if val < lb or not model.feasible(sel):
         sel, val = s, lb
+    elif val > lb:
+        by = "MIP"
     bound = min(ub, max(bd, val)) if np.isfinite(bd) else ub
+    bound_by = "LP" if bound >= ub else "MIP"
     bound = max(round_bound(model, bound), val)
     status: Status = "optimal" if (st == "optimal" or model.rel_gap(val, bound) <= OPT_GAP) else "time_limit"
-    return EngineResult(sel, val, bound, status, label)
+    return EngineResult(sel, val, bound, status, label, by, bound_by)
 
 
 def _kernel_incumbent(model: Model, s: np.ndarray, fix0: np.ndarray, fix1: np.ndarray, v: np.ndarray,
@@ -267,5 +326,5 @@ def _no_incumbent(model: Model) -> EngineResult:
                 cnt[g] += 1
     out = fill_to_p(np.array(sel, np.int64), order, p, model.grp, model.gcap)
     if not model.feasible(out):
-        return EngineResult(np.zeros(0, np.int64), np.nan, np.nan, "infeasible", "greedy")
-    return EngineResult(out, evaluate(model, out), np.inf, "time_limit", "greedy")
+        return EngineResult(np.zeros(0, np.int64), np.nan, np.nan, "infeasible", "greedy", "", "none")
+    return EngineResult(out, evaluate(model, out), np.inf, "time_limit", "greedy", "best sites by group", "none")

@@ -82,6 +82,15 @@ class Solution:
         Size of the model after demand merging and dominated-site removal.
     extra
         Model-specific extras (e.g. per-station unique coverage).
+    incumbent_by
+        The phase that found ``selected``: ``"greedy"``, ``"swap"``,
+        ``"Lagrangian heuristic"``, ``"kernel MIP"`` (MIP over the sites the
+        LP points at), ``"MIP"``, ``"fixing"`` (the only set reduced-cost
+        fixing left open), ...
+    bound_by
+        The phase whose bound is reported: ``"Lagrangian"`` (subgradient),
+        ``"LP"`` (LP duals), ``"MIP"`` (HiGHS dual bound), ``"fixing"``,
+        ``"trivial"``, or ``"none"`` (no finite bound).
     """
 
     selected: np.ndarray
@@ -101,6 +110,8 @@ class Solution:
     n_demand_reduced: int = 0
     n_sites_reduced: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    incumbent_by: str = ""
+    bound_by: str = ""
 
     @property
     def open_sites(self) -> np.ndarray:

@@ -1,0 +1,116 @@
+"""The anytime rule of ``solver="auto"`` (issue 12): whatever the time limit,
+the answer is never worse than the greedy + swap incumbent, the bound is
+valid (never better than the optimum justifies) and never looser than the
+best bound a phase produced, the time limit is honoured, and the Solution
+names the phases that found the incumbent and the bound."""
+from __future__ import annotations
+
+import time
+from itertools import combinations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings, strategies as st
+
+import geoplan.optimize._engine as engine
+from geoplan.optimize import max_attendance, max_coverage, p_median
+from geoplan.optimize.greedy import Model, evaluate, greedy, swap_search
+from geoplan.optimize.lagrange import subgradient
+
+LIMITS = (1e-3, 0.02, 0.2, 5.0)
+INCUMBENT_PHASES = {"greedy", "swap", "Lagrangian heuristic", "kernel MIP", "MIP", "fixing", "best sites by group"}
+BOUND_PHASES = {"Lagrangian", "LP", "MIP", "fixing", "trivial", "none"}
+
+
+def _instance(seed: int, n: int, m: int, dens: float):
+    rng = np.random.default_rng(seed)
+    A = sp.random(n, m, density=dens, format="csr", random_state=rng, data_rvs=np.ones)
+    w = rng.integers(1, 60, n).astype(float) if seed % 2 else rng.lognormal(2, 1, n)
+    return A, w
+
+
+def _brute_mclp(A: np.ndarray, w: np.ndarray, p: int) -> float:
+    return max(float(w[A[:, list(c)].any(axis=1)].sum()) for c in combinations(range(A.shape[1]), p))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), p=st.integers(1, 4), limit=st.sampled_from(LIMITS))
+def test_short_limits_never_overclaim_and_never_lose_greedy(seed, p, limit):
+    A, w = _instance(seed, 18, 9, 0.25)
+    opt = _brute_mclp(A.toarray(), w, p)
+    sol = max_coverage(A, p, weights=w, solver="auto", time_limit=limit, seed=seed % 7)
+    assert sol.objective <= opt * (1 + 1e-9) + 1e-9
+    assert sol.bound >= opt * (1 - 1e-9) - 1e-9, "a bound better than the optimum"
+    if limit >= 5:  # given the time, auto is never worse than greedy (+ swap + Lagrangian heuristic)
+        g = max_coverage(A, p, weights=w, solver="greedy", time_limit=limit, seed=seed % 7)
+        # (the LP's interior-point multipliers may leave a bound 1e-12 above the subgradient's)
+        assert sol.objective >= g.objective * (1 - 1e-12) and sol.bound <= g.bound * (1 + 1e-9)
+    assert sol.incumbent_by in INCUMBENT_PHASES and sol.bound_by in BOUND_PHASES
+
+
+def _model(seed: int, n: int = 400, m: int = 120) -> Model:
+    A, w = _instance(seed, n, m, 0.04)
+    B = sp.csr_matrix(A.multiply(w[:, None]))
+    return Model(B=B, bonus=np.zeros(m), p=12, coverage=True, w=w, integral=bool(np.all(w == np.round(w))))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("limit", LIMITS)
+def test_engine_keeps_the_swap_answer_and_the_best_bound(seed, limit):
+    model = _model(seed)
+    g = greedy(model)
+    s = swap_search(model, g, time.perf_counter() + 60)
+    ub = subgradient(model, s, evaluate(model, s), time.perf_counter() + 60)[0]
+    res = engine.solve_model(model, "auto", limit, seed, time.perf_counter())
+    assert res.objective >= evaluate(model, g) - 1e-9
+    if limit >= 5:  # with time, at least the full swap answer and the full Lagrangian bound
+        assert res.objective >= evaluate(model, s) - 1e-9
+        assert res.bound <= ub + 1e-9
+
+
+def test_a_cut_off_mip_never_worsens_answer_or_bound(monkeypatch):
+    """HiGHS stopped by the time limit with a poor answer and a useless
+    bound: auto still reports the swap answer and the Lagrangian/LP bound."""
+    model = _model(5)
+    ref = engine.solve_model(model, "greedy", 60, 0, time.perf_counter())
+    g = greedy(model)
+    monkeypatch.setattr(engine, "solve_highs", lambda m, f0, f1, warm, tl, seed: (g[:1], 0.0, np.inf, "time_limit"))
+    monkeypatch.setattr(engine, "coverage_lp", lambda m, tl: None)  # force the Lagrangian route
+    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 0.0)  # let the MIP start
+    res = engine.solve_model(model, "auto", 60, 0, time.perf_counter())
+    assert res.objective >= ref.objective - 1e-9
+    assert np.isfinite(res.bound) and res.bound <= ref.bound + 1e-9
+    assert res.incumbent_by != "MIP"
+
+
+@pytest.mark.parametrize("limit", [0.5, 2.0])
+def test_time_limit_is_honoured(limit):
+    rng = np.random.default_rng(1)
+    n, m = 30_000, 3_000
+    A = sp.random(n, m, density=12 / m, format="csr", random_state=rng, data_rvs=np.ones)
+    w = rng.lognormal(3, 1, n)
+    C = sp.csr_matrix((A.data * 1500, A.indices, A.indptr), shape=A.shape)
+    for solve in (lambda tl: max_coverage(A, 150, weights=w, time_limit=tl),
+                  lambda tl: max_attendance(C, 150, weights=w, time_limit=tl)):
+        t = time.perf_counter()
+        solve(1e-3)
+        minimum = time.perf_counter() - t  # the documented minimum: checks, reductions, greedy
+        t = time.perf_counter()
+        sol = solve(limit)
+        took = time.perf_counter() - t
+        # 10 % over the limit, or (a limit below the minimum) about the minimum;
+        # the machine is shared and loaded (the two calls see different loads):
+        # 50 % + 0.5 s of slack on the minimum
+        assert took <= max(1.1 * limit, 1.5 * minimum + 0.1 * limit) + 0.5, (took, minimum, sol)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_p_median_short_limits_keep_valid_bounds(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.random((12, 2)) * 1000
+    D = np.hypot(*(x[:, None, :] - x[None, :, :]).transpose(2, 0, 1))
+    opt = min(D[:, list(c)].min(axis=1).sum() for c in combinations(range(12), 3))
+    for limit in LIMITS:
+        sol = p_median(D, 3, solver="auto", time_limit=limit)
+        assert sol.bound <= opt * (1 + 1e-9) + 1e-9 <= sol.objective * (1 + 1e-9) + 2e-9
