@@ -477,6 +477,12 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
     console.print(f"[green]wrote[/green] {out}/network.html")
 
 
+# Running the network: `geoplan reception plan`, `geoplan topics plan`, `geoplan posters` (geoplan/cli_operations.py).
+from geoplan import cli_operations as _operations_commands  # noqa: E402  (after the helpers above)
+
+_operations_commands.register(app)
+
+
 def main() -> None:
     """Entry point of the ``geoplan`` console script."""
     app()

@@ -174,3 +174,11 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 def fmt_number(v: float) -> str:
     return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:,.3f}"
+
+
+#: Chinese names of the dataset's sectors.
+SECTOR_ZH: dict[str, str] = {
+    "agriculture": "农业", "fisheries": "渔业", "manufacturing": "制造业", "energy": "能源", "commerce": "商贸",
+    "finance": "金融", "education": "教育", "health": "卫生健康", "environment": "生态环境", "law": "法治",
+    "social": "社会事业", "government": "政务服务",
+}

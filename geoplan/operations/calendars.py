@@ -207,7 +207,7 @@ class ReceptionCalendar:
         return df.reset_index(drop=True), list(dict.fromkeys(notes))
 
 
-def _row_rules(row: dict[str, Any]) -> list[tuple[str, str]]:
+def _row_rules(_n: int, row: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     if (row["date"] is None) == (row["rule"] is None):
         out.append(("date", "give exactly one of date and rule"))

@@ -181,7 +181,7 @@ def unavailable_from_records(rows: Iterable[dict[str, Any]], source: str = "api"
     """``deputy_id, date`` rows checked (known deputy when ``deputy_ids`` is given); all or nothing."""
     known = set(deputy_ids) if deputy_ids is not None else None
 
-    def rules(r: dict[str, Any]) -> list[tuple[str, str]]:
+    def rules(_n: int, r: dict[str, Any]) -> list[tuple[str, str]]:
         if known is not None and r["deputy_id"] not in known:
             return [("deputy_id", f"unknown deputy {r['deputy_id']!r}")]
         return []
@@ -307,7 +307,30 @@ def _solve(arcs: _Arcs, sd: pd.DataFrame, required: np.ndarray, n_dep: int, rule
     return chosen, figures
 
 
-# --------------------------------------------------------------------------- entry point
+# --------------------------------------------------------------------------- entry points
+def reception_days(dataset: Dataset, assignment: Any, years: Iterable[int], calendar: ReceptionCalendar | None = None,
+                   *, workdays: WorkdayCalendar | None = None, county: str | None = None
+                   ) -> tuple[pd.DataFrame, list[str]]:
+    """Every station's reception days in ``years`` (no rota): station_id, county_code, date, start, end, source, rule.
+
+    With the notes of :meth:`ReceptionCalendar.days` (fallback years and the like).
+    """
+    workdays = workdays if workdays is not None else WorkdayCalendar()
+    calendar = calendar if calendar is not None else ReceptionCalendar()
+    net = network(dataset, assignment)
+    counties = dataset.counties["code"].astype(str).tolist()
+    st = net.stations
+    frames, notes = [], []
+    for y in sorted(set(years)):
+        days, n = calendar.days(y, counties, dataset.towns[["code", "county_code"]], workdays)
+        frames.append(days)
+        notes += n
+    days = pd.concat(frames, ignore_index=True)
+    scope = st if county is None else st[st["county_code"] == county]
+    out = scope[["id", "town_code"]].rename(columns={"id": "station_id"}).merge(days, on="town_code")
+    return out.sort_values(["station_id", "date"], kind="stable").reset_index(drop=True), list(dict.fromkeys(notes))
+
+
 def plan_reception(dataset: Dataset, assignment: Any, year: int, calendar: ReceptionCalendar | None = None, *,
                    unavailable: pd.DataFrame | None = None, workdays: WorkdayCalendar | None = None,
                    rules: ReceptionRules | None = None, county: str | None = None) -> Rota:
@@ -409,7 +432,8 @@ def _result(year: int, county: str | None, net: Network, sd: pd.DataFrame, arcs:
     days_df = pd.DataFrame({
         "station_id": st["id"].to_numpy()[s], "station_name": st["name"].to_numpy()[s],
         "tier": st["tier"].to_numpy()[s], "town_code": st["town_code"].to_numpy()[s],
-        "county_code": st["county_code"].to_numpy()[s], "date": sd["date"].to_numpy(),
+        "town_name": st["town_name"].to_numpy()[s], "county_code": st["county_code"].to_numpy()[s],
+        "county_name": st["county_name"].to_numpy()[s], "date": sd["date"].to_numpy(),
         "start": sd["start"].to_numpy(), "end": sd["end"].to_numpy(), "source": sd["source"].to_numpy(),
         "rule": sd["rule"].to_numpy(), "deputies": on_duty, "candidates": cand, "short": short,
         "deputy_ids": ids_by_sd.reindex(np.arange(len(sd))).fillna("").to_numpy(),

@@ -154,7 +154,7 @@ def _text(v: Any) -> str:
 
 def check_rows(rows: Iterable[Mapping[str, Any]], source: str, fields: Mapping[str, Check], *,
                numbers: Sequence[int] | None = None,
-               row_rules: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None) -> list[dict[str, Any]]:
+               row_rules: Callable[[int, dict[str, Any]], list[tuple[str, str]]] | None = None) -> list[dict[str, Any]]:
     """Parse every row with ``fields`` (name → check); all-or-nothing.
 
     Parameters
@@ -169,7 +169,8 @@ def check_rows(rows: Iterable[Mapping[str, Any]], source: str, fields: Mapping[s
         The number of each row in messages (CSV line numbers from :func:`read_csv_records`);
         default 1, 2, … (API records).
     row_rules
-        Extra checks on a parsed row, returning ``(field, rule)`` pairs for each violation.
+        Extra checks on a parsed row (given its number and parsed fields, which it may complete),
+        returning ``(field, rule)`` pairs for each violation.
 
     Raises
     ------
@@ -196,7 +197,7 @@ def check_rows(rows: Iterable[Mapping[str, Any]], source: str, fields: Mapping[s
                 problems.append(RowProblem(source, n, name, str(exc)))
                 ok = False
         if ok and row_rules is not None:
-            for fname, rule in row_rules(parsed):
+            for fname, rule in row_rules(n, parsed):
                 problems.append(RowProblem(source, n, fname, rule))
                 ok = False
         if ok:
