@@ -8,7 +8,8 @@ environment (or passed in) and draws the QR code with ``segno``::
 
 Examples
 --------
->>> t = PortalTemplates(deputy="https://p.example/d/{deputy_id}", station="https://p.example/s/{station_id}")
+>>> t = PortalTemplates(portal_url_template="https://p.example/d/{deputy_id}",
+...                     station_url_template="https://p.example/s/{station_id}")
 >>> t.deputy_url("D00001")
 'https://p.example/d/D00001'
 >>> qr_code(t.station_url("H0001")).version <= 3
@@ -49,30 +50,30 @@ class PortalTemplates(BaseSettings):
     """Address templates of the deputy portal (environment ``GEOPLAN_PORTAL_URL_TEMPLATE``,
     ``GEOPLAN_STATION_URL_TEMPLATE``)."""
 
-    model_config = SettingsConfigDict(env_prefix="GEOPLAN_", extra="ignore", frozen=True, populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="GEOPLAN_", extra="ignore", frozen=True)
 
-    deputy: str = Field("https://portal.example/deputies/{deputy_id}", alias="portal_url_template",
-                        description="address of a deputy's page; placeholder {deputy_id}")
-    station: str = Field("https://portal.example/stations/{station_id}", alias="station_url_template",
-                         description="address of a station's page; placeholder {station_id}")
+    portal_url_template: str = Field("https://portal.example/deputies/{deputy_id}",
+                                     description="address of a deputy's page; placeholder {deputy_id}")
+    station_url_template: str = Field("https://portal.example/stations/{station_id}",
+                                      description="address of a station's page; placeholder {station_id}")
 
-    @field_validator("deputy")
+    @field_validator("portal_url_template")
     @classmethod
     def _deputy(cls, v: str) -> str:
         return _check_template("deputy", v)
 
-    @field_validator("station")
+    @field_validator("station_url_template")
     @classmethod
     def _station(cls, v: str) -> str:
         return _check_template("station", v)
 
     def deputy_url(self, deputy_id: str) -> str:
         """The portal address of a deputy (the id percent-encoded)."""
-        return self.deputy.format(deputy_id=urllib.parse.quote(str(deputy_id), safe=""))
+        return self.portal_url_template.format(deputy_id=urllib.parse.quote(str(deputy_id), safe=""))
 
     def station_url(self, station_id: str) -> str:
         """The portal address of a station (the id percent-encoded)."""
-        return self.station.format(station_id=urllib.parse.quote(str(station_id), safe=""))
+        return self.station_url_template.format(station_id=urllib.parse.quote(str(station_id), safe=""))
 
 
 def qr_code(data: str) -> Any:
