@@ -23,6 +23,7 @@ from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.jobs import JobRunner, recover
 from api.routes import assignments, layers, meta, review, scenarios, stations
+from api.routes import posters, reception, topics  # operations: rotas, topic visits, posters
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
 from geoplan.scenario import plan
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     for module in (meta, layers, scenarios, assignments, review, stations):
+        app.include_router(module.router)
+    for module in (reception, topics, posters):  # operations (geoplan.operations)
         app.include_router(module.router)
     # Make the problem schema a named component so every `responses=` reference resolves.
     _openapi = app.openapi

@@ -47,7 +47,7 @@ from geoplan.optimize.mip import run_highs
 from geoplan.settings import STORAGE_CRS
 
 __all__ = ["TOPIC_COLUMNS", "TopicRules", "VisitPlan", "topics_from_records", "read_topics", "plan_topics",
-           "RULES_CHECKED"]
+           "RULES_CHECKED", "unmet_from_records"]
 
 TOPIC_COLUMNS: tuple[str, ...] = ("id", "committee_id", "title", "sectors", "deliberation_date", "weeks_before")
 RULES_CHECKED: dict[str, str] = {
@@ -78,7 +78,8 @@ def topics_from_records(rows: Iterable[dict[str, Any]], source: str = "api", *, 
     A missing ``id`` becomes ``T<row number>``; ``weeks_before`` defaults to 4 (1–12).
     """
     known = set(committees) if committees is not None else None
-    fields = {"id": str_field(required=False, max_len=64), "committee_id": str_field(max_len=64),
+    fields = {"id": str_field(required=False, max_len=64),
+              "committee_id": str_field(max_len=64) if known is None else _committee_field(known),
               "title": str_field(max_len=300), "sectors": choice_field(SECTORS, multi=True),
               "deliberation_date": date_field(), "weeks_before": int_field(4, 1, 12)}
     seen: set[str] = set()
@@ -89,13 +90,21 @@ def topics_from_records(rows: Iterable[dict[str, Any]], source: str = "api", *, 
         if r["id"] in seen:
             out.append(("id", f"duplicate topic id {r['id']!r}"))
         seen.add(r["id"])
-        if known is not None and r["committee_id"] not in known:
-            out.append(("committee_id",
-                        f"unknown committee {r['committee_id']!r}; expected one of {', '.join(sorted(known))}"))
         return out
 
     parsed = check_rows(rows, source, fields, numbers=numbers, row_rules=rules)
     return pd.DataFrame.from_records(parsed, columns=list(TOPIC_COLUMNS))
+
+
+def _committee_field(known: set[str]) -> Any:
+    def check(v: str) -> str:
+        if not v:
+            raise ValueError("is required")
+        if v not in known:
+            raise ValueError(f"unknown committee {v!r}; expected one of {', '.join(sorted(known))}")
+        return v
+
+    return check
 
 
 def read_topics(path: str | Path, *, committees: Iterable[str] | None = None) -> pd.DataFrame:
@@ -397,3 +406,8 @@ def _result(topics: pd.DataFrame, committees: dict[str, str], net: Network, stat
     }
     return VisitPlan(topics=T, visits=visits_gdf, stations=stations, unmet=tuple(unmet), metrics=metrics,
                      notes=tuple(dict.fromkeys(notes)), rules=rules)
+
+
+def unmet_from_records(rows: Iterable[dict[str, Any]]) -> tuple[Unmet, ...]:
+    """Unmet rules back from their records (``VisitPlan.to_dict()["unmet"]``), e.g. from storage."""
+    return tuple(Unmet(str(r["rule"]), str(r["where"]), float(r["amount"]), str(r["detail"])) for r in rows)
