@@ -1,5 +1,6 @@
 """The dataset as the API serves it: public layers as pre-rendered GeoJSON features with
-filter columns, station edits applied on top of the loaded stations, county subsets.
+filter columns, and per station-edit version the edited dataset and its county subsets
+(``Dataset.with_station_edits`` / ``Dataset.subset``).
 
 This is lookup and filtering only; every planning answer comes from :mod:`geoplan`.
 """
@@ -8,14 +9,17 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
-from geoplan.datasets import Dataset
+from api.cache import Memo
+from api.planner import jsonable
+from geoplan.datasets import Dataset, StationEdit
+from geoplan.scenario import Scenario, review
+from geoplan.settings import STORAGE_CRS
 
 #: URL name → dataset layer of the public layers.
 PUBLIC_LAYERS: dict[str, str] = {
@@ -80,48 +84,6 @@ def _index(url_name: str, ds: Dataset, town_county: dict[str, str]) -> LayerInde
     return LayerIndex(url_name, gdf, features(gdf, "code" if layer in ("counties", "towns") else "id"), cols)
 
 
-def apply_edits(stations: gpd.GeoDataFrame, edits: Iterable[Any]) -> gpd.GeoDataFrame:
-    """Stations after the edits (in order): ``propose`` adds a row, ``close``/``reopen`` set the status."""
-    out = stations.copy()
-    new_rows: list[dict[str, Any]] = []
-    status = dict(zip(out["id"].astype(str), out["status"]))
-    for e in edits:
-        if e.action == "propose":
-            d = dict(e.data)
-            new_rows.append({"id": e.station_id, "name": d.get("name"), "tier": d["tier"], "level": d["level"],
-                             "town_code": e.town_code, "sector": d.get("sector"), "status": "proposed",
-                             "site_id": d.get("site_id"), "geometry": shapely.Point(d["lon"], d["lat"])})
-            status[e.station_id] = "proposed"
-        elif e.action == "close":
-            status[e.station_id] = "closed"
-        elif e.action == "reopen":
-            status[e.station_id] = "active"
-    if new_rows:
-        add = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=out.crs)
-        out = pd.concat([out, add[[c for c in out.columns if c in add.columns]]], ignore_index=True)
-        out = gpd.GeoDataFrame(out, geometry=stations.geometry.name, crs=stations.crs)
-    out["status"] = out["id"].astype(str).map(status)
-    return out
-
-
-def county_subset(ds: Dataset, county_code: str) -> Dataset:
-    """The layers of one county (towns, demand, venues, stations, groups and their deputies)."""
-    towns = ds.towns[ds.towns["county_code"] == county_code]
-    codes = set(towns["code"])
-    sites = ds.sites[ds.sites["town_code"].isin(codes)]
-    stations = ds.stations[ds.stations["town_code"].isin(codes)].copy()
-    # A station may point at a venue across the county line; keep the reference valid.
-    stations.loc[~stations["site_id"].isin(set(sites["id"])), "site_id"] = None
-    groups = ds.groups[ds.groups["county_code"] == county_code]
-    layers = {
-        "counties": ds.counties[ds.counties["code"] == county_code], "towns": towns,
-        "demand": ds.demand[ds.demand["town_code"].isin(codes)], "sites": sites, "stations": stations,
-        "deputies": ds.deputies[ds.deputies["group_id"].isin(set(groups["id"]))], "groups": groups,
-        "committees": ds.committees,
-    }
-    return _warm(Dataset.from_layers(layers, name=f"{ds.name}-{county_code}", check=False))
-
-
 def _warm(ds: Dataset) -> Dataset:
     """Fill the dataset's lazy metric-CRS cache now: solver threads share the dataset, and
     ``Dataset.to_metric`` fills its cache layer by layer, which is not safe to race."""
@@ -136,8 +98,29 @@ class View:
     version: int
     dataset: Dataset
     layers: dict[str, LayerIndex]
-    cache: dict[Any, Any] = field(default_factory=dict)  # derived results (review tables) for this version
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: results derived from this version (county subsets, review features, map pages), bounded
+    cache: Memo = field(default_factory=Memo)
+
+    def dataset_for(self, county_code: str | None) -> Dataset:
+        """The edited dataset, cut to one county when given (``InputError`` for an unknown county)."""
+        if county_code is None:
+            return self.dataset
+        return self.cache.get(("county", county_code), lambda: _warm(self.dataset.subset(county_code)))
+
+    def review_features(self, county_code: str | None, scenario: Scenario) -> list[dict[str, Any]]:
+        """``geoplan.scenario.review`` of the county (or city) under ``scenario`` as GeoJSON features.
+
+        Raises the library's ``InputError`` for ids the scenario names that the dataset lacks,
+        which makes this the check a scenario passes before it is stored.
+        """
+        def compute() -> list[dict[str, Any]]:
+            table = review(self.dataset_for(county_code), scenario)
+            feats = features(table.to_crs(STORAGE_CRS), "id")
+            for f in feats:
+                f["properties"] = jsonable(f["properties"])  # infinities → null
+            return feats
+
+        return self.cache.get(("review", county_code, scenario.model_dump_json()), compute)
 
 
 class Catalog:
@@ -160,10 +143,8 @@ class Catalog:
             return v
         with self._lock:
             if self._view.version != version:
-                edits = load_edits()
-                stations = apply_edits(self.base.stations, edits)
-                layers = self.base.layers() | {"stations": stations}
-                ds = _warm(Dataset.from_layers(layers, name=self.base.name, check=False))
+                edits = [StationEdit(e.station_id, e.action, e.town_code, e.data) for e in load_edits()]
+                ds = _warm(self.base.with_station_edits(edits))
                 self._view = View(version, ds, self._static | {"stations": _index("stations", ds, self.town_county)})
             return self._view
 
@@ -174,4 +155,4 @@ class Catalog:
         return str(towns["code"].iloc[int(hit[0])]) if len(hit) else None
 
 
-__all__ = ["Catalog", "View", "LayerIndex", "PUBLIC_LAYERS", "LAYER_TITLES", "apply_edits", "county_subset", "features"]
+__all__ = ["Catalog", "View", "LayerIndex", "PUBLIC_LAYERS", "LAYER_TITLES", "features"]

@@ -1,4 +1,8 @@
-"""Request dependencies: the app context, a DB session, the current user and role checks."""
+"""Request dependencies: the app context, a DB session, the current user, role checks and
+path parameters resolved to rows (a scenario id becomes its row once, here).
+
+A router gets authentication and roles by declaring these as parameters (see api/README.md).
+"""
 from __future__ import annotations
 
 import secrets
@@ -6,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api import crud
 from api.catalog import Catalog, View
 from api.jobs import JobRunner
-from api.models import StationEditRow
+from api.models import PlanRow, ScenarioRow
 from api.problems import ApiProblem
 from api.settings import Settings
 
@@ -31,13 +36,11 @@ class AppContext:
 
     def view(self, session: Session) -> View:
         """The dataset with all stored station edits applied."""
-        version = session.scalar(select(func.coalesce(func.max(StationEditRow.id), 0))) or 0
-
-        def load() -> list[StationEditRow]:
+        def load() -> list[Any]:
             with self.sessions() as s:
-                return list(s.scalars(select(StationEditRow).order_by(StationEditRow.id)))
+                return crud.station_edits(s)
 
-        return self.catalog.view(int(version), load)
+        return self.catalog.view(crud.edit_version(session), load)
 
 
 @dataclass(frozen=True)
@@ -115,3 +118,69 @@ def require_edit(user: User, county_code: str | None, what: str) -> None:
     if not user.may_edit(county_code):
         where = f"county {county_code}" if county_code else "the whole city"
         raise ApiProblem(403, f"{user.role} {user.name!r} may not {what} for {where}", kind="forbidden")
+
+
+# -- path parameters resolved to rows ------------------------------------------------
+ScenarioId = Annotated[str, Path(min_length=1, max_length=64, description="Scenario id")]
+StationId = Annotated[str, Path(min_length=1, max_length=64, description="Station id")]
+
+
+def _unknown_scenario(scenario_id: str) -> ApiProblem:
+    return ApiProblem(404, f"unknown scenario id {scenario_id!r}", field="path.scenario_id", kind="unknown-id")
+
+
+def scenario_row(scenario_id: ScenarioId, db: Db) -> ScenarioRow:
+    """The scenario named in the path; 404 if unknown."""
+    row = crud.scenario(db, scenario_id)
+    if row is None:
+        raise _unknown_scenario(scenario_id)
+    return row
+
+
+def locked_scenario_row(scenario_id: ScenarioId, db: Db) -> ScenarioRow:
+    """The scenario named in the path, held (``FOR UPDATE``) until commit, so a cancel or
+    delete and the solve worker publishing its result never interleave; 404 if unknown."""
+    row = crud.scenario(db, scenario_id, lock=True)
+    if row is None:
+        raise _unknown_scenario(scenario_id)
+    return row
+
+
+ScenarioDep = Annotated[ScenarioRow, Depends(scenario_row)]
+LockedScenario = Annotated[ScenarioRow, Depends(locked_scenario_row)]
+
+
+def plan_row(row: ScenarioDep, db: Db) -> PlanRow:
+    """The stored plan of the scenario in the path; 409 while it has none."""
+    plan = crud.plan_of(db, row)
+    if plan is None:
+        raise ApiProblem(409, f"scenario {row.id} has no plan: its status is {row.status!r}"
+                              + (f" ({row.error})" if row.error else ""), kind="no-plan")
+    return plan
+
+
+PlanDep = Annotated[PlanRow, Depends(plan_row)]
+
+
+@dataclass(frozen=True)
+class StationRef:
+    """A current station (edits applied): its GeoJSON feature, town and county."""
+
+    id: str
+    feature: dict[str, Any]
+    town_code: str
+    county_code: str
+
+
+def station_ref(station_id: StationId, ctx: Ctx, db: Db) -> StationRef:
+    """The station named in the path, as it stands after edits; 404 if unknown."""
+    index = ctx.view(db).layers["stations"]
+    hit = (index.frame["id"].astype(str) == station_id).to_numpy().nonzero()[0]
+    if not len(hit):
+        raise ApiProblem(404, f"unknown station id {station_id!r}", field="path.station_id", kind="unknown-id")
+    i = int(hit[0])
+    town = str(index.frame["town_code"].iloc[i])
+    return StationRef(station_id, index.features[i], town, ctx.catalog.town_county.get(town, ""))
+
+
+StationDep = Annotated[StationRef, Depends(station_ref)]

@@ -51,7 +51,7 @@ def recover(sm: sessionmaker[Session]) -> int:
 class JobRunner:
     """Thread pool running ``planner`` for stored scenarios."""
 
-    def __init__(self, sm: sessionmaker[Session], planner: Callable[[], Planner], concurrency: int,
+    def __init__(self, sm: sessionmaker[Session], planner: Planner, concurrency: int,
                  time_limit: float) -> None:
         self._sm = sm
         self._planner = planner
@@ -135,7 +135,7 @@ class JobRunner:
                     last[0], last[1] = now, f
                     self._set(sid, progress=f, message=str(message)[:500])
 
-            plan = self._planner()(dataset, scenario, progress=progress)
+            plan = self._planner(dataset, scenario, progress=progress)
             if ev.is_set():
                 raise Cancelled()
             if time.monotonic() - start > self._time_limit:

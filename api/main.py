@@ -21,9 +21,10 @@ from api import problems
 from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
-from api.jobs import JobRunner, recover
+from api.jobs import JobRunner, Planner, recover
 from api.routes import assignments, layers, meta, review, scenarios, stations
 from api.routes import posters, reception, topics  # operations: rotas, topic visits, posters
+from api.schemas import FeatureCollection
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
 from geoplan.scenario import plan
@@ -99,13 +100,16 @@ class BodyGuard:
                                         kind="payload-too-large", instance=scope.get("path"))(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> FastAPI:
     """Build the service: migrate the database, load the dataset, start the solve pool.
 
     Parameters
     ----------
     settings : Settings, optional
         Defaults to ``Settings()`` read from ``GEOPLAN_*`` / ``DATABASE_URL`` environment variables.
+    planner : callable, optional
+        ``planner(dataset, scenario, progress=...) -> Plan``; :func:`geoplan.scenario.plan` by
+        default (tests pass a slow or failing one).
     """
     settings = settings or Settings()
     # a connection per request thread in flight plus one per solve worker
@@ -119,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning("no GEOPLAN_TOKENS configured: every request except /health and /version will get 401 "
                     "(see api/README.md; `geoplan serve` prints a one-off token instead)")
     dataset = Dataset.load(settings.dataset_path)
-    jobs = JobRunner(sessions, lambda: plan, settings.solve_concurrency, settings.solve_time_limit)
+    jobs = JobRunner(sessions, planner, settings.solve_concurrency, settings.solve_time_limit)
     ctx = AppContext(settings=settings, engine=engine, sessions=sessions, catalog=Catalog(dataset), jobs=jobs)
 
     @asynccontextmanager
@@ -151,8 +155,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.openapi_schema is None:
             schema = _openapi()
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (problems.ProblemDetail, problems.FieldError):
-                comps.setdefault(model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}"))
+            for model in (problems.ProblemDetail, problems.FieldError, FeatureCollection):
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                comps.update({k: v for k, v in js.pop("$defs", {}).items() if k not in comps})
+                comps.setdefault(model.__name__, js)
             app.openapi_schema = schema
         return app.openapi_schema
 

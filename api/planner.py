@@ -63,7 +63,7 @@ def serialise(plan: Plan) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
     summary = {
         "scenario": json.loads(plan.scenario.model_dump_json()),
         "dataset": plan.dataset_name,
-        "metrics": jsonable(dict(plan.metrics)),
+        "metrics": jsonable(plan.metrics.to_dict()),
         "counties": records(plan.counties),
         "towns": records(plan.towns),
     }

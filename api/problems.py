@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from http import HTTPStatus
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -98,6 +99,19 @@ def validation_problem(exc: ValidationError | RequestValidationError, prefix: tu
     head = "; ".join(f"{e['field']}: {e['message']}" for e in errs[:3])
     return ApiProblem(422, f"invalid request — {head}" if head else "invalid request", kind="validation-error",
                       errors=errs)
+
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*): ")
+
+
+def input_problem(exc: Exception, prefix: str = "body", *, status: int = 422,
+                  kind: str = "invalid-scenario") -> ApiProblem:
+    """A geoplan ``InputError`` as a problem: its message names the field (``scenario.budget: ...``),
+    which becomes ``<prefix>.scenario.budget`` in ``errors``."""
+    text = str(exc)
+    m = _FIELD_PREFIX.match(text)
+    field = f"{prefix}.{m.group(1)}" if m else prefix
+    return ApiProblem(status, text, kind=kind, field=field)
 
 
 def install(app: FastAPI) -> None:

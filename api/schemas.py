@@ -140,7 +140,8 @@ class AssignmentOut(BaseModel):
     scenario_id: str
     redacted: bool = Field(description="True when deputy identifiers were removed for this caller's role")
     tables: dict[str, list[dict[str, Any]]]
-    unmet: list[str]
+    rules: dict[str, Any] = Field(description="The assignment rules used (geoplan.assign.Rules)")
+    unmet: list[dict[str, Any]] = Field(description="Rules that could not hold: rule, where, amount, detail")
     metrics: dict[str, Any]
 
 

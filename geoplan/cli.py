@@ -259,10 +259,10 @@ def _road_network(ds: "Dataset", roads: Optional[Path]) -> Any:
 def _print_plan(p: "Plan") -> None:
     m = p.metrics
     console.print(
-        f"[bold]{escape(p.scenario.name)}[/bold]: keep {m['n_keep']:,}, close {m['n_close']:,}, open {m['n_open']:,}; "
-        f"people within reach {m['people_before']:,.0f} ({m['share_before']:.1%}) → {m['people_after']:,.0f} ({m['share_after']:.1%}); "
-        f"mean distance to nearest station {m['mean_distance_before_m']:,.0f} m → {m['mean_distance_after_m']:,.0f} m; "
-        f"solver {m['solver']} ({m['status']}), gap {m['gap']:.3%}, {m['seconds']:.2f} s"
+        f"[bold]{escape(p.scenario.name)}[/bold]: keep {m.n_keep:,}, close {m.n_close:,}, open {m.n_open:,}; "
+        f"people within reach {m.people_before:,.0f} ({m.share_before:.1%}) → {m.people_after:,.0f} ({m.share_after:.1%}); "
+        f"mean distance to nearest station {m.mean_distance_before_m:,.0f} m → {m.mean_distance_after_m:,.0f} m; "
+        f"solver {m.solver} ({m.status}), gap {m.gap:.3%}, {m.seconds:.2f} s"
     )
     _print_frame(p.summary_table(), "Plan summary")  # metric/value rows, shares already formatted
     radii = ", ".join(f"{t} {r / 1000:g} km" for t, r in p.scenario.radius_m.items())

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -344,6 +344,25 @@ def _normalise(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class StationEdit:
+    """One change to the station network, applied by :meth:`Dataset.with_station_edits`.
+
+    ``propose`` adds a station (status ``proposed``) at ``data["lon"], data["lat"]`` with
+    ``data``'s ``name``, ``tier``, ``level``, ``sector`` and ``site_id``; ``close`` and
+    ``reopen`` set an existing station's status to ``closed`` / ``active`` (reopening a
+    proposed station confirms it).
+    """
+
+    station_id: str
+    action: Literal["propose", "close", "reopen"]
+    town_code: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+_EDIT_STATUS = {"propose": "proposed", "close": "closed", "reopen": "active"}
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A city's planning data: eight named layers in WGS84.
 
@@ -472,6 +491,70 @@ class Dataset:
     def active_stations(self) -> gpd.GeoDataFrame:
         """The stations whose status is ``active``."""
         return self.stations[self.stations["status"] == "active"]
+
+    # -- derived datasets -----------------------------------------------
+    def subset(self, county_code: str) -> "Dataset":
+        """The layers of one county: its towns, demand, venues, stations, groups and their deputies.
+
+        Committees are city-wide and kept whole. A station whose venue lies across the
+        county line keeps no ``site_id``, so every reference stays inside the subset.
+
+        Raises
+        ------
+        InputError
+            If ``county_code`` is not a county of the dataset.
+
+        Examples
+        --------
+        >>> ds = load()  # doctest: +SKIP
+        >>> ds.subset("320902").name  # doctest: +SKIP
+        'yancheng-320902'
+        """
+        if county_code not in set(self.counties["code"].astype(str)):
+            raise InputError(f"county_code: unknown county code {county_code!r} in dataset {self.name}")
+        towns = self.towns[self.towns["county_code"] == county_code]
+        codes = set(towns["code"])
+        sites = self.sites[self.sites["town_code"].isin(codes)]
+        stations = self.stations[self.stations["town_code"].isin(codes)].copy()
+        stations.loc[~stations["site_id"].isin(set(sites["id"])), "site_id"] = None
+        groups = self.groups[self.groups["county_code"] == county_code]
+        layers = {
+            "counties": self.counties[self.counties["code"] == county_code], "towns": towns,
+            "demand": self.demand[self.demand["town_code"].isin(codes)], "sites": sites, "stations": stations,
+            "deputies": self.deputies[self.deputies["group_id"].isin(set(groups["id"]))], "groups": groups,
+            "committees": self.committees,
+        }
+        # every frame is a filter of a valid dataset, so the checks cannot fail: skip them
+        return Dataset.from_layers(layers, name=f"{self.name}-{county_code}", check=False)
+
+    def with_station_edits(self, edits: Iterable[StationEdit]) -> "Dataset":
+        """The dataset after station edits, applied in order (see :class:`StationEdit`).
+
+        Examples
+        --------
+        >>> ds = load()  # doctest: +SKIP
+        >>> sid = ds.stations["id"].iloc[0]  # doctest: +SKIP
+        >>> ds.with_station_edits([StationEdit(sid, "close")]).stations["status"].iloc[0]  # doctest: +SKIP
+        'closed'
+        """
+        stations = self.stations
+        new_rows: list[dict[str, Any]] = []
+        status = dict(zip(stations["id"].astype(str), stations["status"]))
+        for e in edits:
+            if e.action == "propose":
+                d = e.data
+                new_rows.append({"id": e.station_id, "name": d.get("name"), "tier": d["tier"], "level": d["level"],
+                                 "town_code": e.town_code, "sector": d.get("sector"), "status": "proposed",
+                                 "site_id": d.get("site_id"), "geometry": shapely.Point(d["lon"], d["lat"])})
+            status[e.station_id] = _EDIT_STATUS[e.action]
+        out = stations.copy()
+        if new_rows:
+            add = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=out.crs)
+            out = pd.concat([out, add[[c for c in out.columns if c in add.columns]]], ignore_index=True)
+            out = gpd.GeoDataFrame(out, geometry=stations.geometry.name, crs=stations.crs)
+        out["status"] = out["id"].astype(str).map(status)
+        # proposals are checked by whoever records them (town from the point, known venue)
+        return Dataset.from_layers(self.layers() | {"stations": out}, name=self.name, check=False)
 
 
 def load(path: str | Path | None = None) -> Dataset:

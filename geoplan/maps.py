@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import branca.colormap as cm
 import folium
@@ -40,6 +40,9 @@ from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset
 from geoplan.exceptions import InputError
 from geoplan.settings import DEFAULT_RADIUS_M, STORAGE_CRS
 
+if TYPE_CHECKING:
+    from geoplan.assign import Assignment
+
 __all__ = [
     "LEGEND_ID",
     "LAYER",
@@ -47,6 +50,9 @@ __all__ = [
     "network_map",
     "plan_map",
     "compare_map",
+    "assignment_layers",
+    "assignment_links_layer",
+    "add_assignment_layers",
 ]
 
 #: DOM id of the legend element (the browser test looks for it).
@@ -633,14 +639,12 @@ def _links_fallback(dataset: Dataset, assignment: Any, stations: gpd.GeoDataFram
 def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.GeoDataFrame) -> None:
     """Group → station links, off by default.
 
-    Uses the links layer of :func:`geoplan.assign.folium_layers` (coloured by sector
-    match) for a real :class:`~geoplan.assign.Assignment`; a bare object with a
-    ``group_stations`` table is drawn from the groups' towns.
+    Uses :func:`assignment_links_layer` (coloured by sector match) for a real
+    :class:`~geoplan.assign.Assignment`; a bare object with a ``group_stations``
+    table is drawn from the groups' towns.
     """
     if hasattr(assignment, "links_geodataframe"):
-        from geoplan import assign as _assign
-
-        group = _assign.links_layer(assignment)
+        group = assignment_links_layer(assignment)
         group.layer_name = LAYER["links"]
         group.show = False
         group.add_to(m)
@@ -656,6 +660,14 @@ def _add_links(m: folium.Map, dataset: Dataset, assignment: Any, stations: gpd.G
         style_function=lambda f: {"color": "#424242", "weight": 1, "opacity": 0.55},
         tooltip=folium.GeoJsonTooltip(fields=["group_id", "station_id"], aliases=["Deputy group", "Station"]),
     ).add_to(m)
+
+
+def _metrics_of(plan: Any) -> dict[str, Any]:
+    """A plan's metrics as a dict: ``PlanMetrics.to_dict()``, or a bare mapping (a duck-typed plan), or {}."""
+    m: Any = getattr(plan, "metrics", None)
+    if hasattr(m, "to_dict"):
+        return dict(m.to_dict())
+    return dict(m) if isinstance(m, Mapping) else {}
 
 
 def _check_plan(plan: Any, label: str = "plan") -> None:
@@ -728,7 +740,7 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> foli
     scenario_name = getattr(getattr(plan, "scenario", None), "name", "plan")
     m = _base_map(dataset, f"{dataset.name}: {scenario_name}")
     st = _plan_layers(m, dataset, plan, assignment, venues=True)
-    mt = dict(getattr(plan, "metrics", {}) or {})
+    mt = _metrics_of(plan)
     n_keep, n_open, n_close = (int((st["decision"] == d).sum()) for d in ("keep", "open", "close"))
     metrics = [
         ("Scenario", str(scenario_name)),
@@ -821,7 +833,7 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
         s = s.assign(state=s["decision"].map({"open": "open"}).fillna(""))
         fields = {k: v for k, v in _station_fields().items() if k in s.columns}
         _add_stations(m, s, f"Active stations: {label}", "state", fields, show=False)
-    ma, mb = dict(getattr(plan_a, "metrics", {}) or {}), dict(getattr(plan_b, "metrics", {}) or {})
+    ma, mb = _metrics_of(plan_a), _metrics_of(plan_b)
     metrics = [
         (f"A: {name_a}", f"{_pct(ma.get('share_after'))} within reach"),
         (f"B: {name_b}", f"{_pct(mb.get('share_after'))} within reach"),
@@ -847,7 +859,7 @@ def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> DualMap:
         _setup_map(side, dataset)
         _plan_layers(side, dataset, p, None, venues=False)
         folium.LayerControl(collapsed=True).add_to(side)
-        mt = dict(getattr(p, "metrics", {}) or {})
+        mt = _metrics_of(p)
         rows.append(
             (f"{where.capitalize()}: {name}",
              f"{_pct(mt.get('share_after'))} within reach, {mt.get('n_open', '–')} opened, {mt.get('n_close', '–')} closed")
@@ -863,3 +875,69 @@ def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any) -> DualMap:
         _extras(venues=False),
     ).add_to(dm.m1)
     return dm
+
+
+# --------------------------------------------------------------------------- assignment layers
+def assignment_links_layer(assignment: Assignment) -> folium.FeatureGroup:
+    """A folium FeatureGroup of each group's links (lines home town → station), coloured by sector match."""
+    links = assignment.links_geodataframe()
+    links = links[["group_id", "station_id", "distance_m", "sector_match", links.geometry.name]].copy()
+    links["sector_match"] = links["sector_match"].map({True: "yes", False: "no"})
+    lines = folium.FeatureGroup(name="Deputy groups → stations", show=True)
+    if len(links):
+        folium.GeoJson(
+            links.to_json(drop_id=True),
+            name="links",
+            style_function=lambda f: {
+                "color": "#b2182b" if f["properties"]["sector_match"] == "yes" else "#2166ac",
+                "weight": 1.5, "opacity": 0.6,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["group_id", "station_id", "distance_m", "sector_match"],
+                aliases=["Group", "Station", "Distance (m)", "Sector match"],
+            ),
+        ).add_to(lines)
+    return lines
+
+
+def assignment_layers(assignment: Assignment, dataset: Dataset) -> list[Any]:
+    """Folium layers of an assignment: each group's links and a choropleth of visiting deputies per town.
+
+    Add them with ``layer.add_to(m)`` (or :func:`add_assignment_layers`).
+
+    Examples
+    --------
+    >>> import folium, geoplan
+    >>> from geoplan.assign import assign
+    >>> ds = geoplan.load()
+    >>> m = add_assignment_layers(folium.Map(), assign(ds), ds)
+    >>> len(assignment_layers(assign(ds), ds))
+    2
+    """
+    towns = dataset.towns[["code", "name", dataset.towns.geometry.name]].merge(
+        assignment.town_visitors[["town_code", "visiting_deputies"]], left_on="code", right_on="town_code", how="left"
+    ).drop(columns="town_code")
+    towns["visiting_deputies"] = towns["visiting_deputies"].fillna(0).astype(int)
+    top = max(int(towns["visiting_deputies"].max()) if len(towns) else 0, 1)
+    bins = sorted({float(b) for b in np.linspace(0, top, 6).round()} | {0.0, float(top)})
+    choro = folium.Choropleth(
+        geo_data=towns.to_json(drop_id=True),
+        data=towns,
+        columns=["code", "visiting_deputies"],
+        key_on="feature.properties.code",
+        fill_color="YlGn",
+        fill_opacity=0.6,
+        line_opacity=0.3,
+        bins=bins,
+        name="Visiting deputies per town",
+        legend_name="Visiting national, provincial and city deputies per town",
+        highlight=True,
+    )
+    return [assignment_links_layer(assignment), choro]
+
+
+def add_assignment_layers(m: Any, assignment: Assignment, dataset: Dataset) -> Any:
+    """Add :func:`assignment_layers` to a folium map and return it."""
+    for layer in assignment_layers(assignment, dataset):
+        layer.add_to(m)
+    return m

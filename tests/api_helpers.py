@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +75,19 @@ def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> 
 
 
 def slow_planner(started: threading.Event):
-    """A planner factory whose solve reports progress for ~4 s and must be stopped before it ends."""
+    """A planner (``create_app(..., planner=)``) whose solve reports progress for ~4 s and must be stopped."""
     def plan(dataset, scenario, progress=None):  # noqa: ANN001
         started.set()
         for i in range(400):
             progress(i / 400, f"step {i}")
             time.sleep(0.01)
         raise AssertionError("should have been cancelled")
-    return lambda: plan
+    return plan
+
+
+def is_utc(stamp: str) -> bool:
+    """True for an ISO 8601 time with a zero UTC offset ("Z" or "+00:00")."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset() == timedelta(0)
 
 
 def submit_async_concurrently(app: object, n: int) -> set[str]:
@@ -99,14 +105,14 @@ def submit_async_concurrently(app: object, n: int) -> set[str]:
     return {r.json()["id"] for r in responses}
 
 
+def crashing_planner(dataset: object, scenario: object, progress: Any = None) -> None:
+    """A planner whose solve raises half way."""
+    progress(0.5, "half way")
+    raise RuntimeError("solver exploded")
+
+
 def submit_crashing_solve(client: TestClient) -> None:
-    """Submit a scenario whose solve raises half way; it must end failed with no plan to export."""
-
-    def boom(dataset: object, scenario: object, progress: Any = None) -> None:
-        progress(0.5, "half way")
-        raise RuntimeError("solver exploded")
-
-    client.app.state.ctx.jobs._planner = lambda: boom
+    """Submit, on an app built with ``planner=crashing_planner``, a scenario: it must end failed with no plan."""
     s = submit(client, CITY, budget=2).json()
     assert s["status"] == "failed" and "solver exploded" in s["error"]
     assert_problem(client.get(f"/scenarios/{s['id']}/export", headers=CITY), 409)

@@ -10,7 +10,9 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from geoplan.assign import Assignment, Rules, Shortfall, _bipartite_flow, add_to_map, assign, folium_layers
+from geoplan.assign import Assignment, Rules, Shortfall, assign
+from geoplan.assign._flow import bipartite_flow
+from geoplan.maps import add_assignment_layers, assignment_layers
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.settings import BUNDLED_DATASET
@@ -96,7 +98,7 @@ def test_flow_matches_brute_force(seed, fill_left):
     hi_l, hi_r = np.maximum(hi_l, 1), np.maximum(hi_r, 1)
     a_l = np.array([a[0] for a in arcs], dtype=np.int64)
     a_r = np.array([a[1] for a in arcs], dtype=np.int64)
-    res = _bipartite_flow(lo_l, hi_l, lo_r, hi_r, a_l, a_r, cost, fill_left=fill_left)
+    res = bipartite_flow(lo_l, hi_l, lo_r, hi_r, a_l, a_r, cost, fill_left=fill_left)
     deg_l = np.bincount(a_l[res.arc_flow > 0], minlength=n_l)
     deg_r = np.bincount(a_r[res.arc_flow > 0], minlength=n_r)
     assert np.all(deg_l <= hi_l) and np.all(deg_r <= hi_r)
@@ -357,13 +359,13 @@ def test_empty_plan_saves_and_reports(tmp_path, tiny_dataset):
     assert "group_has_station" in a.report()
 
 
-def test_folium_layers(tiny_dataset):
+def test_assignment_layers(tiny_dataset):
     import folium
 
     a = assign(tiny_dataset)
-    layers = folium_layers(a, tiny_dataset)
+    layers = assignment_layers(a, tiny_dataset)
     assert len(layers) == 2
-    m = add_to_map(folium.Map(location=[33.35, 120.1], zoom_start=11), a, tiny_dataset)
+    m = add_assignment_layers(folium.Map(location=[33.35, 120.1], zoom_start=11), a, tiny_dataset)
     html = m.get_root().render()
     assert "deputies per town" in html and "LineString" in html
 

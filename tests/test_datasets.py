@@ -250,3 +250,55 @@ def test_write_gpkg_keeps_other_layers_and_is_atomic(tmp_path: Path, tiny_datase
         datasets.write_gpkg(path, {"extra": extra}, keep_other_layers=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]
+
+
+# -- derived datasets: one county, station edits --------------------------------------
+def test_subset_keeps_one_county_and_valid_references(tiny_dataset: Dataset) -> None:
+    sub = tiny_dataset.subset("C1")
+    assert sub.name == "tiny-C1" and list(sub.counties["code"]) == ["C1"]
+    towns = set(sub.towns["code"])
+    assert towns == set(tiny_dataset.towns.loc[tiny_dataset.towns["county_code"] == "C1", "code"])
+    for layer in ("demand", "sites", "stations"):
+        frame = getattr(sub, layer)
+        assert len(frame) and set(frame["town_code"]) <= towns, layer
+    assert set(sub.groups["county_code"]) == {"C1"}
+    assert set(sub.deputies["group_id"]) <= set(sub.groups["id"])
+    assert len(sub.committees) == len(tiny_dataset.committees)
+    assert datasets._check_references(sub.layers()) == []  # every reference stays inside the subset
+    with pytest.raises(InputError, match="county_code: unknown county code 'C9'"):
+        tiny_dataset.subset("C9")
+
+
+def test_subset_drops_venue_references_across_the_county_line(tiny_layers: dict) -> None:
+    layers = dict(tiny_layers)
+    st = layers["stations"].copy()
+    other = layers["sites"].loc[layers["sites"]["town_code"].isin(["T3", "T4"]), "id"].iloc[0]
+    st.loc[st["town_code"] == "T1", "site_id"] = other  # a C1 station hosted by a C2 venue
+    layers["stations"] = st
+    sub = Dataset.from_layers(layers).subset("C1")
+    assert sub.stations["site_id"].isna().all()
+    assert datasets._check_references(sub.layers()) == []
+
+
+def test_with_station_edits_applies_proposals_closures_and_reopenings(tiny_dataset: Dataset) -> None:
+    from geoplan.datasets import StationEdit
+
+    before = tiny_dataset.stations
+    first = str(before["id"].iloc[0])
+    edits = [StationEdit(first, "close"),
+             StationEdit("NEW-1", "propose", "T4", {"name": "Market", "tier": "point", "level": "town",
+                                                    "sector": "commerce", "lon": 120.17, "lat": 33.35}),
+             StationEdit("NEW-2", "propose", "T1", {"name": "Other", "tier": "point", "level": "town",
+                                                    "lon": 120.05, "lat": 33.35}),
+             StationEdit("NEW-2", "reopen")]
+    after = tiny_dataset.with_station_edits(edits)
+    assert after.name == tiny_dataset.name and len(after.stations) == len(before) + 2
+    status = dict(zip(after.stations["id"], after.stations["status"]))
+    assert status[first] == "closed" and status["NEW-1"] == "proposed" and status["NEW-2"] == "active"
+    new = after.stations.set_index("id").loc["NEW-1"]
+    assert new["town_code"] == "T4" and new["sector"] == "commerce" and new.geometry.x == pytest.approx(120.17)
+    assert list(after.stations.columns) == list(before.columns) and after.stations.crs.equals(before.crs)
+    assert len(tiny_dataset.stations) == len(before)  # the original is unchanged
+    again = after.with_station_edits([StationEdit(first, "reopen")])
+    assert dict(zip(again.stations["id"], again.stations["status"]))[first] == "active"
+    assert tiny_dataset.with_station_edits([]).stations.equals(before)

@@ -9,7 +9,6 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from api.catalog import Catalog
-from api.models import AuditRow
 from api.problems import ApiProblem
 
 GEOJSON = "application/geo+json"
@@ -34,10 +33,14 @@ def page_links(request: Request, offset: int, limit: int, matched: int, media: s
     return links
 
 
+def utc(value: datetime) -> datetime:
+    """A stored time in UTC: SQLite drops the zone (every stored time is UTC); zoned values are converted."""
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        # SQLite drops the zone; every stored time is UTC. Zoned values (PostgreSQL) are shown in UTC too.
-        return (value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return utc(value).isoformat()
     return str(value)
 
 
@@ -80,10 +83,3 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         raise ApiProblem(422, "bbox must satisfy -180 <= minLon <= maxLon <= 180 and -90 <= minLat <= maxLat <= 90",
                          field="query.bbox", kind="validation-error")
     return vals
-
-
-def audit(db: Any, user: Any, action: str, target_type: str, target_id: str, county_code: str | None,
-          detail: dict[str, Any] | None = None) -> None:
-    """Add an audit-log row to the session (committed with the change it records)."""
-    db.add(AuditRow(actor=user.name, role=user.role, action=action, target_type=target_type, target_id=target_id,
-                    county_code=county_code, detail=detail or {}))

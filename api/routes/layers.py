@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -14,7 +14,7 @@ from api.planner import records
 from api.problems import ApiProblem, responses
 from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
                                page_links, parse_bbox)
-from api.schemas import FeatureCollection, LayerInfo, TablePage
+from api.schemas import LayerInfo, TablePage
 from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
 
 router = APIRouter(prefix="/layers", tags=["layers"])
@@ -27,7 +27,7 @@ FILTERS = {"counties": ["county", "bbox"], "towns": ["county", "town", "bbox"],
 
 @router.get("", response_model=list[LayerInfo], summary="List the public layers",
             responses=responses(401))
-def list_layers(request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> list[LayerInfo]:
+def list_layers(user: CurrentUser, request: Request, ctx: Ctx, db: Db) -> list[LayerInfo]:
     view = ctx.view(db)
     out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=FILTERS[n],
                      links=[{"href": str(request.url_for("get_layer", layer=n)), "rel": "items", "type": GEOJSON}])
@@ -42,9 +42,9 @@ def list_layers(request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> list[L
 
 @router.get("/deputies", response_model=TablePage, summary="Deputies (planners only)",
             responses=responses(401, 403, 422))
-def get_deputies(request: Request, ctx: Ctx, user: Planner, county: Code = None, town: Code = None,
+def get_deputies(user: Planner, request: Request, ctx: Ctx, county: Code = None, town: Code = None,
                  level: Literal[DEPUTY_LEVELS] | None = None,  # type: ignore[valid-type]
-                 group: Code = None, limit: Limit = 100, offset: Offset = 0) -> Response:
+                 group: Code = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
     ds = ctx.catalog.base
@@ -60,14 +60,14 @@ def get_deputies(request: Request, ctx: Ctx, user: Planner, county: Code = None,
         mask &= dep["group_id"] == group
     rows = dep[mask.to_numpy()]
     page = rows.iloc[offset:offset + limit]
-    return json_response({"items": records(page), "numberMatched": len(rows), "numberReturned": len(page),
-                          "links": page_links(request, offset, limit, len(rows), "application/json")})
+    return {"items": records(page), "numberMatched": len(rows), "numberReturned": len(page),
+            "links": page_links(request, offset, limit, len(rows), "application/json")}
 
 
-@router.get("/{layer}", response_model=FeatureCollection, summary="A public layer as GeoJSON",
+@router.get("/{layer}", summary="A public layer as GeoJSON",
             response_description="RFC 7946 FeatureCollection (application/geo+json)",
             responses={**GEOJSON_200, **responses(401, 404, 422)})
-def get_layer(layer: LayerName, request: Request, ctx: Ctx, db: Db, user: CurrentUser,
+def get_layer(user: CurrentUser, layer: LayerName, request: Request, ctx: Ctx, db: Db,
               county: Code = None, town: Code = None,
               tier: Literal[TIERS] | None = Query(None, description="stations only"),  # type: ignore[valid-type]
               status: Literal[STATUSES] | None = Query(None, description="stations only"),  # type: ignore[valid-type]

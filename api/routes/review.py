@@ -6,39 +6,21 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.catalog import features
-from api.deps import AppContext, Ctx, CurrentUser, Db
-from api.planner import jsonable
-from api.problems import ApiProblem, responses
+from api.deps import AppContext, Ctx, CurrentUser, Db, ScenarioDep
+from api.problems import input_problem, responses
 from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
                                page_links)
-from api.routes.scenarios import ScenarioId, dataset_for, get_row
-from api.schemas import FeatureCollection
 from geoplan.exceptions import InputError
-from geoplan.scenario import Scenario, review
-from geoplan.settings import STORAGE_CRS
+from geoplan.scenario import Scenario
 
 router = APIRouter(tags=["review"])
 
 
 def _review_features(ctx: AppContext, db: Any, county: str | None, scenario: Scenario) -> list[dict[str, Any]]:
-    """Review features, computed once per (station-edit version, county, scenario)."""
-    view = ctx.view(db)
-    key = ("review", county, scenario.model_dump_json())
-    with view.lock:
-        cached = view.cache.get(key)
-    if cached is not None:
-        return cached
     try:
-        table = review(dataset_for(ctx, db, county), scenario)
-    except InputError as exc:
-        raise ApiProblem(422, f"review rejected the parameters: {exc}", kind="invalid-scenario") from exc
-    feats = features(table.to_crs(STORAGE_CRS), "id")
-    for f in feats:
-        f["properties"] = jsonable(f["properties"])  # infinities → null
-    with view.lock:
-        view.cache[key] = feats
-    return feats
+        return ctx.view(db).review_features(county, scenario)
+    except InputError as exc:  # e.g. a stored scenario naming a station that no longer exists
+        raise input_problem(exc, "stored") from exc
 
 
 def _page(request: Request, feats: list[dict[str, Any]], town_county: dict[str, str], county: str | None,
@@ -56,10 +38,10 @@ def _page(request: Request, feats: list[dict[str, Any]], town_county: dict[str, 
                          GEOJSON)
 
 
-@router.get("/review", response_model=FeatureCollection, summary="Review of the current station network",
+@router.get("/review", summary="Review of the current station network",
             description="geoplan.scenario.review with default parameters on the current stations (edits applied).",
             responses={**GEOJSON_200, **responses(401, 422, 503)})
-def review_network(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county: Code = None, town: Code = None,
+def review_network(user: CurrentUser, request: Request, ctx: Ctx, db: Db, county: Code = None, town: Code = None,
                    redundant: bool | None = None, limit: Limit = 1000, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
@@ -67,13 +49,12 @@ def review_network(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county
     return _page(request, feats, ctx.catalog.town_county, county, town, redundant, limit, offset)
 
 
-@router.get("/scenarios/{scenario_id}/review", response_model=FeatureCollection,
+@router.get("/scenarios/{scenario_id}/review",
             summary="Review of the network under a scenario's parameters",
             responses={**GEOJSON_200, **responses(401, 404, 422, 503)})
-def review_scenario(scenario_id: ScenarioId, request: Request, ctx: Ctx, db: Db, user: CurrentUser,
+def review_scenario(user: CurrentUser, row: ScenarioDep, request: Request, ctx: Ctx, db: Db,
                     redundant: bool | None = None, limit: Limit = 1000, offset: Offset = 0) -> Response:
     check_limit(limit, ctx.settings.max_page_size)
-    row = get_row(db, scenario_id)
     sc = Scenario.model_validate_json(row.scenario_json)
     feats = _review_features(ctx, db, row.county_code, sc)
     return _page(request, feats, ctx.catalog.town_county, None, None, redundant, limit, offset)

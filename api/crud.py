@@ -1,0 +1,77 @@
+"""The API's queries: one function per read or write of the tables in :mod:`api.models`.
+
+Routes and dependencies call these instead of building SQL themselves, so a query lives
+in one place and a new router reuses it. Every function takes the request's session and
+leaves committing to the caller (a change and its audit row commit together).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from api.models import AuditRow, PlanRow, ScenarioRow, StationEditRow
+
+
+def page(db: Session, query: Select[Any], order: Sequence[Any], limit: int, offset: int) -> tuple[list[Any], int]:
+    """``(rows of one page, number of rows matched)`` of ``query``."""
+    matched = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(db.scalars(query.order_by(*order).offset(offset).limit(limit)))
+    return rows, int(matched)
+
+
+# -- scenarios ------------------------------------------------------------------
+def scenario(db: Session, scenario_id: str, *, lock: bool = False) -> ScenarioRow | None:
+    """The scenario's row or None; ``lock`` holds it (``FOR UPDATE``) until commit."""
+    return db.get(ScenarioRow, scenario_id, with_for_update=lock)
+
+
+def plan_of(db: Session, row: ScenarioRow) -> PlanRow | None:
+    """The stored plan of a finished scenario (None unless its status is ``done``)."""
+    return db.get(PlanRow, row.id) if row.status == "done" else None
+
+
+def scenarios(db: Session, *, status: str | None, county: str | None, limit: int,
+              offset: int) -> tuple[list[ScenarioRow], int]:
+    """A page of scenarios, newest first, filtered by status and county."""
+    q = select(ScenarioRow)
+    if status is not None:
+        q = q.where(ScenarioRow.status == status)
+    if county is not None:
+        q = q.where(ScenarioRow.county_code == county)
+    return page(db, q, (ScenarioRow.created_at.desc(), ScenarioRow.id), limit, offset)
+
+
+# -- station edits and audit ------------------------------------------------------
+def edit_version(db: Session) -> int:
+    """The id of the latest station edit (0 before any): the version of the edited dataset."""
+    return int(db.scalar(select(func.coalesce(func.max(StationEditRow.id), 0))) or 0)
+
+
+def station_edits(db: Session) -> list[StationEditRow]:
+    """Every station edit in the order it was made."""
+    return list(db.scalars(select(StationEditRow).order_by(StationEditRow.id)))
+
+
+def station_history(db: Session, station_id: str) -> list[StationEditRow]:
+    """The edits of one station, oldest first."""
+    return list(db.scalars(select(StationEditRow).where(StationEditRow.station_id == station_id)
+                           .order_by(StationEditRow.id)))
+
+
+def add_audit(db: Session, user: Any, action: str, target_type: str, target_id: str, county_code: str | None,
+              detail: dict[str, Any] | None = None) -> None:
+    """Add an audit-log row to the session (committed with the change it records)."""
+    db.add(AuditRow(actor=user.name, role=user.role, action=action, target_type=target_type, target_id=target_id,
+                    county_code=county_code, detail=detail or {}))
+
+
+def audit_entries(db: Session, *, target_id: str | None, actor: str | None, action: str | None,
+                  limit: int, offset: int) -> tuple[list[AuditRow], int]:
+    """A page of the audit log, newest first, filtered by target, actor and action."""
+    q = select(AuditRow)
+    for col, val in ((AuditRow.target_id, target_id), (AuditRow.actor, actor), (AuditRow.action, action)):
+        if val is not None:
+            q = q.where(col == val)
+    return page(db, q, (AuditRow.id.desc(),), limit, offset)

@@ -1,0 +1,99 @@
+"""The :class:`Scenario`: a frozen, JSON-serialisable set of planning parameters."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from geoplan.datasets import SITE_CATEGORIES, TIERS
+from geoplan.settings import DEFAULT_RADIUS_M
+
+__all__ = ["Scenario", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
+
+#: A station tier (the dataset's :data:`~geoplan.datasets.TIERS`).
+Tier = Literal["home", "station", "point"]
+#: How distance is measured.
+Distance = Literal["straight", "road"]
+#: ``Scenario.solver``: ``exact`` is HiGHS, ``auto`` lets the optimizer choose.
+SolverChoice = Literal["auto", "exact", "greedy"]
+
+#: Scenario.solver → :func:`geoplan.optimize.max_coverage` solver name.
+OPTIMIZER_SOLVER: dict[str, str] = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
+
+
+class Scenario(BaseModel):
+    """A frozen, JSON-serialisable set of planning parameters.
+
+    ``Scenario.model_validate_json(text)`` / ``scenario.model_dump_json()`` round-trip;
+    invalid values raise ``pydantic.ValidationError`` naming the field.
+
+    Examples
+    --------
+    >>> s = Scenario(budget=20, footfall_weight=0.5, force_closed=("ST01",))
+    >>> s.radius_m["point"], s.solver
+    (1500.0, 'auto')
+    >>> Scenario.model_validate_json(s.model_dump_json()) == s
+    True
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("scenario", max_length=200, description="Label shown in reports and maps")
+    budget: int = Field(150, ge=0, le=100_000, description="Number of new contact points to open")
+    radius_m: dict[Tier, float] = Field(
+        default_factory=lambda: dict[Tier, float](DEFAULT_RADIUS_M),  # type: ignore[arg-type]  # keys are the tiers
+        description="Service radius per station tier, metres; new points use the 'point' radius",
+    )
+    distance: Distance = Field("straight", description="Straight-line or road-network distance")
+    speed_kmh: float | None = Field(None, gt=0, le=200, description="If set with distance='road', radii are read as minutes at this speed")
+    footfall_weight: float = Field(
+        0.0, ge=0, le=1e4, description="People-equivalents per daily visitor of a chosen venue (0 to 10,000)"
+    )
+    category_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Multiplier per venue category (0 excludes the category); missing categories weigh 1",
+    )
+    min_per_town: bool = Field(True, description="Every town keeps or gets at least one active station")
+    allow_closures: bool = Field(True, description="Run the network review and close redundant stations")
+    close_village_homes: bool = Field(True, description="Close village-level deputy homes, as the guideline asks")
+    max_closure_loss: float = Field(
+        0.0, ge=0, description="A station may close if closing it uncovers at most this many people"
+    )
+    closable_tiers: tuple[Tier, ...] = Field(
+        ("station", "point"),
+        description="Tiers the review may close as redundant (village-level homes close by the guideline rule)",
+    )
+    force_open: tuple[str, ...] = Field((), description="Station ids kept whatever the review says")
+    force_closed: tuple[str, ...] = Field((), description="Station ids closed whatever the review says")
+    exclude_towns: tuple[str, ...] = Field((), description="Town codes where no new point may open")
+    exclude_sites: tuple[str, ...] = Field((), description="Venue ids that may not host a new point")
+    solver: SolverChoice = Field("auto", description="Optimizer choice")
+    time_limit: float = Field(60.0, gt=0, le=3600, description="Seconds for the optimizer")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for tie-breaking; same inputs and seed give the same plan")
+
+    @field_validator("category_weights")
+    @classmethod
+    def _known_categories(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if k not in SITE_CATEGORIES:
+                raise ValueError(f"unknown venue category {k!r}; expected one of {', '.join(SITE_CATEGORIES)}")
+            if not (0 <= w <= 1e4):  # also rejects NaN; bounded so weight × footfall never overflows
+                raise ValueError(f"weight of {k!r} must be a number from 0 to 10,000")
+        return v
+
+    @field_validator("radius_m")
+    @classmethod
+    def _positive_radii(cls, v: dict[str, float]) -> dict[str, float]:
+        for tier in TIERS:
+            if tier not in v:
+                raise ValueError(f"radius for tier {tier!r} is missing")
+            if not (0 < v[tier] <= 50_000):
+                raise ValueError(f"radius for tier {tier!r} must be in (0, 50000] metres")
+        return v
+
+    @model_validator(mode="after")
+    def _open_and_closed_disjoint(self) -> "Scenario":
+        both = sorted(set(self.force_open) & set(self.force_closed))
+        if both:
+            raise ValueError(f"force_open and force_closed both name station(s) {', '.join(both)}")
+        return self
