@@ -4,16 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-import pandas as pd
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.deps import Ctx, CurrentUser, Db
+from api.deps import Ctx, CurrentUser, Db, StationDep
+from api.operations import network_inputs, stored_days
 from api.problems import ApiProblem, responses
-from api.routes.reception import latest_days, network_inputs, station_county
 
 router = APIRouter(tags=["posters"])
-StationId = Annotated[str, Path(min_length=1, max_length=64, description="Station id")]
 PDF = "application/pdf"
 
 
@@ -23,28 +21,21 @@ PDF = "application/pdf"
                         "(GEOPLAN_PORTAL_URL_TEMPLATE / GEOPLAN_STATION_URL_TEMPLATE). Deputies' ids and QR codes "
                         "are printed for planner roles only. Chinese text with the font embedded.",
             responses={200: {"content": {PDF: {}}}, **responses(401, 404, 422, 503)})
-def station_poster(station_id: StationId, ctx: Ctx, db: Db, user: CurrentUser,
+def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser,
                    after: Annotated[dt.date | None, Query(description="Reception days from this date (default today)")]
                    = None) -> Response:
     from geoplan.operations.posters import poster_items, render_posters
     from geoplan.operations.qr import PortalTemplates
     from geoplan.operations.reception import reception_days
 
-    _, county = station_county(ctx, db, station_id)
+    station_id, county = station.id, station.county_code
     start = after or dt.date.today()
     ds, a = network_inputs(ctx, db)
     if station_id not in set(a.stations["id"]):
         raise ApiProblem(404, f"station {station_id} is not active: it has no poster", field="path.station_id",
                          kind="unknown-id")
-    stored, _ = latest_days(db, station_id, county, None)
-    if stored:
-        days = pd.DataFrame(stored)
-        days["date"] = days["date"].map(dt.date.fromisoformat)
-        for c in ("start", "end"):
-            days[c] = days[c].map(dt.time.fromisoformat)
-        if not (days["date"] >= start).any():
-            stored = []
-    if not stored:
+    days, _ = stored_days(db, station_id, county, None)
+    if not len(days) or not (days["date"] >= start).any():
         days, _ = reception_days(ds, a, [start.year, start.year + 1], county=county)
     items = poster_items(ds, a, days=days, after=start, station_ids=[station_id])
     try:

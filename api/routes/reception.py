@@ -2,26 +2,24 @@
 every role reads a station's public reception calendar (deputy ids only for planners)."""
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.deps import AppContext, Ctx, CurrentUser, Db, Planner, User, require_edit
+from api import crud
+from api.deps import Ctx, CurrentUser, Db, Planner, StationDep, User, require_edit
 from api.models import ReceptionRotaRow
+from api.operations import network_inputs, stored_days, table_problem, workdays_from
 from api.problems import ApiProblem, responses
-from api.routes.common import audit, json_response
-from geoplan.datasets import Dataset
+from api.routes.common import json_response
 from geoplan.exceptions import InputError
 
 router = APIRouter(tags=["reception"])
 RotaId = Annotated[str, Path(min_length=1, max_length=64, description="Rota id")]
-StationId = Annotated[str, Path(min_length=1, max_length=64, description="Station id")]
 ICS = "text/calendar"
 
 
@@ -53,37 +51,6 @@ class RotaRequest(BaseModel):
     holidays: list[dict[str, Any]] = Field(default_factory=list, max_length=2000)
     unavailable: list[dict[str, Any]] = Field(default_factory=list, max_length=20000)
     rules: RotaRules = Field(default_factory=RotaRules)
-
-
-def table_problem(exc: Any, table: str) -> ApiProblem:
-    """A :class:`geoplan.operations.tables.TableError` as a 422 naming ``body.<table>[i].<field>``."""
-    errors = [{"field": f"body.{table}[{p.row - 1}].{p.field}", "message": f"row {p.row}: {p.rule}",
-               "type": "invalid-row"} for p in exc.problems]
-    return ApiProblem(422, f"{table}: {exc}", kind="invalid-rows", errors=errors)
-
-
-def network_inputs(ctx: AppContext, db: Session) -> tuple[Dataset, Any]:
-    """The current dataset (station edits applied) and its group assignment, computed once per version."""
-    from geoplan.assign import assign
-
-    view = ctx.view(db)
-    with view.lock:
-        if "operations.assignment" not in view.cache:
-            view.cache["operations.assignment"] = assign(view.dataset)
-        return view.dataset, view.cache["operations.assignment"]
-
-
-def workdays_from(rows: list[dict[str, Any]]) -> Any:
-    """A WorkdayCalendar from ``date, kind`` rows (422 naming the bad rows)."""
-    from geoplan.operations.tables import TableError, check_rows, choice_field, date_field
-    from geoplan.operations.workdays import WorkdayCalendar
-
-    try:
-        parsed = check_rows(rows, "api", {"date": date_field(), "kind": choice_field(("holiday", "workday"))})
-    except TableError as exc:
-        raise table_problem(exc, "holidays") from None
-    return WorkdayCalendar(holidays=frozenset(r["date"] for r in parsed if r["kind"] == "holiday"),
-                           workdays=frozenset(r["date"] for r in parsed if r["kind"] == "workday"))
 
 
 def _summary(row: ReceptionRotaRow, request: Request) -> dict[str, Any]:
@@ -132,7 +99,7 @@ def create_rota(body: RotaRequest, request: Request, ctx: Ctx, db: Db, user: Pla
                            summary={"metrics": d["metrics"], "notes": d["notes"], "unmet": d["unmet"]},
                            days=d["days"], duties=d["rota"])
     db.add(row)
-    audit(db, user, "reception.plan", "reception_rota", row.id, body.county_code,
+    crud.add_audit(db, user, "reception.plan", "reception_rota", row.id, body.county_code,
           {"year": body.year, "unmet": len(rota.unmet), "calendar_rows": len(body.calendar),
            "unavailable_rows": len(body.unavailable)})
     db.commit()
@@ -143,17 +110,12 @@ def create_rota(body: RotaRequest, request: Request, ctx: Ctx, db: Db, user: Pla
             responses=responses(401, 403, 422))
 def list_rotas(request: Request, db: Db, user: Planner,
                year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
-    q = select(ReceptionRotaRow).order_by(ReceptionRotaRow.created_at.desc(), ReceptionRotaRow.id)
-    if year is not None:
-        q = q.where(ReceptionRotaRow.year == year)
-    if user.role != "city_planner":
-        q = q.where(ReceptionRotaRow.county_code == user.county_code)
-    rows = db.scalars(q.limit(500)).all()
+    rows = crud.reception_rotas(db, year=year, county=user.county_code, city_wide=user.role == "city_planner")
     return json_response({"items": [_summary(r, request) for r in rows]})
 
 
 def _rota(db: Session, user: User, rota_id: str) -> ReceptionRotaRow:
-    row = db.get(ReceptionRotaRow, rota_id)
+    row = crud.reception_rota(db, rota_id)
     if row is None:
         raise ApiProblem(404, f"unknown rota id {rota_id!r}", field="path.rota_id", kind="unknown-id")
     if not _may_read(user, row):
@@ -169,56 +131,25 @@ def get_rota(rota_id: RotaId, request: Request, db: Db, user: Planner) -> Respon
     return json_response({**_summary(row, request), "days": row.days, "duties": row.duties})
 
 
-def latest_days(db: Session, station_id: str, county: str, year: int | None) -> tuple[list[dict[str, Any]], str | None]:
-    """The days of ``station_id`` in the newest stored rota covering it (its county's or the city's)."""
-    q = select(ReceptionRotaRow).where(or_(ReceptionRotaRow.county_code == county,
-                                           ReceptionRotaRow.county_code.is_(None)))
-    if year is not None:
-        q = q.where(ReceptionRotaRow.year == year)
-    for row in db.scalars(q.order_by(ReceptionRotaRow.created_at.desc(), ReceptionRotaRow.id.desc()).limit(20)):
-        days = [d for d in row.days if d["station_id"] == station_id]
-        if days:
-            return days, row.id
-    return [], None
-
-
-def station_county(ctx: AppContext, db: Session, station_id: str) -> tuple[str, str]:
-    """(town code, county code) of a current station; 404 if unknown."""
-    frame = ctx.view(db).layers["stations"].frame
-    hit = (frame["id"].astype(str) == station_id).to_numpy().nonzero()[0]
-    if not len(hit):
-        raise ApiProblem(404, f"unknown station id {station_id!r}", field="path.station_id", kind="unknown-id")
-    town = str(frame["town_code"].iloc[int(hit[0])])
-    return town, ctx.catalog.town_county.get(town, "")
-
-
 @router.get("/stations/{station_id}/reception", summary="A station's public reception calendar",
             description="Date, hours and station of every reception day in the newest stored rota covering the "
                         "station; the deputies' pseudonymous ids only for planner roles. `format=ics` gives an "
                         "iCalendar file (Asia/Shanghai).",
             responses={200: {"content": {"application/json": {}, ICS: {}}}, **responses(401, 404, 422)})
-def station_reception(station_id: StationId, ctx: Ctx, db: Db, user: CurrentUser,
+def station_reception(station: StationDep, db: Db, user: CurrentUser,
                       year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                       format: Literal["json", "ics"] = "json") -> Response:
-    _, county = station_county(ctx, db, station_id)
-    days, rota_id = latest_days(db, station_id, county, year)
+    from geoplan.operations.ical import calendar_bytes, day_events
+
+    frame, rota_id = stored_days(db, station.id, station.county_code, year)
     show = user.is_planner
-    items = [{"date": d["date"], "start": d["start"], "end": d["end"], "station_id": d["station_id"],
-              "station_name": d["station_name"], "deputies_on_duty": d["deputies"],
-              **({"deputy_ids": [x for x in str(d["deputy_ids"] or "").split(",") if x]} if show else {})}
-             for d in days]
+    items = [{"date": d.date.isoformat(), "start": f"{d.start:%H:%M}", "end": f"{d.end:%H:%M}",
+              "station_id": d.station_id, "station_name": d.station_name, "deputies_on_duty": int(d.deputies),
+              **({"deputy_ids": [x for x in str(d.deputy_ids or "").split(",") if x]} if show else {})}
+             for d in frame.itertuples(index=False)]
     if format == "ics":
-        import pandas as pd
-
-        from geoplan.operations.ical import calendar_bytes, day_events
-
-        frame = pd.DataFrame(days)
-        if len(frame):
-            frame["date"] = frame["date"].map(dt.date.fromisoformat)
-            for c in ("start", "end"):
-                frame[c] = frame[c].map(dt.time.fromisoformat)
-        events = day_events(frame, include_deputies=show).get(station_id, []) if len(frame) else []
-        body = calendar_bytes(events, f"接待群众日 · {station_id}")
-        return Response(body, media_type=ICS, headers={"Content-Disposition": f'attachment; filename="{station_id}.ics"'})
-    return json_response({"station_id": station_id, "county_code": county, "rota_id": rota_id,
+        events = day_events(frame, include_deputies=show).get(station.id, []) if len(frame) else []
+        body = calendar_bytes(events, f"接待群众日 · {station.id}")
+        return Response(body, media_type=ICS, headers={"Content-Disposition": f'attachment; filename="{station.id}.ics"'})
+    return json_response({"station_id": station.id, "county_code": station.county_code, "rota_id": rota_id,
                           "deputy_ids_shown": show, "days": items})

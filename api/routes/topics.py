@@ -11,15 +11,15 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api import crud
 from api.deps import Ctx, Db, Planner, User, require_edit
-from api.models import ReceptionRotaRow, TopicPlanRow, TopicRow
+from api.models import TopicPlanRow, TopicRow
+from api.operations import days_frame, network_inputs, table_problem, workdays_from
 from api.problems import ApiProblem, responses
-from api.routes.common import audit, json_response
-from api.routes.reception import network_inputs, table_problem, workdays_from
+from api.routes.common import json_response
 from geoplan.exceptions import InputError
 
 router = APIRouter(tags=["topics"])
@@ -69,7 +69,7 @@ def import_topics(body: TopicsImport, ctx: Ctx, db: Db, user: Planner) -> Respon
         table = topics_from_records(body.topics, committees=committees)
     except TableError as exc:
         raise table_problem(exc, "topics") from None
-    taken = set(db.scalars(select(TopicRow.id).where(TopicRow.id.in_(list(table["id"])))))
+    taken = crud.topic_ids_taken(db, list(table["id"]))
     if taken:
         errors = [{"field": f"body.topics[{i}].id", "message": f"topic id {t!r} is already stored", "type": "conflict"}
                   for i, t in enumerate(table["id"]) if t in taken]
@@ -79,14 +79,14 @@ def import_topics(body: TopicsImport, ctx: Ctx, db: Db, user: Planner) -> Respon
                      deliberation_date=t.deliberation_date, weeks_before=int(t.weeks_before), owner=user.name)
             for t in table.itertuples()]
     db.add_all(rows)
-    audit(db, user, "topics.import", "topics", ",".join(table["id"])[:64], None, {"count": len(rows)})
+    crud.add_audit(db, user, "topics.import", "topics", ",".join(table["id"])[:64], None, {"count": len(rows)})
     db.commit()
     return json_response({"items": [_topic_out(r) for r in rows]}, status=201)
 
 
 @router.get("/topics", summary="Stored committee topics", responses=responses(401, 403))
 def list_topics(db: Db, user: Planner) -> Response:
-    rows = db.scalars(select(TopicRow).order_by(TopicRow.deliberation_date, TopicRow.id)).all()
+    rows = crud.topics(db)
     return json_response({"items": [_topic_out(r) for r in rows]})
 
 
@@ -95,15 +95,9 @@ def _busy(db: Session, years: list[int], ds: Any, a: Any, wd: Any) -> tuple[pd.D
 
     days, duties, used = [], [], []
     for y in years:
-        row = db.scalars(select(ReceptionRotaRow).where(ReceptionRotaRow.year == y,
-                                                        ReceptionRotaRow.county_code.is_(None))
-                         .order_by(ReceptionRotaRow.created_at.desc()).limit(1)).first()
+        row = crud.city_rota(db, y)
         if row is not None:
-            d = pd.DataFrame(row.days)
-            u = pd.DataFrame(row.duties)
-            d["date"] = d["date"].map(dt.date.fromisoformat)
-            if len(u):
-                u["date"] = u["date"].map(dt.date.fromisoformat)
+            d, u = days_frame(row.days), days_frame(row.duties)
             used.append(f"{y}: reception days and duties of stored rota {row.id}")
         else:
             r = plan_reception(ds, a, y, workdays=wd)
@@ -122,8 +116,7 @@ def create_visit_plan(body: VisitPlanRequest, request: Request, ctx: Ctx, db: Db
     from geoplan.operations.topics import TopicRules, plan_topics
 
     require_edit(user, None, "plan topic visits")
-    q = select(TopicRow).order_by(TopicRow.deliberation_date, TopicRow.id)
-    rows = db.scalars(q.where(TopicRow.id.in_(body.topic_ids)) if body.topic_ids else q).all()
+    rows = crud.topics(db, body.topic_ids)
     missing = sorted(set(body.topic_ids) - {r.id for r in rows})
     if missing:
         raise ApiProblem(404, f"unknown topic id(s) {', '.join(missing)}", field="body.topic_ids", kind="unknown-id")
@@ -148,7 +141,7 @@ def create_visit_plan(body: VisitPlanRequest, request: Request, ctx: Ctx, db: Db
                        summary={"metrics": d["metrics"], "notes": d["notes"] + used, "unmet": d["unmet"],
                                 "topics": d["topics"]}, visits=d["visits"], stations=d["stations"])
     db.add(row)
-    audit(db, user, "topics.plan", "topic_plan", row.id, None, {"topics": list(topics["id"]), "unmet": len(vp.unmet)})
+    crud.add_audit(db, user, "topics.plan", "topic_plan", row.id, None, {"topics": list(topics["id"]), "unmet": len(vp.unmet)})
     db.commit()
     return json_response(_plan_out(row, request, user), status=201)
 
@@ -166,7 +159,7 @@ def _plan_out(row: TopicPlanRow, request: Request, user: User) -> dict[str, Any]
 
 
 def _plan(db: Session, plan_id: str) -> TopicPlanRow:
-    row = db.get(TopicPlanRow, plan_id)
+    row = crud.topic_plan(db, plan_id)
     if row is None:
         raise ApiProblem(404, f"unknown visit plan id {plan_id!r}", field="path.plan_id", kind="unknown-id")
     return row
