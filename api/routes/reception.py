@@ -143,10 +143,10 @@ def station_reception(station: StationDep, db: Db, user: CurrentUser,
 
     frame, rota_id = stored_days(db, station.id, station.county_code, year)
     show = user.is_planner
-    items = [{"date": d.date.isoformat(), "start": f"{d.start:%H:%M}", "end": f"{d.end:%H:%M}",
-              "station_id": d.station_id, "station_name": d.station_name, "deputies_on_duty": int(d.deputies),
-              **({"deputy_ids": [x for x in str(d.deputy_ids or "").split(",") if x]} if show else {})}
-             for d in frame.itertuples(index=False)]
+    items = [{"date": d["date"].isoformat(), "start": f"{d['start']:%H:%M}", "end": f"{d['end']:%H:%M}",
+              "station_id": d["station_id"], "station_name": d["station_name"], "deputies_on_duty": int(d["deputies"]),
+              **({"deputy_ids": [x for x in str(d["deputy_ids"] or "").split(",") if x]} if show else {})}
+             for d in frame.to_dict("records")]
     if format == "ics":
         events = day_events(frame, include_deputies=show).get(station.id, []) if len(frame) else []
         body = calendar_bytes(events, f"接待群众日 · {station.id}")

@@ -75,9 +75,9 @@ def import_topics(body: TopicsImport, ctx: Ctx, db: Db, user: Planner) -> Respon
                   for i, t in enumerate(table["id"]) if t in taken]
         raise ApiProblem(409, f"{len(errors)} topic id(s) already stored; nothing imported", kind="conflict",
                          errors=errors)
-    rows = [TopicRow(id=t.id, committee_id=t.committee_id, title=t.title, sectors=",".join(t.sectors),
-                     deliberation_date=t.deliberation_date, weeks_before=int(t.weeks_before), owner=user.name)
-            for t in table.itertuples()]
+    rows = [TopicRow(id=t["id"], committee_id=t["committee_id"], title=t["title"], sectors=",".join(t["sectors"]),
+                     deliberation_date=t["deliberation_date"], weeks_before=int(t["weeks_before"]), owner=user.name)
+            for t in table.to_dict("records")]
     db.add_all(rows)
     crud.add_audit(db, user, "topics.import", "topics", ",".join(table["id"])[:64], None, {"count": len(rows)})
     db.commit()

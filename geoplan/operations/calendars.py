@@ -69,9 +69,9 @@ class DayRule(BaseModel):
         try:
             if parts[0] == "quarter" and len(parts) in (3, 4):
                 return cls(every="quarter", month=int(parts[1]), day=int(parts[2]),
-                           shift=parts[3] if len(parts) == 4 else "next")  # type: ignore[arg-type]
+                           shift=parts[3] if len(parts) == 4 else "next")
             if parts[0] == "month" and len(parts) in (2, 3):
-                return cls(every="month", day=int(parts[1]), shift=parts[2] if len(parts) == 3 else "next")  # type: ignore[arg-type]
+                return cls(every="month", day=int(parts[1]), shift=parts[2] if len(parts) == 3 else "next")
         except (ValueError, TypeError):
             pass
         raise InputError(f"rule {text!r}: expected quarter:MONTH(1-3):DAY(1-31)[:next|previous|none] "
@@ -193,8 +193,8 @@ class ReceptionCalendar:
                      for t in sorted({e.town_code for e in self.entries if e.town_code is not None})}
         out = []
         for t, c in town_county.items():
-            for d, s, e, src, rule in town_rows.get(t, per_county.get(c, [])):
-                out.append((t, c, d, s, e, src, rule))
+            for day, s, end, src, rule in town_rows.get(t, per_county.get(c, [])):
+                out.append((t, c, day, s, end, src, rule))
         df = pd.DataFrame(out, columns=["town_code", "county_code", "date", "start", "end", "source", "rule"])
         # one reception per town and day: the earliest hours win when two entries give the same date
         df = df.sort_values(["town_code", "date", "start"], kind="stable").drop_duplicates(["town_code", "date"])

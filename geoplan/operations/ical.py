@@ -147,6 +147,7 @@ def day_events(days: pd.DataFrame, *, per: str = "station", include_deputies: bo
     """One event per station and reception day (a rota's ``days`` rows), grouped by station or county."""
     key = "station_id" if per == "station" else "county_code"
     out: dict[str, list[Event]] = {}
+    r: Any
     for r in days.itertuples(index=False):
         ids = [d for d in str(r.deputy_ids or "").split(",") if d]
         desc = f"定时定点接待群众日。值班代表 {len(ids)} 名" + (f"：{'、'.join(ids)}。" if include_deputies and ids else "。")
@@ -160,6 +161,7 @@ def visit_events(visits: pd.DataFrame, *, per: str, include_deputies: bool = Tru
     """Events of topic visits ("1 + 5 + N") grouped by deputy, station or county."""
     out: dict[str, list[Event]] = {}
     key = {"deputy": "deputy_id", "station": "station_id", "county": "county_code"}[per]
+    day: Any
     for (tid, sid, day), g in visits.groupby(["topic_id", "station_id", "date"], sort=True):
         r = g.iloc[0]
         team = sorted(g["deputy_id"])

@@ -81,7 +81,7 @@ def poster_items(dataset: Dataset, assignment: Any, *, days: pd.DataFrame | None
 
         d, s = deputy_station_pairs(net)
         pairs = pd.DataFrame({"s": s, "d": dep["id"].to_numpy()[d]}).sort_values(["s", "d"])
-        by_station = {int(k): list(v) for k, v in pairs.groupby("s")["d"]}
+        by_station = {int(np.asarray(k).item()): list(v) for k, v in pairs.groupby("s")["d"]}
     conv = net.conveners
     conv = conv[(conv["role"] == "convener") & conv["deputy_id"].notna()] if len(conv) else conv
     conveners = {k: tuple(v) for k, v in conv.groupby("station_id")["deputy_id"]} if len(conv) else {}

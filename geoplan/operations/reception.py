@@ -453,7 +453,7 @@ def _result(year: int, county: str | None, net: Network, sd: pd.DataFrame, arcs:
     # a candidate of a short station-day is busy when on duty at another of the group's stations that day
     ord_sd = sd["ord"].to_numpy()
     busy_keys = d_c * _DAY + ord_sd[sd_c]
-    for i in np.flatnonzero(short > 0):
+    for i in map(int, np.flatnonzero(short > 0)):
         here = arcs.sd == i
         elsewhere = np.isin(arcs.d[here] * _DAY + ord_sd[i], busy_keys) & ~chosen[here]
         unmet.append(Unmet("station_min_deputies", f"{days_df['station_id'].iat[i]} {days_df['date'].iat[i]}",
@@ -463,7 +463,7 @@ def _result(year: int, county: str | None, net: Network, sd: pd.DataFrame, arcs:
     cand_days = np.bincount(arcs.d, minlength=len(dep))
     unav_n = (pd.Series(1, index=unavailable["deputy_id"]).groupby(level=0).size()
               if unavailable is not None and len(unavailable) else pd.Series(dtype=int))
-    for i in np.flatnonzero(required & (duties < rules.min_per_year)):
+    for i in map(int, np.flatnonzero(required & (duties < rules.min_per_year))):
         if not linked[i]:
             why = f"group {dep['group_id'].iat[i]} is linked to no station with reception days"
         elif cand_days[i] < rules.min_per_year:
@@ -477,7 +477,7 @@ def _result(year: int, county: str | None, net: Network, sd: pd.DataFrame, arcs:
     gap = (spread["max"] - spread["min"]).astype(int) if len(spread) else pd.Series(dtype=int)
     for g, v in gap[gap > 1].items():
         unmet.append(Unmet("group_fair_load", str(g), float(v - 1),
-                           f"duties range {int(spread.at[g, 'min'])}–{int(spread.at[g, 'max'])} "
+                           f"duties range {spread.at[g, 'min']!s}–{spread.at[g, 'max']!s} "
                            "(unavailability or one-duty-a-day leaves no fairer choice)"))
     order = {r: i for i, r in enumerate(RULES_CHECKED)}
     unmet.sort(key=lambda u: (order[u.rule], u.where))

@@ -95,6 +95,7 @@ def station_schedule_pdf(rota: Any, path: str | Path | None = None, *, county: s
         head = Paragraph(f"{r['station_name']}（{TIER_ZH.get(r['tier'], r['tier'])}，{r['town_name']}，编号 {sid}）",
                          s["h"])
         rows: list[list[Any]] = [["日期", "时间", "值班代表", "备注"]]
+        d: Any
         for d in g.itertuples(index=False):
             who = ("、".join(str(d.deputy_ids).split(",")) if d.deputy_ids else "—") if include_deputies \
                 else f"{d.deputies} 名"

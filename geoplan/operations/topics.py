@@ -209,7 +209,7 @@ def plan_topics(dataset: Dataset, assignment: Any, topics: pd.DataFrame, *, rece
     if missing:
         raise InputError(f"topics: missing column(s) {', '.join(missing)} (use read_topics / topics_from_records)")
     net = network(dataset, assignment)
-    committees = dataset.committees.set_index("id")["name"].to_dict()
+    committees = {str(k): str(v) for k, v in zip(dataset.committees["id"], dataset.committees["name"])}
     unknown = sorted(set(topics["committee_id"]) - set(committees))
     if unknown:
         raise InputError(f"topics: unknown committee(s) {', '.join(unknown)}")
@@ -230,24 +230,31 @@ def plan_topics(dataset: Dataset, assignment: Any, topics: pd.DataFrame, *, rece
     sector = dep["sector"].to_numpy()
 
     # candidate visits v = (topic, station, day) and deputy arcs x = (v, deputy)
-    v_topic, v_s, v_day, v_rank = [], [], [], []
-    x_v, x_d, x_cost, x_match = [], [], [], []
+    v_topic: list[int] = []
+    v_s: list[int] = []
+    v_day: list[dt.date] = []
+    v_rank: list[int] = []
+    x_v: list[int] = []
+    x_d: list[int] = []
+    x_cost: list[float] = []
+    x_match: list[bool] = []
+    t: Any
     station_rows: list[tuple[int, int, int]] = []  # (topic row, station row, n candidate days)
     unmet: list[Unmet] = []
-    for ti, t in enumerate(topics.itertuples(index=False)):
-        groups = g_row.reindex(cg.loc[cg["committee_id"] == t.committee_id, "group_id"]).dropna().astype(int)
+    for ti, t in enumerate(topics.to_dict("records")):
+        groups = g_row.reindex(cg.loc[cg["committee_id"] == t['committee_id'], "group_id"]).dropna().astype(int)
         sub = pairs[pairs["g"].isin(set(groups))]
         if sub.empty:
-            unmet.append(Unmet("topic_committee_groups", str(t.id), 1.0,
-                               f"committee {t.committee_id} has no linked groups with stations"))
+            unmet.append(Unmet("topic_committee_groups", str(t['id']), 1.0,
+                               f"committee {t['committee_id']} has no linked groups with stations"))
             continue
-        days = _window(pd.Series(t._asdict()), workdays)
+        days = _window(pd.Series(t), workdays)
         for s in sorted(set(sub["s"])):
             sid = str(st["id"].iat[s])
             ok_days = [d for d in days if (sid, d) not in busy_station]
             station_rows.append((ti, s, len(ok_days)))
             team = sub[sub["s"] == s]["d"].to_numpy()
-            match = np.isin(sector[team], list(t.sectors))
+            match = np.isin(sector[team], list(t['sectors']))
             dist = distances_m(net, team, np.full(len(team), s))
             cost = dist / 1000.0 + np.where(match, 0.0, rules.nonmatch_km)
             for rank, day in enumerate(ok_days):
@@ -366,7 +373,7 @@ def _result(topics: pd.DataFrame, committees: dict[str, str], net: Network, stat
     visits_gdf = gpd.GeoDataFrame(visits, geometry=list(geom), crs=STORAGE_CRS)
 
     team_n = np.bincount(xv, minlength=len(v_topic))
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for ti, s, n_days in station_rows:
         hit = np.flatnonzero(chosen_v & (v_topic == ti) & (v_s == s))
         tid, sid = str(T["id"].iat[ti]), str(st["id"].iat[s])
