@@ -31,7 +31,7 @@ Examples
 >>> from geoplan.datasets import Dataset
 >>> from geoplan.settings import BUNDLED_DATASET
 >>> from geoplan.assign import assign
->>> ds = Dataset.load(BUNDLED_DATASET).subset_counties(["320902"])  # doctest: +SKIP
+>>> ds = Dataset.load(BUNDLED_DATASET).subset("320902")         # doctest: +SKIP
 >>> rota = plan_reception(ds, assign(ds), 2026)                       # doctest: +SKIP
 >>> rota.metrics["station_days_short"]                                # doctest: +SKIP
 0.0
