@@ -116,7 +116,12 @@ class Rota:
         One row per deputy in scope: deputy_id, group_id, required (min duties), duties, dates.
     unmet : tuple of Unmet
     metrics : dict
-        Numbers only (objective and its parts, duties per deputy, group spreads, distances, times).
+        Numbers only: ``objective`` is the flow's cost as solved (``big`` per deputy unit a
+        station-day is short − ``reward`` per duty counted towards ``min_per_year`` + fairness +
+        km; the constants make the priorities lexicographic), with its readable parts
+        ``deputy_units_short_at_stations``, ``deputies_below_min``, ``objective_fairness`` (the
+        sum of ``fairness_km × (k − 1)`` over every deputy's k-th duty) and
+        ``objective_distance_km``; duties per deputy, group spreads, distances, solver figures, seconds.
     notes : tuple of str
         What the calendar fell back to (years unknown to chinese-calendar) and other caveats.
     """
