@@ -236,7 +236,7 @@ def posters_cmd(
     Addresses come from GEOPLAN_PORTAL_URL_TEMPLATE (…{deputy_id}) and GEOPLAN_STATION_URL_TEMPLATE
     (…{station_id}). Writes OUT/posters/posters_<county>.pdf.
     """
-    from geoplan.operations.posters import poster_items, write_county_posters
+    from geoplan.operations.posters import calendar_footnote, poster_items, write_county_posters
     from geoplan.operations.qr import PortalTemplates
     from geoplan.operations.reception import reception_days
 
@@ -252,7 +252,8 @@ def posters_cmd(
         _notes(notes)
         items = poster_items(ds, a, days=days, after=start, county=county)
         with console.status(f"Printing {len(items):,} posters …"):
-            paths = write_county_posters(items, out / "posters", templates=templates, per_station=per_station)
+            paths = write_county_posters(items, out / "posters", templates=templates, per_station=per_station,
+                                         footnote=calendar_footnote(notes))
         console.print(f"[green]wrote[/green] {len(paths)} PDF file(s) for {len(items):,} stations to {out / 'posters'}/")
 
 

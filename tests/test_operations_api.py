@@ -105,6 +105,10 @@ def test_fallback_year_notes_and_public_station_calendar(client: TestClient) -> 
     east = client.get("/stations/ST02/reception", headers=PORTAL).json()  # a C2 station: its own calendar
     assert {d["start"] for d in east["days"]} == {"14:30"}
     assert_problem(client.get("/stations/NOPE/reception", headers=PORTAL), 404)
+    # the poster prints the stored 2027 days and says the year's holidays are not official yet
+    pdf = client.get("/stations/ST00/poster.pdf", headers=PORTAL, params={"after": "2027-01-01"}).content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "2027年2月16日" in text and "尚未收录" in text
 
 
 def test_topics_import_plan_and_county_view(client: TestClient, tmp_path: Path) -> None:

@@ -72,12 +72,26 @@ def test_every_qr_code_on_a_poster_scans_to_its_address_and_fonts_are_embedded(t
     assert rows and all(r[-5] == "yes" for r in rows), rows  # the 'emb' column
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert it.name in text and "近期接待群众日" in text and "联络员" in text
+    assert "尚未收录" not in text  # 2026 is on the official calendar: no footnote
     # the next reception days after 1 March 2026 (the rota's days at this station)
     nxt = sorted(d for s, d in zip(rota.days["station_id"], rota.days["date"]) if s == it.station_id
                  and d >= dt.date(2026, 3, 1))[:4]
     assert [f"{d.year}年{d.month}月{d.day}日" in text for d in nxt] == [True] * len(nxt)
     for c in it.conveners:
         assert f"代表 {c}" in text
+
+
+def test_fallback_year_footnote(tmp_path, setup):
+    from geoplan.operations.posters import calendar_footnote
+    from geoplan.operations.workdays import WorkdayCalendar
+
+    ds, a, _ = setup
+    note = calendar_footnote(WorkdayCalendar().notes([2027]))
+    assert note is not None and "2027年" in note and calendar_footnote(WorkdayCalendar().notes([2026])) is None
+    pdf = tmp_path / "fallback.pdf"
+    render_posters(poster_items(ds, a, station_ids=["ST00"]), pdf, templates=TEMPLATES, footnote=note)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "2027年国务院节假日安排尚未收录" in text
 
 
 def test_restricted_poster_shows_no_deputy(tmp_path, setup):

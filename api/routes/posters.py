@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api import crud
 from api.deps import Ctx, CurrentUser, Db, StationDep
 from api.operations import network_inputs, stored_days
 from api.problems import ApiProblem, responses
@@ -24,7 +25,7 @@ PDF = "application/pdf"
 def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser,
                    after: Annotated[dt.date | None, Query(description="Reception days from this date (default today)")]
                    = None) -> Response:
-    from geoplan.operations.posters import poster_items, render_posters
+    from geoplan.operations.posters import calendar_footnote, poster_items, render_posters
     from geoplan.operations.qr import PortalTemplates
     from geoplan.operations.reception import reception_days
 
@@ -34,13 +35,15 @@ def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser,
     if station_id not in set(a.stations["id"]):
         raise ApiProblem(404, f"station {station_id} is not active: it has no poster", field="path.station_id",
                          kind="unknown-id")
-    days, _ = stored_days(db, station_id, county, None)
+    days, rota_id = stored_days(db, station_id, county, None)
+    notes: list[str] = list(crud.reception_rota(db, rota_id).summary.get("notes", [])) if rota_id else []
     if not len(days) or not (days["date"] >= start).any():
-        days, _ = reception_days(ds, a, [start.year, start.year + 1], county=county)
+        days, notes = reception_days(ds, a, [start.year, start.year + 1], county=county)
     items = poster_items(ds, a, days=days, after=start, station_ids=[station_id])
     try:
         templates = PortalTemplates()
     except ValueError as exc:
         raise ApiProblem(503, f"portal address templates are misconfigured: {exc}", kind="unavailable") from None
-    pdf = render_posters(items, templates=templates, include_deputies=user.is_planner, title=items[0].name)
+    pdf = render_posters(items, templates=templates, include_deputies=user.is_planner, title=items[0].name,
+                         footnote=calendar_footnote(notes))
     return Response(pdf, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{station_id}.pdf"'})

@@ -32,7 +32,7 @@ from geoplan.operations._helpers import TIER_ZH, network
 from geoplan.operations._pdf import date_zh, hours, register_font
 from geoplan.operations.qr import PortalTemplates, qr_code
 
-__all__ = ["PosterItem", "poster_items", "render_posters", "write_county_posters"]
+__all__ = ["PosterItem", "poster_items", "render_posters", "write_county_posters", "calendar_footnote"]
 
 
 @dataclass(frozen=True)
@@ -208,14 +208,17 @@ def _header(c: Any, font: str, it: PosterItem, templates: PortalTemplates, inclu
     return y - 4 * _MM
 
 
-def _footer(c: Any, font: str, it: PosterItem, page: int, pages: int) -> None:
+def _footer(c: Any, font: str, it: PosterItem, page: int, pages: int, footnote: str | None) -> None:
     c.setFont(font, 8)
     c.setFillColorRGB(0.3, 0.3, 0.3)
+    if footnote:
+        c.drawString(_MARGIN, 12 * _MM, footnote)
     c.drawString(_MARGIN, 8 * _MM, f"{it.name}（{it.station_id}）· 代表以编号显示 · 第 {page}/{pages} 页")
     c.setFillColorRGB(0, 0, 0)
 
 
-def _poster(c: Any, font: str, it: PosterItem, templates: PortalTemplates, include_deputies: bool) -> None:
+def _poster(c: Any, font: str, it: PosterItem, templates: PortalTemplates, include_deputies: bool,
+            footnote: str | None) -> None:
     deputies = list(it.deputies) if include_deputies else []
     conveners = set(it.conveners)
     first_rows = 0
@@ -239,7 +242,7 @@ def _poster(c: Any, font: str, it: PosterItem, templates: PortalTemplates, inclu
                 cap = f"代表 {did}" + ("（召集人）" if did in conveners else "")
                 c.drawCentredString(x + _CELL_W / 2, y + _CELL_H - _QR - 4.5 * _MM, cap)
                 i += 1
-        _footer(c, font, it, page, pages)
+        _footer(c, font, it, page, pages, footnote)
         if i >= len(deputies):
             break
         c.showPage()
@@ -252,7 +255,7 @@ def _poster(c: Any, font: str, it: PosterItem, templates: PortalTemplates, inclu
 
 def render_posters(items: list[PosterItem], path: str | Path | None = None, *,
                    templates: PortalTemplates | None = None, include_deputies: bool = True,
-                   title: str = "代表联络站海报") -> bytes:
+                   title: str = "代表联络站海报", footnote: str | None = None) -> bytes:
     """Render posters (each 1+ A4 pages) into one PDF; write it to ``path`` if given; return the bytes.
 
     Parameters
@@ -261,6 +264,9 @@ def render_posters(items: list[PosterItem], path: str | Path | None = None, *,
         Portal address templates (default: from the environment, :class:`PortalTemplates`).
     include_deputies
         Draw the conveners' ids and the deputies' QR codes (False for roles that may not see them).
+    footnote
+        A line printed above each page's footer, e.g. that the year's holiday schedule is not
+        official yet (:func:`calendar_footnote`).
     """
     from reportlab.pdfgen import canvas
 
@@ -273,7 +279,7 @@ def render_posters(items: list[PosterItem], path: str | Path | None = None, *,
     if not items:
         raise InputError("posters: no station to print")
     for it in items:
-        _poster(c, font, it, templates, include_deputies)
+        _poster(c, font, it, templates, include_deputies, footnote)
     c.save()
     data = buf.getvalue()
     if path is not None:
@@ -282,8 +288,17 @@ def render_posters(items: list[PosterItem], path: str | Path | None = None, *,
     return data
 
 
+def calendar_footnote(notes: list[str] | tuple[str, ...]) -> str | None:
+    """A Chinese footnote for posters when reception days were counted on a fallback calendar."""
+    years = sorted({n.split(":", 1)[0] for n in notes if "not in chinese-calendar" in n})
+    if not years:
+        return None
+    return (f"说明：{'、'.join(years)}年国务院节假日安排尚未收录，接待日按工作日推算，"
+            "如遇节假日调整以另行通知为准。")
+
+
 def write_county_posters(items: list[PosterItem], out_dir: str | Path, *, templates: PortalTemplates | None = None,
-                         per_station: bool = False) -> list[Path]:
+                         per_station: bool = False, footnote: str | None = None) -> list[Path]:
     """One PDF per county (``<out_dir>/posters_<county>.pdf``), optionally one per station too
     (``<out_dir>/stations/<id>.pdf``). Returns the paths written."""
     out = Path(out_dir)
@@ -293,11 +308,11 @@ def write_county_posters(items: list[PosterItem], out_dir: str | Path, *, templa
         by_county.setdefault(it.county_code, []).append(it)
     for code, group in sorted(by_county.items()):
         p = out / f"posters_{code}.pdf"
-        render_posters(group, p, templates=templates, title=f"{group[0].county_name} 站点海报")
+        render_posters(group, p, templates=templates, title=f"{group[0].county_name} 站点海报", footnote=footnote)
         paths.append(p)
         if per_station:
             for it in group:
                 q = out / "stations" / f"{it.station_id}.pdf"
-                render_posters([it], q, templates=templates, title=it.name)
+                render_posters([it], q, templates=templates, title=it.name, footnote=footnote)
                 paths.append(q)
     return paths
