@@ -384,7 +384,7 @@ def plan_reception(dataset: Dataset, assignment: Any, year: int, calendar: Recep
     sd = _station_days(net, days, in_scope)
     arcs, linked, dropped = _arcs(net, sd, in_scope, unavailable)
     n_dep = len(net.deputies)
-    g_out = net.links["s"].map(lambda s: not in_scope[s]).to_numpy()  # link leaves the scope
+    g_out = ~in_scope[net.links["s"].to_numpy()]  # link leaves the scope
     groups_leaving = set(net.links["g"].to_numpy()[g_out])
     if county is None:
         required = np.ones(n_dep, dtype=bool)
