@@ -126,15 +126,24 @@ class View:
 class Catalog:
     """Holds the loaded dataset and the current :class:`View` (rebuilt when station edits change)."""
 
-    def __init__(self, base: Dataset) -> None:
+    def __init__(self, base: Dataset, cache_entries: int = 32) -> None:
         self.base = _warm(base)
+        self.cache_entries = cache_entries
         self.town_county: dict[str, str] = dict(zip(base.towns["code"].astype(str), base.towns["county_code"].astype(str)))
         self.county_codes: frozenset[str] = frozenset(base.counties["code"].astype(str))
         self.deputy_ids: frozenset[str] = frozenset(base.deputies["id"].astype(str))
+        group_county = dict(zip(base.groups["id"].astype(str), base.groups["county_code"].astype(str)))
+        #: deputy id → county of its group (deputy-level data belongs to that county's office)
+        self.deputy_county: dict[str, str] = {
+            d: group_county.get(g, "") for d, g in zip(base.deputies["id"].astype(str), base.deputies["group_id"].astype(str))}
+        self._outside: dict[str | None, frozenset[str]] = {}
         self.site_ids: frozenset[str] = frozenset(base.sites["id"].astype(str))
+        self.site_county: dict[str, str] = {
+            s: self.town_county.get(t, "") for s, t in zip(base.sites["id"].astype(str), base.sites["town_code"].astype(str))}
         self._static = {n: _index(n, base, self.town_county) for n in PUBLIC_LAYERS if n != "stations"}
         self._lock = threading.Lock()
-        self._view = View(0, base, self._static | {"stations": _index("stations", base, self.town_county)})
+        self._view = View(0, base, self._static | {"stations": _index("stations", base, self.town_county)},
+                          Memo(cache_entries))
 
     def view(self, version: int, load_edits: Any) -> View:
         """The view at ``version`` (the largest station-edit id); ``load_edits()`` lists the edits."""
@@ -145,8 +154,16 @@ class Catalog:
             if self._view.version != version:
                 edits = [StationEdit(e.station_id, e.action, e.town_code, e.data) for e in load_edits()]
                 ds = _warm(self.base.with_station_edits(edits))
-                self._view = View(version, ds, self._static | {"stations": _index("stations", ds, self.town_county)})
+                self._view = View(version, ds, self._static | {"stations": _index("stations", ds, self.town_county)},
+                                  Memo(self.cache_entries))
             return self._view
+
+    def deputies_outside(self, county_code: str | None) -> frozenset[str]:
+        """Ids of the deputies whose group is not in ``county_code``."""
+        with self._lock:
+            if county_code not in self._outside:
+                self._outside[county_code] = frozenset(d for d, c in self.deputy_county.items() if c != county_code)
+            return self._outside[county_code]
 
     def town_at(self, lon: float, lat: float) -> str | None:
         """Code of the town whose polygon contains the point (None outside every town)."""

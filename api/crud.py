@@ -32,6 +32,11 @@ def plan_of(db: Session, row: ScenarioRow) -> PlanRow | None:
     return db.get(PlanRow, row.id) if row.status == "done" else None
 
 
+def plan_gpkg(db: Session, scenario_id: str) -> bytes | None:
+    """Only the stored GeoPackage of a plan (the other plan columns are not fetched)."""
+    return db.scalar(select(PlanRow.gpkg).where(PlanRow.scenario_id == scenario_id))
+
+
 def scenarios(db: Session, *, status: str | None, county: str | None, limit: int,
               offset: int) -> tuple[list[ScenarioRow], int]:
     """A page of scenarios, newest first, filtered by status and county."""
@@ -68,13 +73,30 @@ def add_audit(db: Session, user: Any, action: str, target_type: str, target_id: 
 
 
 def audit_entries(db: Session, *, target_id: str | None, actor: str | None, action: str | None,
-                  limit: int, offset: int) -> tuple[list[AuditRow], int]:
-    """A page of the audit log, newest first, filtered by target, actor and action."""
+                  county: str | None = None, limit: int, offset: int) -> tuple[list[AuditRow], int]:
+    """A page of the audit log, newest first, filtered by target, actor, action and county."""
     q = select(AuditRow)
-    for col, val in ((AuditRow.target_id, target_id), (AuditRow.actor, actor), (AuditRow.action, action)):
+    for col, val in ((AuditRow.target_id, target_id), (AuditRow.actor, actor), (AuditRow.action, action),
+                     (AuditRow.county_code, county)):
         if val is not None:
             q = q.where(col == val)
     return page(db, q, (AuditRow.id.desc(),), limit, offset)
+
+
+# -- stored plans (the /ogc collections) ---------------------------------------------
+def stored_plans(db: Session, scenario_id: str | None = None) -> list[tuple[str, str, str | None, Any]]:
+    """``(scenario id, name, county code, plan created_at)`` of finished scenarios with a plan,
+    newest first (only ``scenario_id``'s when given); never loads the plans' bytes."""
+    q = (select(ScenarioRow.id, ScenarioRow.name, ScenarioRow.county_code, PlanRow.created_at)
+         .join(PlanRow, PlanRow.scenario_id == ScenarioRow.id).where(ScenarioRow.status == "done"))
+    if scenario_id is not None:
+        q = q.where(ScenarioRow.id == scenario_id)
+    return [(str(i), str(n), c, t) for i, n, c, t in db.execute(q.order_by(PlanRow.created_at.desc(), ScenarioRow.id))]
+
+
+def plan_stations_geojson(db: Session, scenario_id: str) -> dict[str, Any] | None:
+    """The stored stations FeatureCollection of a plan (only that column)."""
+    return db.scalar(select(PlanRow.stations_geojson).where(PlanRow.scenario_id == scenario_id))
 
 
 # -- operations: reception rotas, committee topics, topic visit plans ------------------

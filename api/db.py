@@ -1,6 +1,7 @@
 """Engine, sessions and migrations (Alembic, run programmatically at start-up)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     if u.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2 * pool_size)
     if u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        owner_only(Path(u.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -53,6 +54,22 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         cur.close()
 
     return engine
+
+
+def owner_only(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by the service's user only.
+
+    The database holds deputy ids (assignments) and the audit log. SQLite gives its ``-wal``
+    and ``-shm`` files the database file's permissions, so they are owner-only too; files
+    left by an older version are tightened here as well.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if f.exists():
+            os.chmod(f, 0o600)
 
 
 def alembic_config(url: str) -> Config:

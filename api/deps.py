@@ -6,21 +6,27 @@ A router gets authentication and roles by declaring these as parameters (see api
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Iterator, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import crud
+from api.cache import Offload
 from api.catalog import Catalog, View
 from api.jobs import JobRunner
+from api.limits import RateLimiter, retry_after
 from api.models import PlanRow, ScenarioRow
-from api.problems import ApiProblem
+from api.problems import ApiProblem, validation_problem
 from api.settings import Settings
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -32,6 +38,11 @@ class AppContext:
     sessions: sessionmaker[Session]
     catalog: Catalog
     jobs: JobRunner
+    reads: Offload  # expensive reads (maps, assignments): a bounded pool, single flight, memoised
+    limiter: RateLimiter
+    health_engine: Engine  # /health's own small pool: it never waits behind busy request threads
+    health_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="geoplan-health"))
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def view(self, session: Session) -> View:
@@ -56,15 +67,29 @@ class User:
         """True for city and county planners (the roles that may propose edits)."""
         return self.role in ("city_planner", "county_planner")
 
-    def may_edit(self, county_code: str | None) -> bool:
-        """City planners edit anything; county planners only their own county (not city-wide items)."""
+    def may_edit(self, county_code: str | None, level: str | None = None) -> bool:
+        """City planners edit anything; county planners only their own county, never city-wide
+        items (no county, or a station of ``level`` city)."""
+        if self.role == "city_planner":
+            return True
+        return (self.role == "county_planner" and county_code is not None and county_code == self.county_code
+                and level != "city")
+
+    def sees_deputies_of(self, county_code: str | None) -> bool:
+        """Whether deputy-level data (deputy records, deputy ids, audit entries) of ``county_code``
+        (None: city-wide) is shown: city planners see all, county planners their county, the service none."""
         if self.role == "city_planner":
             return True
         return self.role == "county_planner" and county_code is not None and county_code == self.county_code
 
+    @property
+    def deputy_county(self) -> str | None:
+        """The one county whose deputy-level data a county planner sees (None for other roles)."""
+        return self.county_code if self.role == "county_planner" else None
 
-def get_ctx(request: Request) -> AppContext:
-    """FastAPI dependency: the application's :class:`AppContext`."""
+
+async def get_ctx(request: Request) -> AppContext:
+    """FastAPI dependency: the application's :class:`AppContext` (async: needs no thread)."""
     return request.app.state.ctx
 
 
@@ -83,20 +108,32 @@ _bearer = HTTPBearer(auto_error=False, description="Token from GEOPLAN_TOKENS")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same tokens, as an API key header")
 
 
-def current_user(ctx: Ctx, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+def _limit(ctx: AppContext, key: str, cost: float = 1.0) -> None:
+    wait = ctx.limiter.take(key, cost)
+    if wait > 0:
+        raise ApiProblem(429, f"too many requests; the limit is {ctx.settings.rate_limit_per_minute} per minute "
+                              f"(burst {ctx.settings.rate_limit_burst}); retry in {retry_after(wait)} s",
+                         kind="rate-limited", headers={"Retry-After": retry_after(wait)})
+
+
+def current_user(request: Request, ctx: Ctx,
+                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
                  api_key: Annotated[str | None, Depends(_api_key)]) -> User:
-    """The user behind the bearer token or ``X-API-Key``; 401 without a known token."""
+    """The user behind the bearer token or ``X-API-Key``; 401 without a known token; 429 past
+    the caller's rate limit (per user, or per client address for requests without a valid token)."""
     token = creds.credentials if creds is not None else api_key
-    if not token:
-        raise ApiProblem(401, "authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key: <token>'",
-                         kind="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
     found: Any = None
     for known, info in ctx.settings.tokens.items():
         # compare every token so the time taken does not reveal which one nearly matched
-        if secrets.compare_digest(known.encode(), token.encode()):
+        if token and secrets.compare_digest(known.encode(), token.encode()):
             found = info
     if found is None:
+        _limit(ctx, f"client:{request.client.host if request.client else '?'}")
+        if not token:
+            raise ApiProblem(401, "authentication required: send 'Authorization: Bearer <token>' or "
+                                  "'X-API-Key: <token>'", kind="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
         raise ApiProblem(401, "unknown token", kind="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    _limit(ctx, f"user:{found.name}")
     return User(found.name, found.role, found.county_code)
 
 
@@ -113,11 +150,54 @@ def planner(user: CurrentUser) -> User:
 Planner = Annotated[User, Depends(planner)]
 
 
-def require_edit(user: User, county_code: str | None, what: str) -> None:
-    """403 unless ``user`` may change things in ``county_code`` (None = city-wide)."""
-    if not user.may_edit(county_code):
+def require_edit(user: User, county_code: str | None, what: str, level: str | None = None) -> None:
+    """403 unless ``user`` may change things in ``county_code`` (None = city-wide) at ``level``."""
+    if not user.may_edit(county_code, level):
         where = f"county {county_code}" if county_code else "the whole city"
+        if level == "city" and county_code:
+            where = f"city-level stations (in county {county_code})"
         raise ApiProblem(403, f"{user.role} {user.name!r} may not {what} for {where}", kind="forbidden")
+
+
+def no_store(request: Request) -> None:
+    """Mark the answer as deputy data: :class:`api.http.SecurityHeaders` adds ``Cache-Control: no-store``."""
+    request.state.no_store = True
+
+
+#: Declare ``_: NoStore`` on a route whose answer carries deputy data.
+NoStore = Annotated[None, Depends(no_store)]
+
+
+def json_body(model: type[M], *, required: bool = True) -> Any:
+    """A dependency parsing the request body as ``model`` in pydantic's strict JSON mode.
+
+    Strict: ``true`` is no integer and ``"120.1"`` no number. Use with
+    ``openapi_extra=request_body(model)`` so the OpenAPI document shows the body. An empty body
+    gives None when not ``required``.
+    """
+    from api.schemas import REQUEST_MODELS
+
+    if model not in REQUEST_MODELS:
+        REQUEST_MODELS.append(model)
+
+    async def parse(request: Request) -> M | None:
+        raw = await request.body()
+        if not raw.strip():
+            if not required:
+                return None
+            raise ApiProblem(422, "a JSON request body is required", field="body", kind="validation-error")
+        try:
+            return model.model_validate_json(raw, strict=True)
+        except ValidationError as exc:
+            raise validation_problem(exc, ("body",)) from exc
+
+    return Depends(parse)
+
+
+def request_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` documenting a :func:`json_body` request body."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
 
 
 # -- path parameters resolved to rows ------------------------------------------------

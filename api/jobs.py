@@ -1,6 +1,10 @@
-"""Solving scenarios off the event loop.
+"""Solving scenarios off the event loop and off the threads that serve requests.
 
-A :class:`JobRunner` owns a thread pool of ``solve_concurrency`` workers. Each solve:
+A :class:`JobRunner` owns a thread pool of ``solve_concurrency`` workers, admits at most
+``max_queue`` scenarios queued or running in all and ``max_per_user`` per user
+(:meth:`JobRunner.reserve` raises :class:`QueueFull` / :class:`QuotaExceeded`, which the
+API answers with 503 / 429 and ``Retry-After``). A request waiting for a small ("sync")
+solve awaits its future on the event loop, so it holds no server thread. Each solve:
 
 * marks the scenario ``running`` and reports progress through geoplan's ``progress``
   callback, which also raises :class:`Cancelled` when a cancel was requested and
@@ -13,8 +17,11 @@ A :class:`JobRunner` owns a thread pool of ``solve_concurrency`` workers. Each s
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections import deque
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast
 
@@ -28,6 +35,32 @@ from geoplan.exceptions import InputError
 log = logging.getLogger("api.jobs")
 _INTERRUPTED = "interrupted: the service stopped before the solve finished"
 Planner = Callable[..., Any]  # plan(dataset, scenario, progress=...) -> Plan
+
+
+def lower_priority(niceness: int = 10) -> None:
+    """Thread-pool initializer: make the calling worker thread yield the CPU to the server's event-loop
+    thread (Linux schedules threads separately, so the nice value applies to this thread only)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
+
+
+class QuotaExceeded(Exception):
+    """The user already has ``max_per_user`` scenarios queued or running."""
+
+    def __init__(self, owner: str, limit: int, retry_after: float) -> None:
+        super().__init__(f"{owner!r} already has {limit} scenario(s) queued or running, the most one user may; "
+                         "wait for one to finish or cancel one")
+        self.retry_after = retry_after
+
+
+class QueueFull(Exception):
+    """``max_queue`` scenarios are queued or running in all."""
+
+    def __init__(self, limit: int, retry_after: float) -> None:
+        super().__init__(f"the solve queue is full ({limit} scenarios queued or running); try again later")
+        self.retry_after = retry_after
 
 
 class Cancelled(Exception):
@@ -52,36 +85,110 @@ class JobRunner:
     """Thread pool running ``planner`` for stored scenarios."""
 
     def __init__(self, sm: sessionmaker[Session], planner: Planner, concurrency: int,
-                 time_limit: float) -> None:
+                 time_limit: float, *, max_per_user: int = 10, max_queue: int = 100) -> None:
         self._sm = sm
         self._planner = planner
         self._time_limit = time_limit
         self._concurrency = concurrency
+        self.max_per_user = max_per_user
+        self.max_queue = max_queue
         self._pool: ThreadPoolExecutor | None = None  # created on first submit, again after a shutdown
         self._cancel: dict[str, threading.Event] = {}
+        self._owner: dict[str, str] = {}  # scenario id → owner, from reserve() until its solve ends
+        self._futures: dict[str, Future] = {}
+        # queued solves per owner, served round-robin: one user's flood never delays another's job
+        self._queues: dict[str, deque[tuple[str, Any, Any, Future]]] = {}
+        self._turns: deque[str] = deque()
         self._lock = threading.Lock()
         self._stopping = False
+        self._mean_seconds = 5.0  # running mean of solve times, for Retry-After
 
     # -- public ----------------------------------------------------------
+    def reserve(self, owner: str) -> str:
+        """A new scenario id with a place in the queue for ``owner``; :meth:`submit` or :meth:`release` it.
+
+        Raises
+        ------
+        QuotaExceeded
+            ``owner`` already has ``max_per_user`` scenarios reserved, queued or running.
+        QueueFull
+            ``max_queue`` scenarios are reserved, queued or running in all.
+        """
+        with self._lock:
+            mine = sum(1 for o in self._owner.values() if o == owner)
+            wait = self._mean_seconds * max(1.0, len(self._owner) / self._concurrency)
+            if mine >= self.max_per_user:
+                raise QuotaExceeded(owner, self.max_per_user, wait)
+            if len(self._owner) >= self.max_queue:
+                raise QueueFull(self.max_queue, wait)
+            sid = uuid.uuid4().hex
+            self._owner[sid] = owner
+            return sid
+
+    def release(self, scenario_id: str) -> None:
+        """Give back a reservation that was not submitted (the scenario was refused)."""
+        with self._lock:
+            if scenario_id not in self._futures:
+                self._owner.pop(scenario_id, None)
+
     def submit(self, scenario_id: str, dataset: Any, scenario: Any) -> Future:
-        """Queue a solve of ``scenario`` on ``dataset`` for ``scenario_id``; return its future."""
+        """Queue a solve of ``scenario`` on ``dataset`` for a reserved ``scenario_id``; return its future."""
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve")
+                self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve",
+                                                initializer=lower_priority)
+            owner = self._owner.setdefault(scenario_id, "")
             self._cancel[scenario_id] = threading.Event()
-            return self._pool.submit(self._run, scenario_id, dataset, scenario)
+            future: Future = Future()
+            queue = self._queues.setdefault(owner, deque())
+            if not queue:
+                self._turns.append(owner)
+            queue.append((scenario_id, dataset, scenario, future))
+            self._futures[scenario_id] = future
+            self._pool.submit(self._next)  # one pool task per queued solve: it runs whichever is next
+        future.add_done_callback(lambda _f: self._forget(scenario_id))
+        return future
+
+    def _next(self) -> None:
+        """Run the next queued solve, taking owners in turn (round-robin)."""
+        with self._lock:
+            if not self._turns:
+                return
+            owner = self._turns.popleft()
+            queue = self._queues[owner]
+            sid, dataset, scenario, future = queue.popleft()
+            if queue:
+                self._turns.append(owner)
+            else:
+                del self._queues[owner]
+        if not future.set_running_or_notify_cancel():
+            return  # cancelled while queued
+        try:
+            future.set_result(self._run(sid, dataset, scenario))
+        except BaseException as exc:  # noqa: BLE001 — handed to whoever waits for the solve
+            future.set_exception(exc)
+
+    def _forget(self, scenario_id: str) -> None:
+        with self._lock:
+            self._owner.pop(scenario_id, None)
+            self._futures.pop(scenario_id, None)
+            self._cancel.pop(scenario_id, None)
 
     def cancel(self, scenario_id: str) -> None:
-        """Ask a queued or running solve to stop (it stops at its next progress report)."""
+        """Ask a queued or running solve to stop: a queued one never starts, a running one stops
+        at its next progress report."""
         with self._lock:
             ev = self._cancel.get(scenario_id)
+            future = self._futures.get(scenario_id)
         if ev is not None:
             ev.set()
+        if future is not None:
+            future.cancel()  # frees its place in the queue at once if it has not started
 
-    def active(self) -> int:
-        """Number of solves queued or running."""
+    def active(self, owner: str | None = None) -> int:
+        """Number of scenarios reserved, queued or running (of ``owner`` when given)."""
         with self._lock:
-            return len(self._cancel)
+            return sum(1 for o in self._owner.values() if owner is None or o == owner)
 
     def shutdown(self) -> None:
         """Stop every solve (they end as failed: interrupted) and wait for the workers."""
@@ -91,6 +198,11 @@ class JobRunner:
             pending = list(self._cancel)
             for ev in self._cancel.values():
                 ev.set()
+            queued = [item[3] for q in self._queues.values() for item in q]
+            self._queues.clear()
+            self._turns.clear()
+        for future in queued:
+            future.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if pending:  # queued solves that never started
@@ -136,6 +248,8 @@ class JobRunner:
                     self._set(sid, progress=f, message=str(message)[:500])
 
             plan = self._planner(dataset, scenario, progress=progress)
+            with self._lock:
+                self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - start)
             if ev.is_set():
                 raise Cancelled()
             if time.monotonic() - start > self._time_limit:

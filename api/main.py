@@ -15,89 +15,27 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from pydantic import BaseModel
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import problems
+from api.cache import Offload
 from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
+from api.http import BodyGuard, SecurityHeaders
 from api.jobs import JobRunner, Planner, recover
+from api import ogc
+from api.limits import RateLimiter
+from api.retention import prune
 from api.routes import assignments, layers, meta, review, scenarios, stations
 from api.routes import posters, reception, topics  # operations: rotas, topic visits, posters
-from api.schemas import FeatureCollection
+from api.schemas import REQUEST_MODELS, FeatureCollection
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
 from geoplan.scenario import plan
 
 log = logging.getLogger("api")
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-class BodyGuard:
-    """Pure-ASGI middleware: bodies above ``max_bytes`` → 413; non-JSON bodies → 415 (problem+json).
-
-    The size is checked against ``Content-Length`` first and then while streaming, so a
-    chunked upload cannot slip past the limit.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                await problems.problem_response(400, "invalid Content-Length header", instance=scope.get("path"))(scope, receive, send)
-                return
-            if int(length) > self.max_bytes:
-                await self._too_big(scope, receive, send)
-                return
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        has_body = (length is not None and int(length) > 0) or "transfer-encoding" in headers
-        if has_body and not (ctype == "application/json" or ctype.endswith("+json")):
-            await problems.problem_response(
-                415, f"content type {ctype or '(none)'!r} is not supported; send application/json",
-                kind="unsupported-media-type", errors=[{"field": "header.content-type", "message": "must be application/json",
-                                                        "type": "unsupported-media-type"}],
-                instance=scope.get("path"))(scope, receive, send)
-            return
-        received = 0
-        exceeded = False
-
-        async def limited() -> Message:
-            nonlocal received, exceeded
-            msg = await receive()
-            if msg["type"] == "http.request":
-                received += len(msg.get("body", b""))
-                if received > self.max_bytes:
-                    exceeded = True
-                    return {"type": "http.disconnect"}
-            return msg
-
-        started = False
-
-        async def tracked_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited, tracked_send)
-        except Exception:
-            if not exceeded:
-                raise
-        if exceeded and not started:
-            await self._too_big(scope, receive, send)
-
-    async def _too_big(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await problems.problem_response(413, f"request body exceeds the limit of {self.max_bytes} bytes",
-                                        kind="payload-too-large", instance=scope.get("path"))(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> FastAPI:
@@ -119,18 +57,28 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     n = recover(sessions)
     if n:
         log.warning("%d scenario(s) interrupted by a previous stop were marked failed", n)
+    if settings.retention_days is not None:
+        pruned = prune(sessions, settings.retention_days)
+        if pruned:
+            log.info("retention: deleted %d finished scenario(s) older than %g days", pruned, settings.retention_days)
     if not settings.tokens:
         log.warning("no GEOPLAN_TOKENS configured: every request except /health and /version will get 401 "
                     "(see api/README.md; `geoplan serve` prints a one-off token instead)")
     dataset = Dataset.load(settings.dataset_path)
-    jobs = JobRunner(sessions, planner, settings.solve_concurrency, settings.solve_time_limit)
-    ctx = AppContext(settings=settings, engine=engine, sessions=sessions, catalog=Catalog(dataset), jobs=jobs)
+    jobs = JobRunner(sessions, planner, settings.solve_concurrency, settings.solve_time_limit,
+                     max_per_user=settings.max_jobs_per_user, max_queue=settings.max_queue)
+    ctx = AppContext(settings=settings, engine=engine, sessions=sessions, catalog=Catalog(dataset, settings.cache_entries),
+                     jobs=jobs, reads=Offload(settings.read_workers, settings.cache_entries),
+                     limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+                     health_engine=make_engine(settings.db_url, pool_size=1))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         jobs.shutdown()
+        ctx.reads.shutdown()
         engine.dispose()
+        ctx.health_engine.dispose()  # (its idle threads stay: a restarted lifespan reuses them)
 
     app = FastAPI(
         title="geoplan API",
@@ -142,10 +90,16 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.router.redirect_slashes = False  # its redirect would echo the Host header into Location
     problems.install(app)
-    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
+                       timeout=settings.body_timeout)
+    app.add_middleware(SecurityHeaders)
+    if settings.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     for module in (meta, layers, scenarios, assignments, review, stations):
         app.include_router(module.router)
+    app.include_router(ogc.router)  # OGC API – Features under /ogc
     for module in (reception, topics, posters):  # operations (geoplan.operations)
         app.include_router(module.router)
     # Make the problem schema a named component so every `responses=` reference resolves.
@@ -155,7 +109,9 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         if app.openapi_schema is None:
             schema = _openapi()
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (problems.ProblemDetail, problems.FieldError, FeatureCollection):
+            models: list[type[BaseModel]] = [problems.ProblemDetail, problems.FieldError, FeatureCollection,
+                                             *REQUEST_MODELS]
+            for model in models:
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 comps.update({k: v for k, v in js.pop("$defs", {}).items() if k not in comps})
                 comps.setdefault(model.__name__, js)
@@ -167,20 +123,33 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the service with uvicorn (what ``geoplan serve`` calls).
+    """Run the service with uvicorn (what ``geoplan serve`` calls), with the read timeouts and
+    connection limits of :func:`api.server.uvicorn_options`.
 
     Without ``GEOPLAN_TOKENS`` a one-off city-planner token is generated and printed,
-    so the bundled dataset can be explored with no set-up.
+    so the bundled dataset can be explored with no set-up. A malformed configuration stops
+    it with the problem named (tokens masked), not a traceback.
     """
     import uvicorn
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
-    settings = Settings()
+    from api.server import uvicorn_options
+
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        print(f"geoplan serve: invalid configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if not settings.tokens:
         token = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"tokens": {token: TokenInfo(role="city_planner", name="local")}})
         print(f"No GEOPLAN_TOKENS set; this session's city-planner token is:\n  {token}\n"
               f"Use it as 'Authorization: Bearer {token}'. Docs: http://{host}:{port}/docs", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    # hand the GIL to the event loop more often than every 5 ms, so requests are not held up by the
+    # solve and read threads' Python work (this process only serves the API)
+    sys.setswitchinterval(0.001)
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 FINAL_STATUSES = ("done", "failed", "cancelled")
@@ -46,10 +57,12 @@ class PlanRow(Base):
     __tablename__ = "plans"
 
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True)
-    gpkg: Mapped[bytes] = mapped_column(LargeBinary)
-    summary: Mapped[dict] = mapped_column(JSON)
-    stations_geojson: Mapped[dict] = mapped_column(JSON)
-    assignment: Mapped[dict | None] = mapped_column(JSON)  # filled on first request
+    # deferred: each is loaded when read, so a request needing one (or none: the map, once cached)
+    # does not fetch and decode megabytes of the others
+    gpkg: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    summary: Mapped[dict] = mapped_column(JSON, deferred=True)
+    stations_geojson: Mapped[dict] = mapped_column(JSON, deferred=True)
+    assignment: Mapped[dict | None] = mapped_column(JSON, deferred=True)  # filled on first request
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     scenario: Mapped[ScenarioRow] = relationship(back_populates="plan")

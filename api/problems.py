@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from http import HTTPStatus
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -133,8 +133,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return problem_response(exc.status_code, str(exc.detail), instance=request.url.path,
-                                headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # Starlette names only the first route's methods; list every route's
+            from api.http import allowed_methods
+
+            allow = allowed_methods(request.app, request.url.path) or \
+                [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+            headers["Allow"] = ", ".join(allow)
+            return problem_response(405, f"method {request.method} is not allowed here; use {', '.join(allow)}",
+                                    instance=request.url.path, headers=headers)
+        return problem_response(exc.status_code, str(exc.detail), instance=request.url.path, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover — a bug if reached

@@ -9,9 +9,15 @@ fresh SQLite database, then, with ``--clients`` concurrent asyncio httpx clients
    until every one has finished — reads while solving;
 3. checks that every submitted scenario is stored and finished (none lost).
 
-Prints a Markdown table (requests/s, latency percentiles). Usage::
+Prints a Markdown table (requests/s, latency percentiles). With ``--abuse`` it instead runs
+issue 11's attack against ``geoplan serve`` (its timeouts and limits): a county planner tries to
+queue ``--jobs`` (300) scenarios as fast as it can while the service role reads the map of a
+city-wide plan with ``--map-readers`` clients, another county's planner runs one budget-3
+scenario, and a probe measures ``/health`` every 50 ms. ``--code DIR`` serves another checkout
+(e.g. the code before the fix) so both can be compared in one session. Usage::
 
     python benchmarks/bench_api.py [--clients 16] [--scenarios 6] [--seconds 10]
+    python benchmarks/bench_api.py --abuse [--jobs 300] [--map-readers 8] [--code DIR]
 """
 from __future__ import annotations
 
@@ -32,6 +38,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+COUNTY, OTHER = "320902", "320903"
+ABUSE_TOKENS = {TOKEN: {"role": "city_planner", "name": "bench"},
+                "county-a": {"role": "county_planner", "county_code": COUNTY, "name": "county-a"},
+                "county-b": {"role": "county_planner", "county_code": OTHER, "name": "county-b"},
+                "portal": {"role": "service", "name": "portal"}}
 
 
 def free_port() -> int:
@@ -162,13 +173,133 @@ async def main_async(args: argparse.Namespace, base: str) -> str:
     return "\n".join(lines)
 
 
+def start_serve(port: int, workdir: Path, code: Path) -> subprocess.Popen:
+    """``geoplan serve`` (uvicorn with the service's timeouts and limits) from the checkout ``code``."""
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{workdir / 'abuse.db'}", "GEOPLAN_TOKENS": json.dumps(ABUSE_TOKENS),
+        "GEOPLAN_SOLVE_TIME_LIMIT": "600", "PYTHONPATH": str(code),
+    }
+    proc = subprocess.Popen([sys.executable, "-c", f"from api.main import serve; serve('127.0.0.1', {port})"],
+                            cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("server did not become healthy")
+
+
+async def abuse_async(base: str, jobs: int, readers: int) -> dict:
+    auth = lambda t: {"Authorization": f"Bearer {t}"}  # noqa: E731
+    async with httpx.AsyncClient(base_url=base, timeout=600, limits=httpx.Limits(max_connections=200)) as c:
+        r = await c.post("/scenarios", headers=HEADERS, json={"scenario": {"name": "city map", "budget": 3}})
+        sid = r.json()["id"]
+        while (await c.get(f"/scenarios/{sid}", headers=HEADERS)).json()["status"] not in ("done", "failed"):
+            await asyncio.sleep(0.2)
+        idle = []
+        for _ in range(40):  # the machine's floor: /health with nothing else running
+            t = time.perf_counter()
+            await c.get("/health")
+            idle.append(time.perf_counter() - t)
+            await asyncio.sleep(0.05)
+        stop = asyncio.Event()
+        health: list[float] = []
+        maps: list[float] = []
+        map_codes: dict[int, int] = {}
+        submit_codes: dict[int, int] = {}
+
+        async def probe() -> None:
+            while not stop.is_set():
+                t = time.perf_counter()
+                await c.get("/health")
+                health.append(time.perf_counter() - t)
+                await asyncio.sleep(0.05)
+
+        async def read_maps() -> None:
+            while not stop.is_set():
+                t = time.perf_counter()
+                m = await c.get(f"/scenarios/{sid}/map", headers=auth("portal"))
+                maps.append(time.perf_counter() - t)
+                map_codes[m.status_code] = map_codes.get(m.status_code, 0) + 1
+                if m.status_code == 429:
+                    await asyncio.sleep(float(m.headers.get("retry-after", "1")))
+
+        async def attack() -> None:
+            sem = asyncio.Semaphore(30)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    a = await c.post("/scenarios", params={"mode": "async"}, headers=auth("county-a"),
+                                     json={"county_code": COUNTY, "scenario": {"name": f"flood {i}", "budget": 3,
+                                                                                "seed": i}})
+                    submit_codes[a.status_code] = submit_codes.get(a.status_code, 0) + 1
+
+            await asyncio.gather(*[one(i) for i in range(jobs)])
+
+        tasks = [asyncio.create_task(probe())] + [asyncio.create_task(read_maps()) for _ in range(readers)]
+        t0 = time.perf_counter()
+        flood = asyncio.create_task(attack())
+        await asyncio.sleep(1.0)  # the flood is under way
+        t = time.perf_counter()
+        other = await c.post("/scenarios", headers=auth("county-b"),
+                             json={"county_code": OTHER, "scenario": {"name": "other county", "budget": 3}})
+        oid = other.json()["id"]
+        while (await c.get(f"/scenarios/{oid}", headers=HEADERS)).json()["status"] not in ("done", "failed"):
+            await asyncio.sleep(0.1)
+        other_s = time.perf_counter() - t
+        await flood
+        flood_s = time.perf_counter() - t0
+        await asyncio.sleep(max(0.0, 15.0 - flood_s))  # keep reading maps for 15 s at least
+        stop.set()
+        await asyncio.gather(*tasks)
+    h = np.asarray(health) * 1000
+    i = np.asarray(idle) * 1000
+    mp = np.asarray(maps) * 1000
+    return {"idle_p50": float(np.percentile(i, 50)), "idle_p95": float(np.percentile(i, 95)), "health_n": len(h), "health_p50": float(np.percentile(h, 50)), "health_p95": float(np.percentile(h, 95)),
+            "health_p99": float(np.percentile(h, 99)), "health_max": float(h.max()), "submit": submit_codes,
+            "flood_s": flood_s, "other_s": other_s, "maps": map_codes, "map_p50": float(np.percentile(mp, 50)),
+            "map_p95": float(np.percentile(mp, 95))}
+
+
+def abuse(args: argparse.Namespace) -> str:
+    with tempfile.TemporaryDirectory(prefix="geoplan-bench-abuse-") as tmp:
+        port = free_port()
+        proc = start_serve(port, Path(tmp), Path(args.code).resolve())
+        try:
+            r = asyncio.run(abuse_async(f"http://127.0.0.1:{port}", args.jobs, args.map_readers))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    codes = ", ".join(f"{n}× {k}" for k, n in sorted(r["submit"].items()))
+    mcodes = ", ".join(f"{n}× {k}" for k, n in sorted(r["maps"].items()))
+    return (f"| {args.code} | {r['idle_p50']:.1f} / {r['idle_p95']:.1f} | {r['health_n']} | {r['health_p50']:.1f} | {r['health_p95']:.1f} | {r['health_p99']:.1f} "
+            f"| {r['health_max']:.1f} | {codes} ({r['flood_s']:.1f} s) | {r['other_s']:.2f} | {mcodes} "
+            f"| {r['map_p50']:.0f} / {r['map_p95']:.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--scenarios", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--solve-concurrency", type=int, default=2)
+    ap.add_argument("--abuse", action="store_true", help="run issue 11's attack instead (see above)")
+    ap.add_argument("--jobs", type=int, default=300)
+    ap.add_argument("--map-readers", type=int, default=8)
+    ap.add_argument("--code", default=str(ROOT), help="checkout to serve in --abuse mode")
     args = ap.parse_args()
+    if args.abuse:
+        print("| code | /health idle p50 / p95 ms | /health probes under attack | p50 ms | p95 ms | p99 ms | max ms | county planner's 300 submissions "
+              "| other county's budget-3 scenario, s | service map reads | map p50 / p95 ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|")
+        print(abuse(args))
+        return
     with tempfile.TemporaryDirectory(prefix="geoplan-bench-api-") as tmp:
         port = free_port()
         proc = start_server(port, Path(tmp), args.solve_concurrency)

@@ -86,17 +86,17 @@ def bench_mclp(inst, rows, time_limit):
     name = f"{inst['name']} (nnz {cov.nnz:,}, coverage matrix {t_cov:.2f}s)"
     res = {}
     if big:
-        sol = max_coverage(cov, inst["w"], inst["p"], solver="greedy", time_limit=55)
+        sol = max_coverage(cov, inst["p"], weights=inst["w"], solver="greedy", time_limit=55)
         res["geoplan greedy, time_limit=55"] = (sol.seconds + t_cov, sol.objective, sol.bound, sol.gap,
                                                 f"{sol.solver}, {sol.status}, reduced "
                                                 f"{sol.n_demand_reduced}×{sol.n_sites_reduced}")
-    sol = max_coverage(cov, inst["w"], inst["p"], time_limit=55 if big else time_limit)
+    sol = max_coverage(cov, inst["p"], weights=inst["w"], time_limit=55 if big else time_limit)
     res["geoplan auto"] = (sol.seconds + t_cov, sol.objective, sol.bound, sol.gap,
                            f"{sol.solver}, {sol.status}, reduced {sol.n_demand_reduced}×{sol.n_sites_reduced}")
-    sol = max_coverage(cov, inst["w"], inst["p"], time_limit=5)
+    sol = max_coverage(cov, inst["p"], weights=inst["w"], time_limit=5)
     res["geoplan auto, time_limit=5"] = (sol.seconds + t_cov, sol.objective, sol.bound, sol.gap,
                                          f"{sol.solver}, {sol.status}")
-    sol = max_coverage(cov, inst["w"], inst["p"], solver="greedy", time_limit=5)
+    sol = max_coverage(cov, inst["p"], weights=inst["w"], solver="greedy", time_limit=5)
     res["geoplan greedy (5s)"] = (sol.seconds + t_cov, sol.objective, sol.bound, sol.gap,
                                   f"{sol.solver}, {sol.status}")
     if big:
@@ -159,8 +159,8 @@ def bench_pmedian(rows, time_limit, sizes=(200, 500, 1000), ps=(5, 10, 20, 50), 
         D, w = pmedian_graph(n_nodes)
         for p in ps:
             name = f"p-median graph {n_nodes} nodes p={p}"
-            heur = p_median(D, p, w, solver="greedy", time_limit=time_limit)
-            exact = p_median(D, p, w, solver="auto", time_limit=time_limit)
+            heur = p_median(D, p, weights=w, solver="greedy", time_limit=time_limit)
+            exact = p_median(D, p, weights=w, solver="auto", time_limit=time_limit)
             err = (heur.objective - exact.objective) / exact.objective
             proven = exact.status == "optimal"
             rows.append((name, "geoplan greedy", fmt(heur.seconds), fmt(heur.objective), fmt(heur.bound),

@@ -1,7 +1,7 @@
 """geoplan: a geospatial planner for deputy homes, liaison stations and contact points.
 
 ``geoplan.load()`` returns the bundled Yancheng :class:`Dataset` (or ``load(path)``
-your own); planning is in :mod:`geoplan.scenario`, assignment in :mod:`geoplan.assign`,
+your own); planning is in :mod:`geoplan.planning`, assignment in :mod:`geoplan.assign`,
 maps in :mod:`geoplan.maps`.
 """
 from __future__ import annotations

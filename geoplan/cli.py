@@ -23,14 +23,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from geoplan.exceptions import DatasetError, GeoplanError, InputError
-from geoplan.settings import BUNDLED_DATASET
+from geoplan.settings import BUNDLED_DATASET, DEFAULT_SEED
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from geoplan.datasets import Dataset
     from geoplan.network import NetworkSummary
-    from geoplan.scenario import Plan, Scenario
+    from geoplan.planning import Plan, Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan deputy homes, liaison stations and contact points.")
 data_app = typer.Typer(no_args_is_help=True, help="Inspect, validate and import datasets.")
@@ -98,7 +98,7 @@ def _print_frame(df: "pd.DataFrame", title: str, floats: str = "{:,.0f}", shares
 
 
 def _print_network(ns: "NetworkSummary", title: str) -> None:
-    _print_frame(ns.by_county, f"{title} by tier and county; people within {ns.radius_m:,.0f} m",
+    _print_frame(ns.by_county, f"{title} by tier and county; people within reach ({ns.radius_text})",
                  shares=("share_within",))
 
 
@@ -173,36 +173,58 @@ def data_import(
     console.print(f"[green]saved[/green] {into} ({layer}: {len(getattr(new, layer)):,} rows)")
 
 
-def _renames(pairs: list[str]) -> dict[str, str]:
+def _renames(pairs: list[str], option: str = "--rename") -> dict[str, str]:
     """``["OLD=NEW", …]`` → ``{"OLD": "NEW"}``, with a clear error for a malformed pair."""
     out: dict[str, str] = {}
     for pair in pairs:
         old, sep, new = pair.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise InputError(f"--rename: expected OLD=NEW, got {pair!r}")
+            raise InputError(f"{option}: expected OLD=NEW, got {pair!r}")
         out[old.strip()] = new.strip()
     return out
 
 
 @data_app.command("build")
-def data_build(out: Path = typer.Option(BUNDLED_DATASET, "--out", "-o", help="Where to write the GeoPackage")) -> None:
-    """Rebuild the bundled Yancheng dataset from data/raw (deterministic).
+def data_build(
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Folder of a city's raw inputs (default: data/raw/yancheng)"),
+    city: str = typer.Option("3209", "--city", help="Prefecture-level city code, e.g. 3207 or 320700"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="GeoPackage to write (default for Yancheng: data/yancheng.gpkg)"),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of everything synthesized"),
+    host: Optional[list[str]] = typer.Option(None, "--host", help="ZONE=COUNTY: lay a unit without a boundary out inside COUNTY"),
+) -> None:
+    """Build a planning dataset for a city from its raw inputs (deterministic); default: the bundled Yancheng.
 
-    Example: geoplan data build --out /tmp/yancheng.gpkg
+    Example: geoplan data build --raw data/raw/lianyungang --city 3207 --out lianyungang.gpkg
     """
-    from geoplan.sources import yancheng
+    from geoplan.settings import CHECKOUT_DATA, RAW_DATA
+    from geoplan.sources.city import build_city, counts
+    from geoplan.sources.city.inputs import city_code
 
-    with _friendly_errors(), console.status("Building the Yancheng dataset …"):
-        ds = yancheng.build()
-        ds.save(out)
-    console.print(f"[green]saved[/green] {out}")
+    with _friendly_errors():
+        code = city_code(city)
+        yancheng = code == "320900"
+        if out is None and not yancheng:
+            raise InputError("--out: required when building a city other than the bundled Yancheng (3209)")
+        target = out if out is not None else CHECKOUT_DATA / "yancheng.gpkg"
+        with console.status(f"Building the dataset of {code} …"):
+            b = build_city(raw if raw is not None else RAW_DATA / "yancheng", code, seed,
+                           hosts=_renames(host or [], "--host"), name="yancheng" if yancheng and raw is None else None)
+            b.save(target)
+        for line in b.report:
+            console.print(f"[yellow]note[/yellow] {escape(line)}")
+        c = counts(b.dataset)
+        matches = ", ".join(f"{k} {v:,}" for k, v in b.summary().items())
+        console.print(f"{c['counties']} counties, {c['towns']} towns, {c['demand']:,} villages, "
+                      f"{c['population']:,.0f} people, {c['stations']:,} stations, {c['deputies']:,} deputies")
+        console.print(f"2016 table: {matches}")
+    console.print(f"[green]saved[/green] {target}")
 
 
 # -- planning ----------------------------------------------------------------
 
 
 def _scenario(path: Optional[Path], overrides: dict[str, Any]) -> "Scenario":
-    from geoplan.scenario import Scenario
+    from geoplan.planning import Scenario
 
     base: Any = {}
     if path:
@@ -232,7 +254,7 @@ def _progress_bar() -> tuple[Any, Callable[[float, str], None]]:
 
 
 def _run_plan(ds: "Dataset", scenario: "Scenario", network: Any = None) -> "Plan":
-    from geoplan.scenario import plan as make_plan
+    from geoplan.planning import plan as make_plan
 
     bar, update = _progress_bar()
     with bar:
@@ -307,19 +329,74 @@ def plan_cmd(
     roads: Optional[Path] = RoadsOpt,
     speed_kmh: Optional[float] = SpeedOpt,
     out: Path = OutOpt,
+    min_town_share: Optional[float] = typer.Option(
+        None, "--min-town-share", help="Fairness floor: every town's share of people within reach at least this (0-1)"),
+    fair: Optional[str] = typer.Option(None, "--fair", help="maxmin: best worst-town share first, then most people"),
+    robust: Optional[Path] = typer.Option(
+        None, "--robust", help="JSON of demand scenarios (RobustSpec: objective, k, seed, ranges or town_factors)"),
+    n_alternatives: int = typer.Option(
+        0, "--alternatives", min=0, max=50, help="Find this many plans within 0.5 %: firm / swappable sites"),
 ) -> None:
     """Review the network and site new contact points; write GeoPackage, map and summary.
 
-    Example: geoplan plan --budget 150 --out out/b150   (or: --roads jiangsu.osm.pbf --speed-kmh 15)
+    Example: geoplan plan --budget 150 --out out/b150   (or: --roads jiangsu.osm.pbf --speed-kmh 15;
+    --min-town-share 0.6, --fair maxmin, --robust scenarios.json, --alternatives 5)
     """
     with _friendly_errors():
         sc = _scenario(scenario, {"budget": budget, "footfall_weight": footfall_weight, "solver": solver,
                                   "time_limit": time_limit, "allow_closures": closures,
-                                  "distance": "road" if roads else None, "speed_kmh": speed_kmh})
+                                  "distance": "road" if roads else None, "speed_kmh": speed_kmh,
+                                  "min_town_share": min_town_share, "fair": fair,
+                                  "robust": _json_object(robust, "robust") if robust else None})
         ds = _load(dataset)
-        p = _run_plan(ds, sc, _road_network(ds, roads))
+        network = _road_network(ds, roads)
+        p = _run_plan(ds, sc, network)
         _print_plan(p)
         _write_plan_outputs(ds, p, out)
+        _print_planning_questions(ds, sc, p, network, n_alternatives, out)
+
+
+def _json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what}: file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what}: {path} is not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what}: {path} must hold a JSON object, got a JSON {type(data).__name__}")
+    return data
+
+
+def _print_planning_questions(ds: "Dataset", sc: "Scenario", p: "Plan", network: Any, n_alternatives: int,
+                              out: Path) -> None:
+    """What fairness, robustness and the alternatives cost and gain (issue 16), after the plan."""
+    from geoplan.planning import fairness_report, robust_report, site_certainty
+
+    if sc.min_town_share is not None or sc.fair != "none":
+        plain = _run_plan(ds, sc.model_copy(update={"min_town_share": None, "fair": "none"}), network)
+        console.print("[bold]Fairness between towns[/bold] (against the same scenario without the rule)")
+        for line in fairness_report(plain, p).lines():
+            console.print(escape(line), highlight=False)
+    if sc.robust is not None:
+        with console.status("Judging plans in every demand scenario …"):
+            table = robust_report(ds, sc, network)
+        _print_frame(table[["max regret", "mean regret", "max regret ≤", "worst coverage", "expected coverage"]]
+                     .reset_index(names="plan"), f"Regret over {sc.robust.k if not sc.robust.town_factors else 1 + len(sc.robust.town_factors)} demand scenarios (people)")
+        table.to_csv(out / "regret.csv")
+    if n_alternatives:
+        with console.status(f"Looking for {n_alternatives} plans within 0.5 % …"):
+            sites, force, info = site_certainty(ds, sc, n_plans=n_alternatives, network=network)
+        counts = sites["kind"].value_counts()
+        console.print(f"[bold]How sure each new point is[/bold]: {info['plans']} plans within 0.5 % of the optimum "
+                      f"({'every one proven' if info['certified'] else 'against the plan found'}"
+                      f"{'; no other plan exists' if info['exhausted'] else ''}): "
+                      + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("firm", "swappable", "only-one")))
+        _print_frame(sites[sites["kind"] != "firm"].head(15), "Swappable and only-one points (first 15) and their swaps")
+        _print_frame(force.head(10), "Cheapest venues to force in (people lost: between force_low and force_high)")
+        sites.to_csv(out / "site_certainty.csv", index=False)
+        force.to_csv(out / "force_costs.csv", index=False)
+        console.print(f"[green]wrote[/green] {out}/site_certainty.csv, force_costs.csv")
 
 
 @app.command("review")
@@ -334,7 +411,7 @@ def review_cmd(
 
     Example: geoplan review --out out
     """
-    from geoplan.scenario import review
+    from geoplan.planning import review
 
     with _friendly_errors():
         sc = _scenario(scenario, {"distance": "road" if roads else None, "speed_kmh": speed_kmh})
@@ -364,7 +441,7 @@ def assign_cmd(
     Example: geoplan assign --plan out/plan.gpkg --out out
     """
     from geoplan.assign import assign
-    from geoplan.scenario import Plan
+    from geoplan.planning import Plan
 
     with _friendly_errors():
         ds = _load(dataset)
@@ -399,7 +476,7 @@ def map_cmd(
         ds = _load(dataset)
         out.mkdir(parents=True, exist_ok=True)
         if plan_path:
-            from geoplan.scenario import Plan
+            from geoplan.planning import Plan
 
             target = out / "plan.html"
             maps.plan_map(ds, Plan.load(plan_path)).save(str(target))
@@ -421,7 +498,7 @@ def compare_cmd(
     Example: geoplan compare out/b100/plan.gpkg out/b200/plan.gpkg --out out/cmp
     """
     from geoplan import maps
-    from geoplan.scenario import Plan, compare
+    from geoplan.planning import Plan, compare
 
     with _friendly_errors():
         a, b = Plan.load(plan_a), Plan.load(plan_b)
@@ -450,6 +527,30 @@ def serve_cmd(
     serve(host, port)
 
 
+# -- geoplan db: the API's database ----------------------------------------------------------
+db_app = typer.Typer(no_args_is_help=True, help="Maintain the API's database (GEOPLAN_* / DATABASE_URL settings).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("prune")
+def db_prune_cmd(
+    days: Optional[float] = typer.Option(None, help="Delete finished scenarios older than this (default: "
+                                                    "GEOPLAN_RETENTION_DAYS)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted"),
+) -> None:
+    """Delete old finished scenarios and their plans; plans saved by name are always kept.
+
+    Example: geoplan db prune --days 30
+    """
+    from api.retention import prune_database
+
+    n, used = prune_database(days, dry_run=dry_run)
+    if used is None:
+        console.print("no retention period set (GEOPLAN_RETENTION_DAYS or --days): nothing deleted")
+    else:
+        console.print(f"{'would delete' if dry_run else 'deleted'} {n} scenario(s) finished more than {used:g} days ago")
+
+
 @app.command("demo")
 def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer.Option(150, help="New contact points")) -> None:
     """The main job on the bundled data: network summary, review, plan, assignment, maps.
@@ -459,7 +560,7 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
     from geoplan import maps
     from geoplan.assign import assign
     from geoplan.network import network_summary
-    from geoplan.scenario import Scenario
+    from geoplan.planning import Scenario
 
     with _friendly_errors():
         ds = _load(dataset)

@@ -35,10 +35,11 @@ import shapely
 from branca.element import MacroElement, Template
 from folium.plugins import DualMap, FastMarkerCluster
 
-from geoplan import access
+from geoplan import network
 from geoplan.datasets import SITE_CATEGORIES, TIERS, Dataset
 from geoplan.exceptions import InputError
 from geoplan.settings import DEFAULT_RADIUS_M, STORAGE_CRS
+from geoplan.vocabulary import CATEGORY_PLURALS, DECISIONS
 
 if TYPE_CHECKING:
     from geoplan.assign import Assignment
@@ -85,15 +86,6 @@ TIER_LABEL: dict[str, str] = {
 }
 _TIER_SIZE = {"home": 16, "station": 13, "point": 11}
 _TIER_COLOR = {"home": "#6a1b9a", "station": "#1565c0", "point": "#00897b"}
-_CATEGORY_LABEL = {
-    "market": "farmers' markets",
-    "bank": "rural commercial banks",
-    "clinic": "village clinics",
-    "workshop": "field workshops",
-    "enterprise": "leading enterprises",
-    "service": "public service windows",
-    "street": "streets and alleys",
-}
 _CATEGORY_COLOR = {
     "market": "#e65100",
     "bank": "#c62828",
@@ -385,7 +377,7 @@ def _add_venues(m: folium.Map, dataset: Dataset) -> None:
     footfall = np.nan_to_num(sites["footfall"].to_numpy(dtype=float)).round().astype(int)
     for cat in SITE_CATEGORIES:
         idx = np.flatnonzero(cats == cat)
-        label = _CATEGORY_LABEL.get(cat, cat)
+        label = CATEGORY_PLURALS.get(cat, cat)
         name = LAYER["venues"].format(label)
         if len(idx) == 0:
             _empty_layer(m, name, show=False)
@@ -463,7 +455,7 @@ def _extras(reach: bool = True, links: bool = False, venues: bool = True) -> lis
             out.append(
                 f'<div class="gp-row"><span class="gp-sw" style="width:10px;height:10px">'
                 f'<div class="gp-venue" style="background:{_CATEGORY_COLOR[cat]}"></div></span>'
-                f"Venue: {html.escape(_CATEGORY_LABEL[cat])} (off)</div>"
+                f"Venue: {html.escape(CATEGORY_PLURALS[cat])} (off)</div>"
             )
     return out
 
@@ -501,12 +493,11 @@ class _NetworkStats:
 
 
 def _network_stats(dataset: Dataset, radius_m: Mapping[str, float]) -> _NetworkStats:
-    """People within reach of the active network (straight-line, radius per tier)."""
+    """People within reach of the active network (:func:`geoplan.network.within_reach`: radius per tier)."""
     st = dataset.stations
-    active = (st["status"] == "active").to_numpy()
+    active = network.active_mask(dataset)
     pop = dataset.demand["population"].to_numpy(dtype=float)
-    radius = st["tier"].map(lambda t: float(radius_m.get(t, DEFAULT_RADIUS_M["point"]))).to_numpy(dtype=float)
-    cov = access.coverage_matrix(dataset.xy("demand"), dataset.xy("stations"), radius).tocsc()
+    cov = network.reach_matrix(dataset, radius_m)
     cov_active = cov[:, np.flatnonzero(active)]
     n_reach = np.asarray(cov_active.sum(axis=1)).ravel()
     covered = n_reach > 0
@@ -564,7 +555,7 @@ def network_map(dataset: Dataset, radius_m: Mapping[str, float] | None = None) -
         "town": ("text", "Town"), "sector": ("text", "Sector"), "status": ("text", "Status"),
         "reach_people": ("int", "People within reach"), "unique_people": ("int", "Reached by no other station"),
     }
-    active = st[st["status"] == "active"]
+    active = st[st["id"].isin(dataset.active_stations()["id"])]
     for tier in TIERS:
         _add_stations(m, active[active["tier"] == tier], LAYER[tier], "state", fields)
     _add_stations(m, st[st["status"] == "proposed"], LAYER["proposed"], "state", fields)
@@ -677,12 +668,12 @@ def _check_plan(plan: Any, label: str = "plan") -> None:
         raise InputError(f"{label}: expected a Plan with 'stations' and 'towns' GeoDataFrames")
     _check_columns(stations, _PLAN_STATION_COLUMNS, f"{label}.stations")
     _check_columns(towns, _PLAN_TOWN_COLUMNS, f"{label}.towns")
-    bad = ~stations["decision"].isin(["keep", "close", "open"])
+    bad = ~stations["decision"].isin(DECISIONS)
     if bad.any():
         row = stations.loc[bad, "id"].iloc[0]
         raise InputError(
             f"{label}.stations: row {row}: column 'decision' value {stations.loc[bad, 'decision'].iloc[0]!r} "
-            "is not one of keep, close, open"
+            f"is not one of {', '.join(DECISIONS)}"
         )
 
 
@@ -724,7 +715,7 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None) -> foli
     ----------
     dataset : Dataset
         The dataset the plan was made from.
-    plan : geoplan.scenario.Plan
+    plan : geoplan.planning.Plan
         Uses ``plan.stations`` (decision, reason, reach_people, unique_people),
         ``plan.towns`` (share_before, share_after), ``plan.metrics`` and
         ``plan.scenario.radius_m``.
@@ -769,7 +760,7 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     ----------
     dataset : Dataset
         The dataset both plans were made from.
-    plan_a, plan_b : geoplan.scenario.Plan
+    plan_a, plan_b : geoplan.planning.Plan
         The baseline (A) and the alternative (B).
     side_by_side : bool, default False
         False: one map with towns shaded by ``share_after(B) − share_after(A)``

@@ -3,19 +3,23 @@ tokens, settings, the tiny dataset file and small request helpers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
+import hypothesis
 import pytest
+import schemathesis
+import schemathesis.checks
 from fastapi.testclient import TestClient
+from helpers import make_tiny_layers
 
 from api.settings import Settings
-from conftest import make_tiny_layers
 from geoplan.datasets import Dataset
 
 TOKENS = {
@@ -43,8 +47,10 @@ def free_port() -> int:
 def make_settings(dataset_path: Path, db: Path | str, **kw: object) -> Settings:
     """Test settings; ``db`` is an SQLite file or a full SQLAlchemy URL."""
     url = db if isinstance(db, str) else f"sqlite:///{db}"
+    # limits well above what these tests send; the abuse tests (test_api_abuse.py) set their own
     base = dict(database_url=url, dataset_path=dataset_path, tokens=TOKENS, sync_budget_limit=5,
-                max_body_bytes=20_000, solve_concurrency=2, solve_time_limit=60)
+                max_body_bytes=20_000, solve_concurrency=2, solve_time_limit=60, max_jobs_per_user=50,
+                rate_limit_per_minute=100_000, rate_limit_burst=10_000)
     return Settings(**(base | kw))
 
 
@@ -116,3 +122,79 @@ def submit_crashing_solve(client: TestClient) -> None:
     s = submit(client, CITY, budget=2).json()
     assert s["status"] == "failed" and "solver exploded" in s["error"]
     assert_problem(client.get(f"/scenarios/{s['id']}/export", headers=CITY), 409)
+
+
+@contextlib.contextmanager
+def loopback(app: Any, settings: Settings) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 (the options ``geoplan serve`` uses) in a thread; yield its URL."""
+    import uvicorn
+
+    from api.server import uvicorn_options
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            **uvicorn_options(settings))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def raw_http(port: int, data: bytes, *, pause: float = 0.0, chunks: list[bytes] | None = None,
+             timeout: float = 10.0) -> bytes:
+    """Send ``data`` (then each of ``chunks`` after ``pause`` s) over a raw TCP socket; return all it answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        for c in chunks or []:
+            time.sleep(pause)
+            try:
+                s.sendall(c)
+            except OSError:  # the server closed the connection: what it sent is the answer
+                break
+        out = b""
+        try:
+            while True:
+                got = s.recv(65536)
+                if not got:
+                    break
+                out += got
+        except (TimeoutError, socket.timeout, ConnectionResetError):
+            pass
+        return out
+
+
+#: Schemathesis' stateful phase: scenarios of a few steps each, few enough to finish in well under a minute.
+STATEFUL = hypothesis.settings(max_examples=12, stateful_step_count=4, deadline=None, derandomize=True,
+                               suppress_health_check=list(hypothesis.HealthCheck))
+
+
+def workflow(api_schema: Any, headers: dict[str, str], seen: set[str]) -> Any:
+    """A state machine over ``api_schema``'s links, calling as ``headers`` and checking for 5xx only;
+    ``seen`` collects the operations it called with a stored scenario's id. Only the scenario
+    operations take part: the links start there, and other roots would use up the examples."""
+
+    class Workflow(api_schema.include(path_regex="^/scenarios").as_state_machine()):  # type: ignore[misc]
+        def after_call(self, response: Any, case: Any) -> None:
+            if case.path_parameters and len(str(case.path_parameters.get("scenario_id", ""))) == 32 \
+                    and response.status_code < 500:
+                seen.add(f"{case.method} {case.path}")
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
+                              **kwargs: Any) -> None:
+            case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])
+
+    return Workflow
+
+

@@ -117,20 +117,20 @@ def test_min_per_group_as_array_with_network_coverage():
     cov = access.network_coverage_matrix(net, demand, sites, radius=400)
     w = np.array([10.0, 10, 10, 1, 1])
     groups = np.array([0, 0, 1, 1])
-    free = max_coverage(cov, w, 2, solver="highs")
+    free = max_coverage(cov, 2, weights=w, solver="highs")
     assert set(free.selected) <= {0, 1, 3} and free.objective == 32
     for solver in ("greedy", "auto", "highs"):
-        sol = max_coverage(cov, w, 2, groups=groups, min_per_group=np.array([0, 2]), solver=solver)
+        sol = max_coverage(cov, 2, weights=w, groups=groups, min_per_group=np.array([0, 2]), solver=solver)
         assert sol.selected.tolist() == [2, 3] and sol.objective == 2
-        sol = max_coverage(cov, w, 2, groups=groups, min_per_group=[1, 1], solver=solver)
+        sol = max_coverage(cov, 2, weights=w, groups=groups, min_per_group=[1, 1], solver=solver)
         assert sol.selected.tolist() in ([0, 3], [1, 3]) and sol.objective == 32
         # a fixed site counts toward its group's minimum
-        sol = max_coverage(cov, w, 1, fixed=[3], groups=groups, min_per_group=[1, 1], solver=solver)
+        sol = max_coverage(cov, 1, weights=w, fixed=[3], groups=groups, min_per_group=[1, 1], solver=solver)
         assert sol.selected.tolist() in ([0], [1])
     cost = access.network_cost_matrix(net, demand, sites, max_distance=10_000)
-    pm = p_median(cost, 2, w, groups=groups, min_per_group=np.array([0, 2]), solver="auto")
+    pm = p_median(cost, 2, weights=w, groups=groups, min_per_group=np.array([0, 2]), solver="auto")
     assert pm.selected.tolist() == [2, 3]
     with pytest.raises(ValueError, match="min_per_group"):
-        max_coverage(cov, w, 1, groups=groups, min_per_group=np.array([1, 1]))
+        max_coverage(cov, 1, weights=w, groups=groups, min_per_group=np.array([1, 1]))
     with pytest.raises(ValueError, match="min_per_group"):
-        max_coverage(cov, w, 2, groups=groups, min_per_group=np.array([1, 1, 1]))
+        max_coverage(cov, 2, weights=w, groups=groups, min_per_group=np.array([1, 1, 1]))

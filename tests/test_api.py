@@ -267,20 +267,29 @@ def test_concurrent_submissions_are_all_stored(settings: Settings) -> None:
 
 
 # -- assignments and review ---------------------------------------------------------
-def test_assignments_hide_deputies_from_the_service_role(client: TestClient) -> None:
+def test_assignments_show_each_role_only_the_deputies_it_may_see(client: TestClient) -> None:
     sid = submit(client, CITY, budget=2).json()["id"]
-    full = client.get(f"/scenarios/{sid}/assignments", headers=WEST)
+    full = client.get(f"/scenarios/{sid}/assignments", headers=CITY)
     assert full.status_code == 200, full.text
     body = full.json()
-    assert body["redacted"] is False and body["tables"]["conveners"]
+    assert body["redacted"] is False and body["tables"]["conveners"] and body["rules"]
+    assert full.headers["cache-control"] == "no-store"
     assert any(str(r.get("deputy_id", "")).startswith("P") for r in body["tables"]["conveners"])
+    deputies = Dataset.load(client.app.state.ctx.settings.dataset_path).deputies
     svc = client.get(f"/scenarios/{sid}/assignments", headers=PORTAL)
     assert svc.status_code == 200 and svc.json()["redacted"] is True
     text = svc.text
-    deputies = Dataset.load(client.app.state.ctx.settings.dataset_path).deputies["id"]
-    assert not any(f'"{d}"' in text or f"{d}," in text for d in deputies)
+    assert not any(f'"{d}"' in text or f"{d}," in text for d in deputies["id"])
     assert "deputy_towns" not in svc.json()["tables"]
     assert svc.json()["tables"]["group_stations"]  # the rest is still there
+    # a county planner sees its own county's deputies in a city-wide plan, no other county's
+    west = client.get(f"/scenarios/{sid}/assignments", headers=WEST).json()
+    assert west["redacted"] is True
+    groups = Dataset.load(client.app.state.ctx.settings.dataset_path).groups
+    c1 = set(deputies.loc[deputies["group_id"].isin(groups.loc[groups["county_code"] == "C1", "id"]), "id"])
+    shown = {r["deputy_id"] for t in west["tables"].values() for r in t if r.get("deputy_id")}
+    assert shown and shown <= c1
+    assert {r["deputy_id"] for r in west["tables"]["deputy_towns"]} <= c1
 
 
 def test_review_of_the_network_and_of_a_scenario(client: TestClient) -> None:

@@ -365,6 +365,22 @@ def test_station_edits_with_audit_trail(client: TestClient, settings: Settings) 
         assert st["station"]["properties"]["status"] == "active"
 
 
+def test_schemathesis_stateful_phase_on_postgresql(settings: Settings) -> None:
+    # once on PostgreSQL: linked submit → status/plan/cancel/delete sequences give no 5xx (bounded steps)
+    import schemathesis
+
+    from api_helpers import STATEFUL, workflow
+
+    app = create_app(settings.model_copy(update={"max_jobs_per_user": 10_000, "max_queue": 10_000}))
+    seen: set[str] = set()
+    try:
+        workflow(schemathesis.openapi.from_asgi("/openapi.json", app), CITY, seen).run(settings=STATEFUL)
+    finally:
+        app.state.ctx.jobs.shutdown()
+        app.state.ctx.engine.dispose()
+    assert len(seen) >= 3, seen
+
+
 def test_rotas_topics_and_visit_plans_survive_a_restart(settings: Settings) -> None:
     topic = {"id": "A1", "committee_id": "K1", "title": "高标准农田管护条例（草案）", "sectors": "agriculture",
              "deliberation_date": "2026-06-18"}

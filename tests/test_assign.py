@@ -12,12 +12,11 @@ import pytest
 
 from geoplan.assign import Assignment, Rules, Shortfall, assign
 from geoplan.assign._flow import bipartite_flow
-from geoplan.maps import add_assignment_layers, assignment_layers
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.settings import BUNDLED_DATASET
 
-from conftest import make_tiny_layers
+from helpers import make_tiny_layers
 
 # Town centres of the tiny fixture (boxes 0.05° wide along x, all at y 33.3–33.4).
 CX = {"T1": 120.025, "T2": 120.075, "T3": 120.125, "T4": 120.175}
@@ -359,17 +358,6 @@ def test_empty_plan_saves_and_reports(tmp_path, tiny_dataset):
     assert "group_has_station" in a.report()
 
 
-def test_assignment_layers(tiny_dataset):
-    import folium
-
-    a = assign(tiny_dataset)
-    layers = assignment_layers(a, tiny_dataset)
-    assert len(layers) == 2
-    m = add_assignment_layers(folium.Map(location=[33.35, 120.1], zoom_start=11), a, tiny_dataset)
-    html = m.get_root().render()
-    assert "deputies per town" in html and "LineString" in html
-
-
 # --------------------------------------------------------------------------- bundled dataset
 @pytest.mark.slow
 def test_rules_hold_on_bundled_dataset():
@@ -382,3 +370,22 @@ def test_rules_hold_on_bundled_dataset():
     assert a.metrics["industry_sector_match_share"] >= 0.8
     assert (a.committee_groups.groupby("committee_id").size() == 5).all()
     assert not a.committee_groups["group_id"].duplicated().any()
+
+
+def test_rules_are_a_frozen_pydantic_model():
+    import pydantic
+
+    r = Rules(max_stations_per_group=2, convener_levels="county, town", k_nearest=np.int64(7))
+    assert isinstance(r, pydantic.BaseModel) and r.convener_levels == ("county", "town") and r.k_nearest == 7
+    assert Rules.model_validate_json(r.model_dump_json()) == r
+    with pytest.raises(pydantic.ValidationError):
+        r.k_nearest = 3  # frozen, like Scenario
+    with pytest.raises(InputError, match="'k_nearest' must be an integer >= 1, got 0"):
+        Rules(k_nearest=0)
+    with pytest.raises(InputError, match="'k_nearest' must be an integer >= 1, got True"):
+        Rules(k_nearest=True)
+    with pytest.raises(InputError, match="group_visitor_levels"):
+        Rules(group_visitor_levels=("national",))
+    with pytest.raises(InputError, match="'colour'"):
+        Rules(colour="red")
+    assert Rules.with_overrides(r, committee_groups=3) == r.model_copy(update={"committee_groups": 3})

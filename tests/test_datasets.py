@@ -16,7 +16,7 @@ from geoplan import datasets
 from geoplan.datasets import LAYERS, Dataset, validate
 from geoplan.exceptions import DatasetError, InputError, Problem
 
-from conftest import make_tiny_layers
+from helpers import make_tiny_layers
 
 
 def _problems(layers: dict) -> list[str]:

@@ -164,3 +164,14 @@ def test_compare_map_side_by_side(tiny_dataset, tmp_path):
     assert html_text.count(f'id="{maps.LEGEND_ID}"') == 1
     assert ".sync(" in html_text and "Left: small" in html_text and "Right: large" in html_text
     assert html_text.count(json.dumps(maps.LAYER["open"])) >= 2 or html_text.count(maps.LAYER["open"]) >= 2
+
+
+def test_assignment_layers(tiny_dataset):
+    from geoplan.assign import assign
+
+    a = assign(tiny_dataset)
+    layers = maps.assignment_layers(a, tiny_dataset)
+    assert len(layers) == 2
+    m = maps.add_assignment_layers(folium.Map(location=[33.35, 120.1], zoom_start=11), a, tiny_dataset)
+    page = m.get_root().render()
+    assert "deputies per town" in page and "LineString" in page

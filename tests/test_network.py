@@ -38,3 +38,22 @@ def test_no_active_station_means_nobody_within(tiny_layers) -> None:
     ds = Dataset.from_layers(tiny_layers)
     s = network_summary(ds)
     assert s.people_within == 0 and s.share_within == 0
+
+
+def test_one_definition_of_within_reach(tiny_dataset: Dataset) -> None:
+    """`data info`, the network map and a plan's "before" agree: per-tier radii, active stations."""
+    from geoplan import maps
+    from geoplan.network import within_reach
+    from geoplan.planning import Scenario, plan
+    from geoplan.settings import DEFAULT_RADIUS_M
+
+    s = network_summary(tiny_dataset)
+    assert s.radius_m == DEFAULT_RADIUS_M and s.radius_text == "home 3 km, station 2 km, point 1.5 km"
+    p = plan(tiny_dataset, Scenario(budget=0, min_per_town=False))
+    assert s.people_within == p.metrics.people_before and s.share_within == p.metrics.share_before
+    pop = tiny_dataset.demand["population"].to_numpy()
+    assert pop[within_reach(tiny_dataset)].sum() == s.people_within
+    html = maps.network_map(tiny_dataset).get_root().render()
+    assert f"{s.people_within:,.0f} ({100 * s.share_within:.1f}%)" in html
+    one = network_summary(tiny_dataset, radius_m=2500)
+    assert one.radius_m == {"home": 2500.0, "station": 2500.0, "point": 2500.0}

@@ -12,13 +12,14 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings, strategies as st
 
-import geoplan.optimize.attendance as attendance_mod
+import geoplan.optimize._highs as highs_mod
+import geoplan.optimize.capacitated as capacitated_mod
 import geoplan.optimize.coverage as coverage_mod
 import geoplan.optimize.mip as mip_mod
 from geoplan.exceptions import InputError
 from geoplan.optimize import max_attendance, max_coverage, p_median, set_cover
 from geoplan.optimize import _validate as V
-from geoplan.optimize.attendance import decay_function
+from geoplan.optimize import decay_function
 from geoplan.optimize.solution import relative_gap
 
 SOLVERS = ["auto", "highs", "greedy"]
@@ -123,7 +124,7 @@ def test_max_coverage_groups_caps_fixed_vs_brute_force(seed, p, solver, use_fixe
         gmin[:] = 0
     fixed = [int(rng.integers(0, m))] if use_fixed else []
     bonus = rng.integers(0, 4, m).astype(float) if rng.random() < 0.3 else None
-    sol = max_coverage(A, w, p, fixed=fixed, site_bonus=bonus, groups=grp, min_per_group=gmin,
+    sol = max_coverage(A, p, weights=w, fixed=fixed, site_bonus=bonus, groups=grp, min_per_group=gmin,
                        group_caps=gcap, solver=solver, time_limit=tl, seed=seed)
     opt = brute_mclp(A, w, p, fixed, bonus, grp, gmin, gcap)
     assert_valid(sol, opt, "max")
@@ -141,7 +142,7 @@ def test_lp_route_with_caps_does_not_claim_optimal_with_a_gap():
     for seed in range(40):
         rng, A, w, grp = group_instance(seed)
         gcap = np.array([1.0, np.inf, 1.0])
-        sol = max_coverage(A, w, 3, groups=grp, group_caps=gcap, seed=seed)
+        sol = max_coverage(A, 3, weights=w, groups=grp, group_caps=gcap, seed=seed)
         assert_valid(sol, brute_mclp(A, w, 3, (), None, grp, np.zeros(3), gcap), "max")
 
 
@@ -151,10 +152,10 @@ def test_integral_weights_at_1e8_scale(seed, p, solver):
     """Objectives ~1e8: rounding of integral bounds and fixing tolerances must be relative."""
     rng, A, _, grp = group_instance(seed, n=30, m=10)
     w = rng.integers(1, 10**7, A.shape[0]).astype(float)
-    sol = max_coverage(A, w, p, solver=solver, seed=seed)
+    sol = max_coverage(A, p, weights=w, solver=solver, seed=seed)
     assert_valid(sol, brute_mclp(A, w, p), "max")
     C = np.where(A > 0, rng.random(A.shape) * 3000, np.inf)
-    sol = p_median(C, p, w, solver=solver, unreachable_cost=1e4, seed=seed)
+    sol = p_median(C, p, weights=w, solver=solver, unreachable_cost=1e4, seed=seed)
     B = np.where(np.isfinite(C), 1e4 - np.where(np.isfinite(C), C, 0), 0) * w[:, None]
     assert_valid(sol, (1e4 * w).sum() - brute_benefit(B, p), "min")
 
@@ -178,11 +179,11 @@ def test_attendance_and_p_median_with_fixed_groups_vs_brute_force(seed, p, solve
         kw = dict(groups=grp, min_per_group=gmin, group_caps=gcap)
     fin = np.isfinite(C)
     Ba = np.where(fin, decay_function(np.where(fin, C, 1e9), decay), 0) * w[:, None]
-    sol = max_attendance(C, w, p, decay=decay, fixed=fixed, solver=solver, seed=seed, **kw)
+    sol = max_attendance(C, p, weights=w, decay=decay, fixed=fixed, solver=solver, seed=seed, **kw)
     assert_valid(sol, brute_benefit(Ba, p, fixed, None, grp, gmin, gcap), "max")
     U = 1e4
     Bp = np.where(fin, U - np.where(fin, C, 0), 0) * w[:, None]
-    sol = p_median(C, p, w, solver=solver, fixed=fixed, unreachable_cost=U, seed=seed, **kw)
+    sol = p_median(C, p, weights=w, solver=solver, fixed=fixed, unreachable_cost=U, seed=seed, **kw)
     assert_valid(sol, (U * w).sum() - brute_benefit(Bp, p, fixed, None, grp, gmin, gcap), "min")
     # objective straight from the costs of the assignment
     d = np.where(sol.assignment >= 0, C[np.arange(n), np.maximum(sol.assignment, 0)], U)
@@ -194,7 +195,7 @@ def test_attendance_and_p_median_with_fixed_groups_vs_brute_force(seed, p, solve
 def test_set_cover_target_met_and_bound_valid(seed, target, solver):
     rng, A, w, _ = group_instance(seed, n=30, m=10)
     fixed = [0] if rng.random() < 0.3 else []
-    sol = set_cover(A, w, target=target, solver=solver, fixed=fixed, seed=seed)
+    sol = set_cover(A, weights=w, target=target, solver=solver, fixed=fixed, seed=seed)
     reach = w[A.any(axis=1)].sum()
     need = target * reach - 1e-9 * max(1.0, reach)
     cand = [j for j in range(A.shape[1]) if j not in fixed]
@@ -212,11 +213,11 @@ def test_nothing_to_choose_under_a_tiny_time_limit(solver):
     # be raised as a min_per_group error
     A = np.array([[1, 0], [0, 1], [1, 1]])
     w = np.array([1.0, 2.0, 3.0])
-    sol = max_coverage(A, w, 0, solver=solver, time_limit=1e-3)
+    sol = max_coverage(A, 0, weights=w, solver=solver, time_limit=1e-3)
     assert sol.status == "optimal" and sol.objective == 0 and sol.bound == 0 and len(sol.selected) == 0
-    sol = max_coverage(A, w, 1, fixed=[0, 1][:1], solver=solver, time_limit=1e-3)
+    sol = max_coverage(A, 1, weights=w, fixed=[0, 1][:1], solver=solver, time_limit=1e-3)
     assert_valid(sol, 2.0, "max")
-    sol = max_coverage(A, np.zeros(3), 1, solver=solver, time_limit=1e-3)  # zero weights
+    sol = max_coverage(A, 1, weights=np.zeros(3), solver=solver, time_limit=1e-3)  # zero weights
     assert sol.objective == 0 and sol.bound == 0 and sol.gap == 0
     sol = p_median(np.array([[1.0, 2.0], [3.0, 1.0]]), 0, fixed=[0], solver=solver, time_limit=1e-3)
     assert sol.objective == 4.0 and sol.status == "optimal"
@@ -253,29 +254,29 @@ def _fake_highs(mode, real):
 @pytest.mark.parametrize("mode", ["no_solution", "error", "lp_fail"])
 @pytest.mark.parametrize("seed", range(4))
 def test_bounds_stay_valid_when_highs_fails(monkeypatch, mode, seed):
-    real = mip_mod.run_highs
+    real = highs_mod.run_highs
     fake = _fake_highs(mode, real)
-    for mod in (mip_mod, coverage_mod, attendance_mod):
+    for mod in (mip_mod, coverage_mod, capacitated_mod):
         monkeypatch.setattr(mod, "run_highs", fake)
     rng, A, w, grp = group_instance(seed, n=30, m=9)
     gmin, gcap = np.array([1, 0, 0]), np.array([np.inf, 1, np.inf])
     for solver in ("highs", "auto"):
-        sol = max_coverage(A, w, 3, groups=grp, min_per_group=gmin, group_caps=gcap, solver=solver, seed=seed)
+        sol = max_coverage(A, 3, weights=w, groups=grp, min_per_group=gmin, group_caps=gcap, solver=solver, seed=seed)
         assert_valid(sol, brute_mclp(A, w, 3, (), None, grp, gmin, gcap), "max")
         C = np.where(A > 0, rng.random(A.shape) * 1000, np.inf)
         fin = np.isfinite(C)
-        sol = p_median(C, 2, w, solver=solver, unreachable_cost=5000.0, seed=seed)
+        sol = p_median(C, 2, weights=w, solver=solver, unreachable_cost=5000.0, seed=seed)
         Bp = np.where(fin, 5000.0 - np.where(fin, C, 0), 0) * w[:, None]
         assert_valid(sol, (5000.0 * w).sum() - brute_benefit(Bp, 2), "min")
-        sol = set_cover(A, w, target=0.8, solver=solver, seed=seed)
+        sol = set_cover(A, weights=w, target=0.8, solver=solver, seed=seed)
         assert sol.bound <= sol.objective and (sol.status != "optimal" or sol.gap <= 1e-6)
 
 
 @pytest.mark.parametrize("mode", ["no_solution", "lp_fail"])
 def test_capacitated_bound_needs_a_solved_relaxation(monkeypatch, mode):
     rng, A, w, _ = group_instance(3, n=12, m=6)
-    real = attendance_mod.run_highs
-    ref = max_coverage(A, w, 2, capacity=60.0, solver="highs")
+    real = capacitated_mod.run_highs
+    ref = max_coverage(A, 2, weights=w, capacity=60.0, solver="highs")
     assert ref.status == "optimal"
     fake = _fake_highs(mode, real)
 
@@ -287,9 +288,9 @@ def test_capacitated_bound_needs_a_solved_relaxation(monkeypatch, mode):
             return real(c, lo, hi, A_, rlo, rhi, integer, maximize, time_limit, seed, start, **kw)
         return fake(c, lo, hi, A_, rlo, rhi, integer, maximize, time_limit, seed, start, **kw)
 
-    monkeypatch.setattr(attendance_mod, "run_highs", lp_times_out)
+    monkeypatch.setattr(capacitated_mod, "run_highs", lp_times_out)
     for solver in ("greedy", "highs"):
-        sol = max_coverage(A, w, 2, capacity=60.0, solver=solver)
+        sol = max_coverage(A, 2, weights=w, capacity=60.0, solver=solver)
         assert sol.objective <= ref.objective + 1e-6
         assert sol.bound >= ref.objective - 1e-6
         if not np.isfinite(sol.bound):
@@ -302,7 +303,7 @@ def test_deterministic_on_ties():
     # many identical columns and equal weights: every tie-break must be by index
     A = np.tile(np.eye(6, dtype=np.uint8), (3, 3))
     w = np.ones(A.shape[0])
-    runs = [max_coverage(A, w, 4, solver=s, seed=7) for s in SOLVERS for _ in range(2)]
+    runs = [max_coverage(A, 4, weights=w, solver=s, seed=7) for s in SOLVERS for _ in range(2)]
     for a, b in zip(runs[::2], runs[1::2]):
         assert a.selected.tolist() == b.selected.tolist() and a.bound == b.bound
     C = np.tile(np.arange(1.0, 7.0), (10, 2))
@@ -311,14 +312,14 @@ def test_deterministic_on_ties():
 
 
 @pytest.mark.parametrize("call, arg", [
-    (lambda: max_coverage("abc", None, 1), "coverage"),
-    (lambda: max_coverage([[1, 2], [3]], None, 1), "coverage"),
-    (lambda: max_coverage(np.ones((2, 2)), None, 1, seed=-1), "seed"),
-    (lambda: max_coverage(np.ones((2, 2)), None, 1, seed="x"), "seed"),
+    (lambda: max_coverage("abc", 1), "coverage"),
+    (lambda: max_coverage([[1, 2], [3]], 1), "coverage"),
+    (lambda: max_coverage(np.ones((2, 2)), 1, seed=-1), "seed"),
+    (lambda: max_coverage(np.ones((2, 2)), 1, seed="x"), "seed"),
     (lambda: set_cover(np.ones((2, 2)), seed=2.5), "seed"),
     (lambda: p_median(np.ones((2, 2)), 1, unreachable_cost="x"), "unreachable_cost"),
     (lambda: p_median(np.ones((2, 2)), 1, unreachable_cost=np.nan), "unreachable_cost"),
-    (lambda: max_attendance(np.ones((2, 2)), None, 1, beta="x"), "beta"),
+    (lambda: max_attendance(np.ones((2, 2)), 1, beta="x"), "beta"),
     (lambda: p_median("zz", 1), "cost"),
 ])
 def test_bad_input_is_input_error_naming_argument(call, arg):
@@ -352,5 +353,5 @@ def test_fuzz_regressions(seed):
     opt = brute_mclp(A, w, p, fixed, bonus, grp, gmin, gcap)
     for solver in SOLVERS:
         for tl in (60.0, 0.02):
-            sol = max_coverage(A, w, p, fixed=fixed, site_bonus=bonus, solver=solver, time_limit=tl, seed=seed, **kw)
+            sol = max_coverage(A, p, weights=w, fixed=fixed, site_bonus=bonus, solver=solver, time_limit=tl, seed=seed, **kw)
             assert_valid(sol, opt, "max")

@@ -53,7 +53,7 @@ def test_mclp_brute_force_and_properties(seed, p, solver, use_fixed, use_bonus):
     m = A.shape[1]
     fixed = [int(rng.integers(0, m))] if use_fixed else []
     bonus = rng.integers(0, 4, m).astype(float) if use_bonus else None
-    sol = max_coverage(sp.csr_matrix(A) if seed % 2 else A, w, p, fixed=fixed or None,
+    sol = max_coverage(sp.csr_matrix(A) if seed % 2 else A, p, weights=w, fixed=fixed or None,
                        site_bonus=bonus, solver=solver, time_limit=10)
     b = np.zeros(m) if bonus is None else bonus
     opt = brute_mclp(A, w, p, fixed, b)
@@ -68,7 +68,7 @@ def test_mclp_brute_force_and_properties(seed, p, solver, use_fixed, use_bonus):
         assert np.isclose(sol.objective, opt)
     if fixed:
         assert sol.covered[A[:, fixed[0]] > 0].all()
-    again = max_coverage(A, w, p, fixed=fixed or None, site_bonus=bonus, solver=solver, time_limit=10)
+    again = max_coverage(A, p, weights=w, fixed=fixed or None, site_bonus=bonus, solver=solver, time_limit=10)
     assert np.array_equal(again.selected, sol.selected)
 
 
@@ -85,7 +85,7 @@ def test_mclp_groups(seed, solver):
         opt = brute_mclp(A, w, p, fixed, None, groups, 1, gcap)
     except Exception:
         raise
-    sol = max_coverage(A, w, p, fixed=fixed, groups=groups, min_per_group=1, group_caps=gcap,
+    sol = max_coverage(A, p, weights=w, fixed=fixed, groups=groups, min_per_group=1, group_caps=gcap,
                        solver=solver, time_limit=10)
     cnt = np.bincount(groups[np.concatenate([sol.selected, fixed])], minlength=3)
     assert (cnt >= 1).all()
@@ -116,7 +116,7 @@ def test_reductions_preserve_optimum(seed, p):
 def test_set_cover_brute_force(seed, target, solver):
     rng, A, w = inst(seed, n=12, m=8)
     A[-1] = 0  # unreachable demand
-    sol = set_cover(A, w, target=target, solver=solver, time_limit=10)
+    sol = set_cover(A, weights=w, target=target, solver=solver, time_limit=10)
     reach = A.any(axis=1)
     need = target * w[reach].sum()
     best = None
@@ -143,7 +143,7 @@ def test_p_median_brute_force(seed, p, solver):
     sites = pts[:8]
     C = np.linalg.norm(pts[:, None] - sites[None], axis=2)
     w = rng.integers(1, 5, 15).astype(float)
-    sol = p_median(C, p, w, solver=solver, time_limit=10)
+    sol = p_median(C, p, weights=w, solver=solver, time_limit=10)
     opt = brute_pmedian(C, w, p)
     assert len(sol.selected) == p
     val = (w * C[:, sol.selected].min(axis=1)).sum()
@@ -170,7 +170,7 @@ def test_attendance_brute_force(seed, p, decay):
     C = rng.random((12, 7)) * 4000
     w = rng.integers(1, 9, 12).astype(float)
     fixed = [6]
-    sol = max_attendance(C, w, p, decay=decay, cutoff=3000, fixed=fixed, time_limit=10)
+    sol = max_attendance(C, p, weights=w, decay=decay, cutoff=3000, fixed=fixed, time_limit=10)
     F = decay_function(C, decay, 3000) * w[:, None]
     opt = max(F[:, list(S) + fixed].max(axis=1).sum() for S in combinations(range(6), p))
     val = F[:, list(sol.selected) + fixed].max(axis=1).sum()
@@ -199,39 +199,39 @@ def test_capacitated_brute_force(seed, p):
         return -linprog(c, A_ub=Aub, b_ub=b, bounds=(0, 1)).fun
 
     opt = max(served(list(S)) for S in combinations(range(6), p))
-    sol = max_coverage(A, w, p, capacity=cap, time_limit=10)
+    sol = max_coverage(A, p, weights=w, capacity=cap, time_limit=10)
     assert np.isclose(sol.objective, opt, atol=1e-6)
-    g = max_coverage(A, w, p, capacity=cap, solver="greedy", time_limit=10)
+    g = max_coverage(A, p, weights=w, capacity=cap, solver="greedy", time_limit=10)
     assert g.objective <= opt + 1e-6 <= g.bound + 2e-6
 
 
 def test_closures():
     A = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1], [0, 0, 0]])
     w = np.array([5.0, 1, 2, 1, 3, 7])
-    imp = closure_impact(A, w)
+    imp = closure_impact(A, weights=w)
     assert imp.unique_weight.tolist() == [5, 2, 3] and imp.covered_weight == 12
-    sol = close_least_loss(A, w, 1)
-    assert sol.selected.tolist() == [1] and sol.objective == 2 and sol.bound <= 2
-    keep = minimal_keep_set(A, w)
-    assert keep.selected.tolist() == [0, 1, 2] and keep.extra["close"].tolist() == []
+    sol = close_least_loss(A, 1, weights=w)
+    assert sol.closed.tolist() == [1] and sol.objective == 2 and sol.bound <= 2
+    keep = minimal_keep_set(A, weights=w)
+    assert keep.kept.tolist() == [0, 1, 2] and keep.closed.tolist() == []
     A2 = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 1]])
-    assert minimal_keep_set(A2).selected.tolist() == [0, 2]
+    assert minimal_keep_set(A2).kept.tolist() == [0, 2]
 
 
 @pytest.mark.parametrize("call, arg", [
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(2), 1), "weights"),
-    (lambda: max_coverage(np.ones((3, 4)), [1, -1, 1], 1), "weights"),
-    (lambda: max_coverage(np.ones((3, 4)), [1, np.nan, 1], 1), "weights"),
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(3), 5), "p"),
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(3), 2, fixed=[4]), "fixed"),
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(3), 1, groups=[0, 0, 1, 1], min_per_group=1), "min_per_group"),
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(3), 1, groups=[0, 1], min_per_group=1), "groups"),
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(3), 1, site_bonus=[1, 2]), "site_bonus"),
-    (lambda: max_coverage(np.full((3, 4), np.nan), np.ones(3), 1), "coverage"),
-    (lambda: max_coverage(np.ones((3, 4)), np.ones(3), 1, solver="cplex"), "solver"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=np.ones(2)), "weights"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=[1, -1, 1]), "weights"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=[1, np.nan, 1]), "weights"),
+    (lambda: max_coverage(np.ones((3, 4)), 5, weights=np.ones(3)), "p"),
+    (lambda: max_coverage(np.ones((3, 4)), 2, weights=np.ones(3), fixed=[4]), "fixed"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=np.ones(3), groups=[0, 0, 1, 1], min_per_group=1), "min_per_group"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=np.ones(3), groups=[0, 1], min_per_group=1), "groups"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=np.ones(3), site_bonus=[1, 2]), "site_bonus"),
+    (lambda: max_coverage(np.full((3, 4), np.nan), 1, weights=np.ones(3)), "coverage"),
+    (lambda: max_coverage(np.ones((3, 4)), 1, weights=np.ones(3), solver="cplex"), "solver"),
     (lambda: set_cover(np.ones((3, 4)), target=1.5), "target"),
     (lambda: p_median(-np.ones((3, 4)), 1), "cost"),
-    (lambda: max_attendance(np.ones((3, 4)), np.ones(3), 1, decay="cubic"), "decay"),
+    (lambda: max_attendance(np.ones((3, 4)), 1, weights=np.ones(3), decay="cubic"), "decay"),
 ])
 def test_bad_input_names_argument(call, arg):
     with pytest.raises(ValueError, match=arg):

@@ -83,17 +83,17 @@ def test_max_coverage_properties(seed, p, use_fixed, use_groups, as_array):
         need = np.maximum(np.broadcast_to(gmin, 3) - np.bincount(groups[fixed], minlength=3), 0).sum()
         p = max(p, int(need))
         kw = dict(groups=groups, min_per_group=gmin, group_caps=gcap)
-    exact = max_coverage(A, w, p, fixed=fixed or None, solver="highs", time_limit=20, **kw)
+    exact = max_coverage(A, p, weights=w, fixed=fixed or None, solver="highs", time_limit=20, **kw)
     assert exact.status == "optimal"
     for solver in ("greedy", "auto"):
-        sol = max_coverage(sp.csr_matrix(A), w, p, fixed=fixed or None, solver=solver, time_limit=20, **kw)
+        sol = max_coverage(sp.csr_matrix(A), p, weights=w, fixed=fixed or None, solver=solver, time_limit=20, **kw)
         check_common(sol, exact, "max", fixed, p, groups, np.broadcast_to(gmin, 3) if use_groups else None, gcap)
         if fixed:
             assert sol.covered[A[:, fixed[0]] > 0].all()  # fixed sites count toward coverage
         assert np.isclose(sol.covered_weight, w[sol.covered].sum())
-        again = max_coverage(A, w, p, fixed=fixed or None, solver=solver, time_limit=20, **kw)
+        again = max_coverage(A, p, weights=w, fixed=fixed or None, solver=solver, time_limit=20, **kw)
         assert np.array_equal(again.selected, sol.selected) and again.objective == sol.objective
-    auto = max_coverage(A, w, p, fixed=fixed or None, solver="auto", time_limit=20, **kw)
+    auto = max_coverage(A, p, weights=w, fixed=fixed or None, solver="auto", time_limit=20, **kw)
     assert np.isclose(auto.objective, exact.objective)
 
 
@@ -104,7 +104,7 @@ def test_max_coverage_budget_via_group_caps(seed, p):
     rng, A, w = coverage_instance(seed)
     groups = groups_for(rng, A.shape[1], G=4)
     for solver in ("greedy", "highs"):
-        sol = max_coverage(A, w, p, groups=groups, group_caps=1, solver=solver, time_limit=20)
+        sol = max_coverage(A, p, weights=w, groups=groups, group_caps=1, solver=solver, time_limit=20)
         assert (np.bincount(groups[sol.selected], minlength=4) <= 1).all()
 
 
@@ -123,7 +123,7 @@ def test_reductions_preserve_max_coverage_optimum(seed, p):
                    for S in combinations(range(Am.shape[1]), k))
 
     assert np.isclose(best(A, w, bonus, p), best(A2.toarray()[:, keep], w2, bonus[keep], p))
-    sol = max_coverage(A, w, p, site_bonus=bonus, solver="auto", time_limit=20)
+    sol = max_coverage(A, p, weights=w, site_bonus=bonus, solver="auto", time_limit=20)
     assert np.isclose(sol.objective, best(A, w, bonus, p))
 
 
@@ -134,15 +134,15 @@ def test_reductions_preserve_max_coverage_optimum(seed, p):
 def test_set_cover_properties(seed, target, use_fixed):
     rng, A, w = coverage_instance(seed, n=12, m=8)
     fixed = [int(rng.integers(0, 8))] if use_fixed else None
-    exact = set_cover(A, w, target=target, solver="highs", fixed=fixed, time_limit=20)
+    exact = set_cover(A, weights=w, target=target, solver="highs", fixed=fixed, time_limit=20)
     reach = A.any(axis=1)
     for solver in ("greedy", "auto"):
-        sol = set_cover(A, w, target=target, solver=solver, fixed=fixed, time_limit=20)
+        sol = set_cover(A, weights=w, target=target, solver=solver, fixed=fixed, time_limit=20)
         check_common(sol, exact, "min", fixed or [])
         assert sol.covered_weight >= target * w[reach].sum() - 1e-9
-        again = set_cover(A, w, target=target, solver=solver, fixed=fixed, time_limit=20)
+        again = set_cover(A, weights=w, target=target, solver=solver, fixed=fixed, time_limit=20)
         assert np.array_equal(again.selected, sol.selected)
-    assert set_cover(A, w, target=target, solver="auto", fixed=fixed).objective == exact.objective
+    assert set_cover(A, weights=w, target=target, solver="auto", fixed=fixed).objective == exact.objective
 
 
 # --- p-median -------------------------------------------------------------------
@@ -165,17 +165,17 @@ def test_p_median_properties(seed, p, use_fixed, use_groups):
         gmin = np.array([1, 1, 0])
         p = max(p, 2)
         kw = dict(groups=groups, min_per_group=gmin)
-    exact = p_median(C, p, w, solver="highs", fixed=fixed or None, time_limit=20, **kw)
+    exact = p_median(C, p, weights=w, solver="highs", fixed=fixed or None, time_limit=20, **kw)
     assert exact.status == "optimal"
     if not use_groups:
         assert np.isclose(exact.objective, brute_pmedian(C, w, p, fixed))
     for solver in ("greedy", "auto"):
-        sol = p_median(C, p, w, solver=solver, fixed=fixed or None, time_limit=20, **kw)
+        sol = p_median(C, p, weights=w, solver=solver, fixed=fixed or None, time_limit=20, **kw)
         check_common(sol, exact, "min", fixed, p, groups, kw.get("min_per_group"))
         assert np.isclose(sol.objective, (w * C[:, sol.open_sites].min(axis=1)).sum())
-        again = p_median(C, p, w, solver=solver, fixed=fixed or None, time_limit=20, **kw)
+        again = p_median(C, p, weights=w, solver=solver, fixed=fixed or None, time_limit=20, **kw)
         assert np.array_equal(again.selected, sol.selected)
-    auto = p_median(C, p, w, solver="auto", fixed=fixed or None, time_limit=20, **kw)
+    auto = p_median(C, p, weights=w, solver="auto", fixed=fixed or None, time_limit=20, **kw)
     assert np.isclose(auto.objective, exact.objective)
 
 
@@ -183,7 +183,7 @@ def test_p_median_radius_formulation_medium():
     """The radius MIP proves the same optimum as brute force on a 30 × 12 instance."""
     rng, C, w = cost_instance(7, n=30, m=12)
     for p in (2, 3):
-        sol = p_median(C, p, w, solver="highs", time_limit=30)
+        sol = p_median(C, p, weights=w, solver="highs", time_limit=30)
         assert sol.status == "optimal" and np.isclose(sol.objective, brute_pmedian(C, w, p))
 
 
@@ -201,12 +201,12 @@ def test_max_attendance_properties(seed, p, decay, use_groups):
         groups = groups_for(rng, 7)
         kw = dict(groups=groups, min_per_group=np.array([1, 0, 1]))
         p = max(p, 2)
-    exact = max_attendance(C, w, p, decay=decay, cutoff=2500, fixed=fixed, solver="highs", time_limit=20, **kw)
+    exact = max_attendance(C, p, weights=w, decay=decay, cutoff=2500, fixed=fixed, solver="highs", time_limit=20, **kw)
     assert exact.status == "optimal"
     for solver in ("greedy", "auto"):
-        sol = max_attendance(C, w, p, decay=decay, cutoff=2500, fixed=fixed, solver=solver, time_limit=20, **kw)
+        sol = max_attendance(C, p, weights=w, decay=decay, cutoff=2500, fixed=fixed, solver=solver, time_limit=20, **kw)
         check_common(sol, exact, "max", fixed, p, groups, kw.get("min_per_group"))
-        again = max_attendance(C, w, p, decay=decay, cutoff=2500, fixed=fixed, solver=solver, time_limit=20, **kw)
+        again = max_attendance(C, p, weights=w, decay=decay, cutoff=2500, fixed=fixed, solver=solver, time_limit=20, **kw)
         assert np.array_equal(again.selected, sol.selected)
-    auto = max_attendance(C, w, p, decay=decay, cutoff=2500, fixed=fixed, solver="auto", time_limit=20, **kw)
+    auto = max_attendance(C, p, weights=w, decay=decay, cutoff=2500, fixed=fixed, solver="auto", time_limit=20, **kw)
     assert np.isclose(auto.objective, exact.objective)

@@ -42,7 +42,7 @@ def test_radius_mip_with_rc_fixing_is_exact(seed):
     cost = float((D[:, sel].min(axis=1) * w).sum())
     assert cost == pytest.approx(_brute(D, w, 4), rel=1e-9)
     assert bound == pytest.approx(obj, rel=1e-9)
-    sol = p_median(D, 4, w)
+    sol = p_median(D, 4, weights=w)
     assert sol.objective == pytest.approx(cost, rel=1e-9) and sol.status == "optimal"
 
 

@@ -14,7 +14,7 @@ from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.scenario import Comparison, Plan, Scenario, compare, plan, review
 
-from conftest import make_tiny_layers
+from helpers import make_tiny_layers
 
 
 def _tables_equal(a: Plan, b: Plan) -> None:
@@ -353,3 +353,47 @@ def test_plan_with_no_station_at_all_round_trips(tiny_dataset: Dataset, tmp_path
     assert len(back.stations) == 0 and back.metrics["n_open"] == 0
     assert len(assign(ds, plan=back).group_stations) == 0
     assert "new-" not in plan_map(ds, back).get_root().render()  # renders, with no new point
+
+
+# -- typed metrics and the public inputs adapter ------------------------------
+def test_plan_metrics_are_typed_frozen_and_a_mapping(tiny_dataset, tmp_path):
+    import dataclasses
+
+    from geoplan.planning import PlanMetrics
+
+    p = plan(tiny_dataset, Scenario(budget=3))
+    m = p.metrics
+    assert isinstance(m, PlanMetrics) and m.n_open == m["n_open"] == 3
+    assert isinstance(m.n_keep, int) and isinstance(m.share_after, float) and isinstance(m.solver, str)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.n_open = 4  # type: ignore[misc]
+    d = m.to_dict()
+    assert list(d) == list(m) == [f.name for f in dataclasses.fields(PlanMetrics)]
+    assert list(d)[:3] == ["population", "people_before", "people_after"] and list(d)[-2:] == ["seconds", "plan_seconds"]
+    assert dict(m) == d and "gap" in m and "nope" not in m
+    with pytest.raises(KeyError):
+        m["nope"]
+    assert PlanMetrics.from_dict(json.loads(json.dumps(d))) == m
+    with pytest.raises(InputError, match="missing gap"):
+        PlanMetrics.from_dict({k: v for k, v in d.items() if k != "gap"})
+    with pytest.raises(InputError, match="n_open must be a number"):
+        PlanMetrics.from_dict(d | {"n_open": "four"})
+    # the saved plan_meta JSON is the mapping view, keys sorted
+    p.save(tmp_path / "p.gpkg")
+    meta = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="plan_meta", read_geometry=False)
+    saved = meta.set_index("key").loc["metrics", "value"]
+    assert saved == json.dumps(d, sort_keys=True)
+
+
+def test_planning_inputs_match_what_plan_uses(tiny_dataset):
+    from geoplan.planning import coverage_matrices, planning_inputs
+
+    sc = Scenario(budget=2, category_weights={"street": 0.0}, exclude_towns=("T2",))
+    inp = planning_inputs(tiny_dataset, sc)
+    assert set(inp.stations["id"]) == set(tiny_dataset.active_stations()["id"])
+    assert not (inp.sites["category"] == "street").any() and not (inp.sites["town_code"] == "T2").any()
+    A, C = coverage_matrices(inp, sc)
+    assert A.shape == (len(inp.pop), len(inp.stations)) and C.shape == (len(inp.pop), len(inp.sites))
+    p = plan(tiny_dataset, sc)
+    assert p.metrics.people_before == pytest.approx(inp.pop[np.asarray(A.sum(axis=1)).ravel() > 0].sum())
+    assert p.metrics.n_candidates == len(inp.sites) and p.metrics.n_existing == len(inp.stations)

@@ -96,3 +96,21 @@ def test_serve_bundled_dataset_over_http(tmp_path: Path) -> None:
         again = c.get(f"/scenarios/{sid}/plan", headers=AUTH)
         assert again.status_code == 200
         assert again.json()["features"] == plan["features"]
+
+
+@pytest.mark.parametrize("tokens", [
+    '{"my-very-secret-token-1": {"role": "county_planner", "name": "bob"}}',  # county planner without county
+    '{"my-very-secret-token-1": {"role": "boss", "name": "bob"}}',
+    '{"my-very-secret-token-1": "city_planner"}',
+    '{"my-very-secret-token-1": {"role": "city_planner", "name": "bob"}',  # not JSON
+])
+def test_a_malformed_token_configuration_never_prints_the_tokens(tmp_path: Path, tokens: str) -> None:
+    env = os.environ | {"GEOPLAN_DATA_DIR": str(tmp_path), "GEOPLAN_TOKENS": tokens}
+    exe = Path(sys.executable).with_name("geoplan")
+    r = subprocess.run([str(exe), "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    out = r.stdout + r.stderr
+    assert "invalid configuration" in out and "Traceback" not in out
+    assert "my-very-secret-token-1" not in out and "very-secret" not in out
+    if "county_planner" in tokens:
+        assert "county_code" in out and "bob" in out  # the problem and whose entry it is are named

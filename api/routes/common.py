@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Mapping
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from starlette.responses import Response
@@ -21,15 +22,31 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip"
 Code = Annotated[str | None, Query(max_length=32)]
 
 
+def href(request: Request, path: str, params: Mapping[str, Any] | None = None) -> str:
+    """A link to ``path``: under ``GEOPLAN_PUBLIC_BASE_URL`` when set, else root-relative.
+
+    Never built from the request's ``Host`` header, which the client chooses.
+    """
+    base = request.app.state.ctx.settings.public_base_url
+    query = f"?{urlencode(params)}" if params else ""
+    return f"{base.rstrip('/') if base else ''}{path}{query}"
+
+
+def self_href(request: Request, **changes: Any) -> str:
+    """A link to this request's path and query, with ``changes`` to the query."""
+    params = dict(request.query_params.multi_items())
+    params.update({k: str(v) for k, v in changes.items()})
+    return href(request, request.url.path, params)
+
+
 def page_links(request: Request, offset: int, limit: int, matched: int, media: str | None = None) -> list[dict[str, Any]]:
     """``self`` and, when more rows remain, ``next`` links (OGC API Features style)."""
-    links = [{"href": str(request.url), "rel": "self", "type": media}]
+    links = [{"href": self_href(request), "rel": "self", "type": media}]
     if offset + limit < matched:
-        links.append({"href": str(request.url.include_query_params(offset=offset + limit, limit=limit)),
-                      "rel": "next", "type": media})
+        links.append({"href": self_href(request, offset=offset + limit, limit=limit), "rel": "next", "type": media})
     if offset > 0:
-        links.append({"href": str(request.url.include_query_params(offset=max(0, offset - limit), limit=limit)),
-                      "rel": "prev", "type": media})
+        links.append({"href": self_href(request, offset=max(0, offset - limit), limit=limit), "rel": "prev",
+                      "type": media})
     return links
 
 

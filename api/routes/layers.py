@@ -9,56 +9,62 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.catalog import LAYER_TITLES, PUBLIC_LAYERS
-from api.deps import Ctx, CurrentUser, Db, Planner
+from api.deps import Ctx, CurrentUser, Db, NoStore, Planner
 from api.planner import records
 from api.problems import ApiProblem, responses
-from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
-                               page_links, parse_bbox)
+from api.queries import DEPUTY_FILTERS, LAYER_FILTERS, deputy_county_scope, select_deputies
+from api.routes.common import (
+    GEOJSON,
+    GEOJSON_200,
+    Code,
+    Limit,
+    Offset,
+    check_codes,
+    check_limit,
+    href,
+    json_response,
+    page_links,
+    parse_bbox,
+)
 from api.schemas import LayerInfo, TablePage
 from geoplan.datasets import DEPUTY_LEVELS, SITE_CATEGORIES, STATUSES, TIERS
 
 router = APIRouter(prefix="/layers", tags=["layers"])
 
 LayerName = Enum("LayerName", {n: n for n in PUBLIC_LAYERS}, type=str)  # type: ignore[misc]
-FILTERS = {"counties": ["county", "bbox"], "towns": ["county", "town", "bbox"],
-           "stations": ["county", "town", "tier", "status", "bbox"], "venues": ["county", "town", "category", "bbox"],
-           "demand": ["county", "town", "bbox"]}
 
 
 @router.get("", response_model=list[LayerInfo], summary="List the public layers",
             responses=responses(401))
 def list_layers(user: CurrentUser, request: Request, ctx: Ctx, db: Db) -> list[LayerInfo]:
     view = ctx.view(db)
-    out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=FILTERS[n],
-                     links=[{"href": str(request.url_for("get_layer", layer=n)), "rel": "items", "type": GEOJSON}])
+    out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=LAYER_FILTERS[n],
+                     links=[{"href": href(request, f"/layers/{n}"), "rel": "items", "type": GEOJSON}])
            for n in PUBLIC_LAYERS]
     if user.is_planner:
-        out.append(LayerInfo(name="deputies", title="Deputies (pseudonymous; planners only)",
-                             count=len(ctx.catalog.base.deputies), filters=["county", "town", "level", "group"],
-                             links=[{"href": str(request.url_for("get_deputies")), "rel": "items",
+        mine = user.deputy_county
+        count = len(ctx.catalog.deputy_county) if mine is None else \
+            sum(1 for c in ctx.catalog.deputy_county.values() if c == mine)
+        out.append(LayerInfo(name="deputies", title="Deputies (pseudonymous; planners only, county planners: "
+                                                    "their county)",
+                             count=count, filters=DEPUTY_FILTERS,
+                             links=[{"href": href(request, "/layers/deputies"), "rel": "items",
                                      "type": "application/json"}]))
     return out
 
 
-@router.get("/deputies", response_model=TablePage, summary="Deputies (planners only)",
-            responses=responses(401, 403, 422))
-def get_deputies(user: Planner, request: Request, ctx: Ctx, county: Code = None, town: Code = None,
+@router.get("/deputies", response_model=TablePage, summary="Deputies (planners only; county planners: their county)",
+            description="City planners see every deputy; a county planner sees the deputies of its own county "
+                        "(the default filter) and gets 403 for another county's.",
+            responses=responses(401, 403, 422, 429))
+def get_deputies(user: Planner, request: Request, ctx: Ctx, _: NoStore,
+                 county: Code = None, town: Code = None,
                  level: Literal[DEPUTY_LEVELS] | None = None,  # type: ignore[valid-type]
                  group: Code = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
-    ds = ctx.catalog.base
-    dep = ds.deputies
-    mask = dep["id"].notna()
-    if county is not None:
-        mask &= dep["group_id"].isin(set(ds.groups.loc[ds.groups["county_code"] == county, "id"]))
-    if town is not None:
-        mask &= dep["home_town_code"] == town
-    if level is not None:
-        mask &= dep["level"] == level
-    if group is not None:
-        mask &= dep["group_id"] == group
-    rows = dep[mask.to_numpy()]
+    county = deputy_county_scope(user, county)
+    rows = select_deputies(ctx.catalog.base, county, town, level, group)
     page = rows.iloc[offset:offset + limit]
     return {"items": records(page), "numberMatched": len(rows), "numberReturned": len(page),
             "links": page_links(request, offset, limit, len(rows), "application/json")}
@@ -78,8 +84,8 @@ def get_layer(user: CurrentUser, layer: LayerName, request: Request, ctx: Ctx, d
     check_limit(limit, ctx.settings.max_page_size)
     given = {"county": county, "town": town, "tier": tier, "status": status, "category": category}
     for key, value in given.items():
-        if value is not None and key not in FILTERS[name]:
-            raise ApiProblem(422, f"filter '{key}' does not apply to layer {name}; use {', '.join(FILTERS[name])}",
+        if value is not None and key not in LAYER_FILTERS[name]:
+            raise ApiProblem(422, f"filter '{key}' does not apply to layer {name}; use {', '.join(LAYER_FILTERS[name])}",
                              field=f"query.{key}", kind="validation-error")
     check_codes(ctx.catalog, county, town)
     box = parse_bbox(bbox)

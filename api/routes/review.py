@@ -8,8 +8,17 @@ from starlette.responses import Response
 
 from api.deps import AppContext, Ctx, CurrentUser, Db, ScenarioDep
 from api.problems import input_problem, responses
-from api.routes.common import (GEOJSON, GEOJSON_200, Code, Limit, Offset, check_codes, check_limit, json_response,
-                               page_links)
+from api.routes.common import (
+    GEOJSON,
+    GEOJSON_200,
+    Code,
+    Limit,
+    Offset,
+    check_codes,
+    check_limit,
+    json_response,
+    page_links,
+)
 from geoplan.exceptions import InputError
 from geoplan.scenario import Scenario
 

@@ -1,30 +1,71 @@
 """Scenarios: submit, poll, list, cancel, delete; their plan as GeoJSON and summary, map and export."""
 from __future__ import annotations
 
+import asyncio
 import json
-import uuid
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from api import crud
-from api.deps import Ctx, CurrentUser, Db, LockedScenario, PlanDep, Planner, ScenarioDep, require_edit
+from api.deps import (
+    AppContext,
+    Ctx,
+    CurrentUser,
+    Db,
+    LockedScenario,
+    PlanDep,
+    Planner,
+    ScenarioDep,
+    User,
+    json_body,
+    request_body,
+    require_edit,
+)
+from api.jobs import QueueFull, QuotaExceeded
+from api.limits import retry_after
 from api.models import FINAL_STATUSES, ScenarioRow
 from api.planner import geoplan_function, load_plan
 from api.problems import ApiProblem, input_problem, responses
-from api.routes.common import GEOJSON, GEOJSON_200, Limit, Offset, check_limit, json_response, page_links, utc
-from api.schemas import PlanSummary, ScenarioPage, ScenarioStatus, ScenarioStatusName, ScenarioSubmit
+from api.routes.common import (
+    GEOJSON,
+    GEOJSON_200,
+    Limit,
+    Offset,
+    check_limit,
+    href,
+    json_response,
+    page_links,
+    self_href,
+    utc,
+)
+from api.schemas import (
+    PlanSummary,
+    ScenarioPage,
+    ScenarioStatus,
+    ScenarioStatusName,
+    ScenarioSubmit,
+)
 from geoplan.exceptions import InputError
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 GPKG = "application/geopackage+sqlite3"
+#: OpenAPI links from a submitted scenario to its reads (used by schemathesis' stateful tests).
+SCENARIO_LINKS = {
+    f"{method}{tail.replace('/', '_') or '_status'}": {
+        "operationRef": f"#/paths/~1scenarios~1{{scenario_id}}{tail.replace('/', '~1')}/{method}",
+        "parameters": {"scenario_id": "$response.body#/id"}}
+    for method, tail in (("get", ""), ("get", "/plan"), ("get", "/summary"), ("get", "/assignments"),
+                         ("get", "/review"), ("get", "/map"), ("post", "/cancel"), ("delete", ""))
+}
 
 
 def status_out(request: Request, row: ScenarioRow) -> dict[str, Any]:
     """A scenario row as :class:`ScenarioStatus` JSON, with links to its plan once it is done."""
-    base = str(request.url_for("get_scenario", scenario_id=row.id))
+    base = href(request, f"/scenarios/{row.id}")
     links = [{"href": base, "rel": "self", "type": "application/json"}]
     if row.status == "done":
         links += [{"href": f"{base}/plan", "rel": "plan", "type": GEOJSON},
@@ -38,40 +79,86 @@ def status_out(request: Request, row: ScenarioRow) -> dict[str, Any]:
             "scenario": json.loads(row.scenario_json), "links": links}
 
 
-@router.post("", status_code=201, response_model=ScenarioStatus, summary="Submit a scenario",
-             responses={202: {"model": ScenarioStatus, "description": "Accepted: runs as a job; poll its status"},
-                        **responses(400, 401, 403, 413, 415, 422)})
-def submit_scenario(body: ScenarioSubmit, request: Request, response: Response, ctx: Ctx, db: Db, user: Planner,
-                    mode: Literal["auto", "async"] = Query(
-                        "auto", description="auto: budgets up to the sync limit answer in the request; async: always a job")
-                    ) -> dict[str, Any]:
-    county = body.county_code
-    sc = body.scenario
-    view = ctx.view(db)
-    try:
-        ds = view.dataset_for(county)  # unknown county → InputError
-        require_edit(user, county, "run scenarios")
-        view.review_features(county, sc)  # the library checks every id the scenario names; kept for /review
-    except InputError as exc:
-        raise input_problem(exc) from exc
-    if sc.time_limit > ctx.settings.solve_time_limit:
-        sc = sc.model_copy(update={"time_limit": float(ctx.settings.solve_time_limit)})
-    row = ScenarioRow(id=uuid.uuid4().hex, name=sc.name, county_code=county, owner=user.name, status="queued",
-                      progress=0.0, message="queued", cancel_requested=False, scenario_json=sc.model_dump_json())
-    db.add(row)
-    crud.add_audit(db, user, "scenario.submit", "scenario", row.id, county, {"name": sc.name, "budget": sc.budget})
-    db.commit()
-    future = ctx.jobs.submit(row.id, ds, sc)
-    if mode == "auto" and sc.budget <= ctx.settings.sync_budget_limit:
+def _admit(ctx: AppContext, user: User, body: ScenarioSubmit) -> tuple[ScenarioRow, Future]:
+    """Check, store and queue a scenario (on a request thread); nothing is stored unless it passes.
+
+    Order: the county exists and the user may plan for it (403), the user's quota and the queue
+    (429 / 503), then the library's checks of the scenario against the dataset (422) — the
+    review it computes is kept for ``/scenarios/{id}/review``.
+    """
+    county, sc = body.county_code, body.scenario
+    with ctx.sessions() as db:
+        view = ctx.view(db)
         try:
-            future.result(timeout=ctx.settings.solve_time_limit + 30)
-        except InputError as exc:  # the planner rejected the scenario (unknown ids, budget too small, ...)
+            ds = view.dataset_for(county)  # unknown county → InputError
+        except InputError as exc:
             raise input_problem(exc) from exc
-        except (FutureTimeout, Exception):  # recorded on the row by the job runner
-            pass
-        db.refresh(row)
+        require_edit(user, county, "run scenarios")
+        try:
+            sid = ctx.jobs.reserve(user.name)
+        except QuotaExceeded as exc:
+            raise ApiProblem(429, str(exc), kind="quota-exceeded", headers={"Retry-After": retry_after(exc.retry_after)})
+        except QueueFull as exc:
+            raise ApiProblem(503, str(exc), kind="queue-full", headers={"Retry-After": retry_after(exc.retry_after)})
+        try:
+            try:
+                view.review_features(county, sc)  # the library checks every id the scenario names
+            except InputError as exc:
+                raise input_problem(exc) from exc
+            if sc.time_limit > ctx.settings.solve_time_limit:
+                sc = sc.model_copy(update={"time_limit": float(ctx.settings.solve_time_limit)})
+            row = ScenarioRow(id=sid, name=sc.name, county_code=county, owner=user.name, status="queued",
+                              progress=0.0, message="queued", cancel_requested=False, scenario_json=sc.model_dump_json())
+            db.add(row)
+            crud.add_audit(db, user, "scenario.submit", "scenario", row.id, county, {"name": sc.name, "budget": sc.budget})
+            db.commit()
+        except BaseException:
+            ctx.jobs.release(sid)
+            raise
+        return row, ctx.jobs.submit(row.id, ds, sc)
+
+
+def _withdraw(ctx: AppContext, user: User, row: ScenarioRow, reason: str) -> None:
+    """Remove a scenario the planner rejected in the request: a 422 leaves no row behind."""
+    with ctx.sessions() as db:
+        stored = crud.scenario(db, row.id, lock=True)
+        if stored is not None:
+            db.delete(stored)
+        crud.add_audit(db, user, "scenario.reject", "scenario", row.id, row.county_code, {"reason": reason[:500]})
+        db.commit()
+
+
+def _reload(ctx: AppContext, sid: str) -> ScenarioRow | None:
+    with ctx.sessions() as db:
+        found: ScenarioRow | None = crud.scenario(db, sid)
+        return found
+
+
+@router.post("", status_code=201, response_model=ScenarioStatus, summary="Submit a scenario",
+             openapi_extra=request_body(ScenarioSubmit),
+             responses={202: {"model": ScenarioStatus, "description": "Accepted: runs as a job; poll its status",
+                              "links": SCENARIO_LINKS},
+                        201: {"description": "Solved in the request", "links": SCENARIO_LINKS},
+                        **responses(400, 401, 403, 413, 415, 422, 429, 503)})
+async def submit_scenario(request: Request, response: Response, ctx: Ctx, user: Planner,
+                          body: Annotated[ScenarioSubmit, json_body(ScenarioSubmit)],
+                          mode: Literal["auto", "async"] = Query(
+                              "auto", description="auto: budgets up to the sync limit answer in the request; "
+                                                  "async: always a job")) -> dict[str, Any]:
+    row, future = await run_in_threadpool(_admit, ctx, user, body)
+    if mode == "auto" and body.scenario.budget <= ctx.settings.sync_budget_limit:
+        # wait on the event loop, not on a server thread; a timeout leaves the job running
+        waiter = asyncio.wrap_future(future)
+        done, _ = await asyncio.wait({waiter}, timeout=ctx.settings.solve_time_limit + 30)
+        exc = waiter.exception() if done and not waiter.cancelled() else None
+        if isinstance(exc, InputError):  # the planner refused the scenario (e.g. budget too small)
+            await run_in_threadpool(_withdraw, ctx, user, row, str(exc))
+            raise input_problem(exc)
+        fresh = await run_in_threadpool(_reload, ctx, row.id)
+        if fresh is not None:  # None: deleted meanwhile; answer with what was stored
+            row = fresh
     response.status_code = 201 if row.status in FINAL_STATUSES else 202
-    response.headers["Location"] = str(request.url_for("get_scenario", scenario_id=row.id))
+    response.headers["Location"] = href(request, f"/scenarios/{row.id}")
     return status_out(request, row)
 
 
@@ -130,7 +217,7 @@ def get_plan(user: CurrentUser, plan: PlanDep, request: Request,
     if decision is not None:
         feats = [f for f in feats if f["properties"]["decision"] == decision]
     body = {"type": "FeatureCollection", "features": feats, "numberMatched": len(feats), "numberReturned": len(feats),
-            "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}],
+            "links": [{"href": self_href(request), "rel": "self", "type": GEOJSON}],
             "metrics": plan.summary.get("metrics", {})}
     return json_response(body, GEOJSON)
 
@@ -143,10 +230,20 @@ def get_summary(user: CurrentUser, plan: PlanDep) -> dict[str, Any]:
 
 @router.get("/{scenario_id}/map", response_class=HTMLResponse, summary="The plan as an interactive map (HTML)",
             responses={200: {"content": {"text/html": {}}}, **responses(401, 404, 409, 422, 503)})
-def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db) -> HTMLResponse:
+async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db) -> HTMLResponse:
+    view = await run_in_threadpool(ctx.view, db)
     plan_map = geoplan_function("maps", "plan_map")
-    m = plan_map(ctx.view(db).dataset_for(row.county_code), load_plan(plan.gpkg))
-    return HTMLResponse(m.get_root().render())
+    sid, county = row.id, row.county_code
+
+    def render() -> str:
+        with ctx.sessions() as s:
+            gpkg = crud.plan_gpkg(s, sid)
+        if gpkg is None:
+            raise ApiProblem(404, f"unknown scenario id {sid!r}", field="path.scenario_id", kind="unknown-id")
+        return str(plan_map(view.dataset_for(county), load_plan(gpkg)).get_root().render())
+
+    # rendered once per plan and station-edit version, on the read pool; kept in a bounded cache
+    return HTMLResponse(await ctx.reads.get(("map", sid, view.version), render))
 
 
 @router.get("/{scenario_id}/export", response_class=Response, summary="The plan as a GeoPackage",

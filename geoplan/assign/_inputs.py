@@ -43,7 +43,7 @@ def sector_index(values: pd.Series) -> np.ndarray:
 def plan_stations(plan: Any, metric: str) -> gpd.GeoDataFrame:
     st = getattr(plan, "stations", None)
     if not isinstance(st, gpd.GeoDataFrame):
-        raise InputError("plan: expected an object with a 'stations' GeoDataFrame (a geoplan.scenario.Plan)")
+        raise InputError("plan: expected an object with a 'stations' GeoDataFrame (a geoplan.planning.Plan)")
     missing = [c for c in ("id", "town_code", "decision") if c not in st.columns]
     if missing:
         raise InputError(f"plan.stations: required column(s) {', '.join(missing)} missing")
@@ -53,7 +53,7 @@ def plan_stations(plan: Any, metric: str) -> gpd.GeoDataFrame:
     if bad.any():
         row = st.loc[bad.idxmax()]
         raise InputError(
-            f"plan.stations[{row['id']}]: column 'decision' value {row['decision']!r} is not one of keep, close, open"
+            f"plan.stations[{row['id']}]: column 'decision' value {row['decision']!r} is not one of {', '.join(DECISIONS)}"
         )
     kept = st[st["decision"].isin(KEPT_DECISIONS)]
     return kept.to_crs(metric)
@@ -86,8 +86,8 @@ def prepare(dataset: Dataset, plan: Any) -> Inputs:
     )
     st: gpd.GeoDataFrame
     if plan is None:
-        st = layers["stations"]
-        st = st[st["status"] == "active"]
+        st = layers["stations"]  # the metric layer, cut to Dataset.active_stations()
+        st = st[st["id"].isin(dataset.active_stations()["id"])]
     else:
         st = plan_stations(plan, dataset.metric_crs)
         unknown = ~st["town_code"].isin(set(towns_m["code"]))

@@ -26,7 +26,7 @@ def assign(dataset: Dataset, plan: Any = None, rules: Rules | None = None, **ove
     ----------
     dataset : Dataset
         Towns, stations, deputies, groups and committees.
-    plan : geoplan.scenario.Plan, optional
+    plan : geoplan.planning.Plan, optional
         If given, its stations with decision ``keep`` or ``open`` are assigned (instead
         of the dataset's active stations) and its per-town ``share_after`` measures
         which towns are under-served.

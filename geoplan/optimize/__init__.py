@@ -9,7 +9,13 @@ a :class:`ClosureImpact` table).
 from __future__ import annotations
 
 from geoplan.optimize.attendance import decay_function, max_attendance
-from geoplan.optimize.closures import ClosureImpact, close_least_loss, closure_impact, minimal_keep_set
+from geoplan.optimize.closures import (
+    ClosureImpact,
+    ClosurePlan,
+    close_least_loss,
+    closure_impact,
+    minimal_keep_set,
+)
 from geoplan.optimize.coverage import max_coverage, set_cover
 from geoplan.optimize.pmedian import p_median
 from geoplan.optimize.solution import Solution
@@ -17,6 +23,7 @@ from geoplan.optimize.solution import Solution
 __all__ = [
     "Solution",
     "ClosureImpact",
+    "ClosurePlan",
     "max_coverage",
     "set_cover",
     "p_median",

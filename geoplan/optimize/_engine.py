@@ -2,19 +2,24 @@
 attendance, p-median): greedy -> swap -> Lagrangian bound (+ fixing) ->
 warm-started HiGHS MIP when it pays.  Coverage models up to ``LP_MAX_NNZ``
 stored pairs take the LP route under ``solver="auto"`` instead: LP duals ->
-fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left."""
+fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
+
+Everything here works on a reduced :class:`~geoplan.optimize.greedy.Model`
+and returns an :class:`EngineResult` in its (reduced) site indices."""
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
+from geoplan.optimize._helpers import OPT_GAP, fill_to_p
 from geoplan.optimize.greedy import Model, evaluate, greedy, swap_search
 from geoplan.optimize.lagrange import bound_from_multipliers, round_bound, subgradient
 from geoplan.optimize.mip import coverage_lp, solve_highs
 from geoplan.optimize.reduce import restrict
+from geoplan.optimize.solution import SolverName, Status
 
-OPT_GAP = 1e-6
 MIP_MAX_NNZ = 4_000_000  # "small enough" for the exact MIP under solver="auto"
 # HiGHS checks its time limit only between phases (presolve, root LP), so a
 # large MIP started with little time left overruns it; under solver="auto" the
@@ -29,42 +34,64 @@ LP_MAX_NNZ = 1_000_000
 KERNEL_FACTOR = 2  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
 
 
-def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: float
-                ) -> tuple[np.ndarray, float, float, str, str]:
-    """Return ``(selected, objective, bound, status, solver_label)`` (reduced indices)."""
-    deadline = t0 + time_limit
+class EngineResult(NamedTuple):
+    """What :func:`solve_model` found, in the reduced model's site indices."""
+
+    selected: np.ndarray
+    objective: float
+    bound: float
+    status: Status
+    route: str  # the Solution.solver label ("greedy+swap", "greedy+swap+highs", ...)
+
+
+def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, t0: float) -> EngineResult:
+    """Solve a reduced benefit model within ``t0 + time_limit``."""
     empty = np.zeros(0, np.int64)
     if (model.p <= 0 or model.m == 0) and model.feasible(empty):
         # nothing to choose (p = 0, or every candidate reduced away): the empty
         # set is optimal, value 0.  Handled here so that no time-limited
         # phase can mistake "no incumbent" for infeasibility.
-        return empty, 0.0, 0.0, "optimal", "greedy"
+        return EngineResult(empty, 0.0, 0.0, "optimal", "greedy")
     g = greedy(model)
     if model.constrained and not model.feasible(g):
         # greedy could not satisfy the group rules: only the MIP can tell
         g = np.zeros(0, np.int64)
-    lb = evaluate(model, g) if len(g) else -np.inf
     if solver == "highs":
-        sel, obj, bd, st = solve_highs(model, np.zeros(model.m, bool), np.zeros(model.m, bool),
-                                       g if len(g) else None, max(deadline - time.perf_counter(), 0.05), seed)
-        if sel is None:
-            if not len(g) and st == "infeasible":
-                return empty, np.nan, np.nan, "infeasible", "highs"
-            if not len(g):
-                return _no_incumbent(model)
-            return g, lb, np.inf, "time_limit", "greedy"
-        # judge the MIP answer by its exact value, not HiGHS's (tolerance-laden) objective
-        obj = evaluate(model, sel)
-        if not model.feasible(sel) or obj < lb:
-            sel, obj = g, lb
-        bd = max(round_bound(model, bd), obj)
-        return sel, obj, bd, ("optimal" if st == "optimal" else "time_limit"), "highs"
+        return _solve_exact(model, g, t0 + time_limit, seed)
     s = swap_search(model, g, t0 + 0.5 * time_limit) if len(g) else g
     lb = evaluate(model, s) if len(s) else -np.inf
     if solver == "auto" and model.coverage and len(s) and model.B.nnz <= LP_MAX_NNZ:
         out = _solve_lp_route(model, s, lb, time_limit, seed, t0)
         if out is not None:
             return out
+    return _solve_lagrangian_route(model, s, lb, solver, time_limit, seed, t0)
+
+
+def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> EngineResult:
+    """``solver="highs"``: the MIP on the whole model, warm-started from greedy."""
+    empty = np.zeros(0, np.int64)
+    lb = evaluate(model, g) if len(g) else -np.inf
+    z = np.zeros(model.m, bool)
+    sel, obj, bd, st = solve_highs(model, z, z, g if len(g) else None,
+                                   max(deadline - time.perf_counter(), 0.05), seed)
+    if sel is None:
+        if not len(g) and st == "infeasible":
+            return EngineResult(empty, np.nan, np.nan, "infeasible", "highs")
+        if not len(g):
+            return _no_incumbent(model)
+        return EngineResult(g, lb, np.inf, "time_limit", "greedy")
+    # judge the MIP answer by its exact value, not HiGHS's (tolerance-laden) objective
+    obj = evaluate(model, sel)
+    if not model.feasible(sel) or obj < lb:
+        sel, obj = g, lb
+    bd = max(round_bound(model, bd), obj)
+    return EngineResult(sel, obj, bd, ("optimal" if st == "optimal" else "time_limit"), "highs")
+
+
+def _solve_lagrangian_route(model: Model, s: np.ndarray, lb: float, solver: SolverName, time_limit: float,
+                            seed: int, t0: float) -> EngineResult:
+    """Subgradient bound and fixing, a Lagrangian heuristic, then (``auto``)
+    the MIP on the sites left free when it is small enough."""
     ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0,
                                          t0 + (0.9 if solver == "greedy" else 0.6) * time_limit)
     if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
@@ -81,24 +108,33 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
             ub, fix0, fix1 = min(ub, ub2), fix0 | f0 | g0, fix1 | f1 | g1
     label = "greedy+swap"
     if len(s) and model.rel_gap(lb, ub) <= OPT_GAP:
-        return s, lb, ub, "optimal", label
-    if solver == "greedy":
-        return s, lb, max(ub, lb), "feasible", label
-    free = ~(fix0 | fix1)
-    free_nnz = int(np.diff(model.Bc.indptr)[free].sum())
+        return EngineResult(s, lb, ub, "optimal", label)
+    if solver == "greedy" or (len(s) and not _mip_pays(model, fix0 | fix1, t0 + time_limit)):
+        return EngineResult(s, lb, max(ub, lb), "feasible", label)
+    return _finish_with_mip(model, s, lb, ub, fix0, fix1, t0 + time_limit, seed)
+
+
+def _mip_pays(model: Model, fixed: np.ndarray, deadline: float) -> bool:
+    """Whether the MIP on the non-fixed sites is small enough for the time left."""
+    free_nnz = int(np.diff(model.Bc.indptr)[~fixed].sum())
     left = deadline - time.perf_counter()
-    if len(s) and (free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ)):
-        return s, lb, max(ub, lb), "feasible", label
-    sel, obj, bd, st = solve_highs(model, fix0 if len(s) else np.zeros(model.m, bool),
-                                   fix1 if len(s) else np.zeros(model.m, bool),
+    return not (free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ))
+
+
+def _finish_with_mip(model: Model, s: np.ndarray, lb: float, ub: float, fix0: np.ndarray, fix1: np.ndarray,
+                     deadline: float, seed: int) -> EngineResult:
+    """The MIP with the Lagrangian fixing (if there is an incumbent ``s``)."""
+    empty = np.zeros(0, np.int64)
+    z = np.zeros(model.m, bool)
+    sel, obj, bd, st = solve_highs(model, fix0 if len(s) else z, fix1 if len(s) else z,
                                    s if len(s) else None, max(deadline - time.perf_counter(), 0.05), seed)
     label = "greedy+swap+highs"
     if sel is None:
         if not len(s):
             if st == "infeasible":
-                return empty, np.nan, np.nan, "infeasible", label
+                return EngineResult(empty, np.nan, np.nan, "infeasible", label)
             return _no_incumbent(model)
-        return s, lb, max(ub, lb), "feasible", label
+        return EngineResult(s, lb, max(ub, lb), "feasible", label)
     obj = evaluate(model, sel)
     if not model.feasible(sel) or (len(s) and obj < lb):
         sel, obj = s, lb
@@ -110,12 +146,12 @@ def solve_model(model: Model, solver: str, time_limit: float, seed: int, t0: flo
     bound = min(ub, max(bd, obj)) if np.isfinite(ub) else max(bd, obj)
     bound = max(round_bound(model, bound), obj)
     # HiGHS "optimal" means within its mip_rel_gap (1e-7 < OPT_GAP): keep its bound, not obj
-    status = "optimal" if (st == "optimal" or model.rel_gap(obj, bound) <= OPT_GAP) else "time_limit"
-    return sel, obj, bound, status, label
+    status: Status = "optimal" if (st == "optimal" or model.rel_gap(obj, bound) <= OPT_GAP) else "time_limit"
+    return EngineResult(sel, obj, bound, status, label)
 
 
 def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, seed: int, t0: float
-                    ) -> tuple[np.ndarray, float, float, str, str] | None:
+                    ) -> EngineResult | None:
     """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
     Returns None (the caller falls back to the subgradient route) if the LP
@@ -129,28 +165,16 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
     label = "greedy+swap"
     ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
     if model.rel_gap(lb, ub) <= OPT_GAP:
-        return s, lb, ub, "optimal", label
-    # Incumbent: exact MIP over the sites the LP and the reduced values point
-    # at (a kernel / RENS-like neighbourhood), time-capped.  Reduced-cost
-    # fixing is strong only with a near-optimal incumbent, so this pays for
-    # itself; the fixing is recomputed from the better value.
-    k = min(model.m, int(KERNEL_FACTOR * model.p))
-    kernel = np.zeros(model.m, bool)
-    kernel[np.argsort(-v, kind="stable")[:k]] = True
-    kernel[ylp > 1e-6] = True
-    kernel[s] = True
-    kernel &= ~fix0
-    cap = min(max(0.05 * time_limit, 1.0), max(deadline - time.perf_counter(), 0.0) * 0.25)
-    if cap > 0.05:
-        ks = _solve_restricted(model, ~kernel, fix1, s, cap, seed)[0]
-        if ks is not None and model.feasible(ks):
-            kv = evaluate(model, ks)
-            if kv > lb + model.tol(lb) * 1e-3:
-                s, lb = ks, kv
-                label = "greedy+swap+highs"
-                ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
+        return EngineResult(s, lb, ub, "optimal", label)
+    ks = _kernel_incumbent(model, s, fix0, fix1, v, ylp, time_limit, deadline, seed)
+    if ks is not None:
+        kv = evaluate(model, ks)
+        if kv > lb + model.tol(lb) * 1e-3:
+            s, lb = ks, kv
+            label = "greedy+swap+highs"
+            ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
     if model.rel_gap(lb, ub) <= OPT_GAP:
-        return s, lb, max(ub, lb), "optimal", label
+        return EngineResult(s, lb, max(ub, lb), "optimal", label)
     if not (~(fix0 | fix1)).any():
         # every solution better than lb opens exactly the fix1 sites: the
         # optimum is lb or that set's value (the relaxation ignores group
@@ -160,26 +184,44 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, time_limit: float, s
             val = evaluate(model, only)
             if val > lb:
                 s, lb, label = only, val, "greedy+swap+highs"
-        return s, lb, lb, "optimal", label
-    left = deadline - time.perf_counter()
-    free_nnz = int(np.diff(model.Bc.indptr)[~(fix0 | fix1)].sum())
-    if free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ):
-        return s, lb, max(ub, lb), "feasible", label
+        return EngineResult(s, lb, lb, "optimal", label)
+    if not _mip_pays(model, fix0 | fix1, deadline):
+        return EngineResult(s, lb, max(ub, lb), "feasible", label)
     # every solution better than lb survives the fixing, so the restricted
     # MIP's optimum (or lb, if it finds nothing better) is the optimum
+    left = deadline - time.perf_counter()
     sel, _, bd, st = _solve_restricted(model, fix0, fix1, s, max(left, 0.05), seed)
     label = "greedy+swap+highs"
     if sel is None:
         if st == "infeasible":  # nothing at least as good as lb exists beyond s
-            return s, lb, lb, "optimal", label
-        return s, lb, max(ub, lb), "feasible", label
+            return EngineResult(s, lb, lb, "optimal", label)
+        return EngineResult(s, lb, max(ub, lb), "feasible", label)
     val = evaluate(model, sel)
     if val < lb or not model.feasible(sel):
         sel, val = s, lb
     bound = min(ub, max(bd, val)) if np.isfinite(bd) else ub
     bound = max(round_bound(model, bound), val)
-    status = "optimal" if (st == "optimal" or model.rel_gap(val, bound) <= OPT_GAP) else "time_limit"
-    return sel, val, bound, status, label
+    status: Status = "optimal" if (st == "optimal" or model.rel_gap(val, bound) <= OPT_GAP) else "time_limit"
+    return EngineResult(sel, val, bound, status, label)
+
+
+def _kernel_incumbent(model: Model, s: np.ndarray, fix0: np.ndarray, fix1: np.ndarray, v: np.ndarray,
+                      ylp: np.ndarray, time_limit: float, deadline: float, seed: int) -> np.ndarray | None:
+    """Incumbent from an exact MIP over the sites the LP and the reduced
+    values point at (a kernel / RENS-like neighbourhood), time-capped;
+    None if there was no time or no feasible answer.  Reduced-cost fixing
+    is strong only with a near-optimal incumbent, so this pays for itself."""
+    k = min(model.m, int(KERNEL_FACTOR * model.p))
+    kernel = np.zeros(model.m, bool)
+    kernel[np.argsort(-v, kind="stable")[:k]] = True
+    kernel[ylp > 1e-6] = True
+    kernel[s] = True
+    kernel &= ~fix0
+    cap = min(max(0.05 * time_limit, 1.0), max(deadline - time.perf_counter(), 0.0) * 0.25)
+    if cap <= 0.05:
+        return None
+    ks = _solve_restricted(model, ~kernel, fix1, s, cap, seed)[0]
+    return ks if ks is not None and model.feasible(ks) else None
 
 
 def _solve_restricted(model: Model, fix0: np.ndarray, fix1: np.ndarray, warm: np.ndarray,
@@ -206,7 +248,7 @@ def _solve_restricted(model: Model, fix0: np.ndarray, fix1: np.ndarray, warm: np
     return np.sort(np.concatenate([open_, free[sel]])).astype(np.int64), obj + const, bd + const, st
 
 
-def _no_incumbent(model: Model) -> tuple[np.ndarray, float, float, str, str]:
+def _no_incumbent(model: Model) -> EngineResult:
     """Time ran out before any feasible selection was found (only possible
     with group rules the greedy could not meet): open the best sites of each
     group up to its minimum, then the best others within caps.  The caller's
@@ -217,27 +259,13 @@ def _no_incumbent(model: Model) -> tuple[np.ndarray, float, float, str, str]:
     sel: list[int] = []
     if model.grp is not None:
         assert model.gmin is not None and model.gcap is not None, "Model invariant: gmin, gcap accompany grp"
-        G = len(model.gmin)
-        cnt = np.zeros(G, np.int64)
+        cnt = np.zeros(len(model.gmin), np.int64)
         for j in order:  # minimums first
             g = model.grp[j]
             if cnt[g] < model.gmin[g]:
                 sel.append(int(j))
                 cnt[g] += 1
-        for j in order:
-            if len(sel) >= p:
-                break
-            g = model.grp[j]
-            if j not in sel and cnt[g] < model.gcap[g]:
-                sel.append(int(j))
-                cnt[g] += 1
-    else:
-        sel = [int(j) for j in order[:p]]
-    out = np.array(sorted(sel), np.int64)
+    out = fill_to_p(np.array(sel, np.int64), order, p, model.grp, model.gcap)
     if not model.feasible(out):
-        return np.zeros(0, np.int64), np.nan, np.nan, "infeasible", "greedy"
-    return out, evaluate(model, out), np.inf, "time_limit", "greedy"
-
-
-def is_integral(*arrays: np.ndarray) -> bool:
-    return all(np.all(a == np.round(a)) for a in arrays)
+        return EngineResult(np.zeros(0, np.int64), np.nan, np.nan, "infeasible", "greedy")
+    return EngineResult(out, evaluate(model, out), np.inf, "time_limit", "greedy")

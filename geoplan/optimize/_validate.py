@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast, get_args
 
 import numpy as np
 import scipy.sparse as sp
 
 from geoplan.exceptions import InputError
+from geoplan.optimize.solution import SolverName
 
-SOLVERS = ("auto", "highs", "greedy")
+SOLVERS: tuple[str, ...] = get_args(SolverName)
 
 
 def matrix(a: Any, name: str, *, binary: bool) -> sp.csr_matrix:
@@ -168,10 +169,10 @@ def seed(s: Any, name: str = "seed") -> int:
     return int(s)
 
 
-def solver_name(s: str) -> str:
+def solver_name(s: Any) -> SolverName:
     if s not in SOLVERS:
         raise InputError(f"solver: must be one of {SOLVERS}, got {s!r}")
-    return s
+    return cast(SolverName, s)
 
 
 def time_limit(t: Any) -> float:
@@ -193,7 +194,7 @@ class ModelInputs:
     p: int  # new sites to open (0 where the model has no budget)
     fixed: np.ndarray  # sorted indices of sites already open
     bonus: np.ndarray  # (m,) per-site bonus (zeros if none)
-    solver: str
+    solver: SolverName
     time_limit: float
 
     @property
@@ -208,7 +209,7 @@ def model_inputs(
     binary: bool,
     weights_: Any,
     fixed: Any,
-    solver: str,
+    solver: Any,
     time_limit_: Any,
     p: Any = 0,
     site_bonus: Any = None,

@@ -1,5 +1,6 @@
-"""Max coverage (MCLP with fixed stations, bonuses, group rules, capacity)
-and set cover."""
+"""Max coverage (MCLP with fixed stations, bonuses and group rules; the
+capacitated variant lives in :mod:`geoplan.optimize.capacitated`) and set
+cover."""
 from __future__ import annotations
 
 import heapq
@@ -11,85 +12,38 @@ import scipy.sparse as sp
 
 from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
-from geoplan.optimize._engine import OPT_GAP, is_integral, solve_model
+from geoplan.optimize._engine import solve_model
+from geoplan.optimize._helpers import (
+    Candidates,
+    candidates,
+    certify,
+    fill_to_p,
+    is_integral,
+    non_fixed,
+    reached,
+)
+from geoplan.optimize._highs import run_highs
+from geoplan.optimize.capacitated import solve_capacitated
 from geoplan.optimize.greedy import Model
-from geoplan.optimize.mip import run_highs
 from geoplan.optimize.reduce import dominated_sites, merge_rows
-from geoplan.optimize.solution import Solution, relative_gap
+from geoplan.optimize.solution import Solution, SolverName, Status
 
 __all__ = ["max_coverage", "set_cover"]
 
 
-def _groups(groups: Any, min_per_group: Any, group_caps: Any, m: int, fixed: np.ndarray
-            ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    grp, G = V.labels(groups, m, "groups")
-    if grp is None:
-        if np.any(np.asarray(min_per_group) != 0):
-            raise InputError("min_per_group: needs groups (one group label per site)")
-        if group_caps is not None:
-            raise InputError("group_caps: needs groups (one group label per site)")
-        return None, None, None
-    gmin = V.per_group(min_per_group, G, "min_per_group", 0.0)
-    gcap = V.per_group(group_caps, G, "group_caps", np.inf)
-    have = np.bincount(grp[fixed], minlength=G) if len(fixed) else np.zeros(G, np.int64)
-    rmin = np.maximum(gmin - have, 0)
-    return grp, rmin, gcap
-
-
-def _check_groups(grp: np.ndarray | None, rmin: np.ndarray | None, gcap: np.ndarray | None,
-                  cand: np.ndarray, p: int) -> None:
-    if grp is None:
-        return
-    assert rmin is not None and gcap is not None, "_groups returns grp, rmin and gcap all set or all None"
-    G = len(rmin)
-    avail = np.bincount(grp[cand], minlength=G)
-    bad = np.flatnonzero(rmin > np.minimum(avail, gcap))
-    if len(bad):
-        g = int(bad[0])
-        raise InputError(f"min_per_group: group {g} needs {int(rmin[g])} more site(s) but has "
-                         f"{int(avail[g])} candidate(s) and a cap of {gcap[g]:g}")
-    if rmin.sum() > p:
-        raise InputError(f"min_per_group: groups need {int(rmin.sum())} new sites in total, more than p={p}")
-
-
-def _reached(A: sp.csr_matrix, sites: np.ndarray) -> np.ndarray:
-    """Per demand row: does any of ``sites`` reach it (all False for no sites)."""
-    if len(sites) == 0:
-        return np.zeros(A.shape[0], bool)
-    return np.asarray(A[:, sites].sum(axis=1)).ravel() > 0
-
-
-def _non_fixed(m: int, fixed: np.ndarray) -> np.ndarray:
-    """The candidate sites: all but the fixed ones."""
-    is_cand = np.ones(m, bool)
-    is_cand[fixed] = False
-    return np.flatnonzero(is_cand)
-
-
-def _candidates(groups: Any, min_per_group: Any, group_caps: Any, m: int, fixed: np.ndarray, p: int
-                ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray]:
-    """Group labels/minimums/caps and the candidate (non-fixed) sites, checked against ``p``."""
-    grp, rmin, gcap = _groups(groups, min_per_group, group_caps, m, fixed)
-    cand = _non_fixed(m, fixed)
-    if p > len(cand):
-        raise InputError(f"p: {p} is larger than the number of candidate (non-fixed) sites {len(cand)}")
-    _check_groups(grp, rmin, gcap, cand, p)
-    return grp, rmin, gcap, cand
-
-
 def max_coverage(
     coverage: Any,
-    weights: Any,
     p: int,
+    *,
+    weights: Any = None,
     fixed: Any = None,
     site_bonus: Any = None,
     groups: Any = None,
     min_per_group: Any = 0,
-    capacity: Any = None,
-    solver: str = "auto",
-    time_limit: float = 60,
-    *,
     group_caps: Any = None,
+    capacity: Any = None,
+    solver: SolverName = "auto",
+    time_limit: float = 60,
     seed: int = 0,
 ) -> Solution:
     """Choose ``p`` new sites maximising newly covered weight plus site bonus.
@@ -99,11 +53,11 @@ def max_coverage(
     coverage
         ``(n_demand, n_sites)`` 0/1 matrix (numpy or scipy.sparse); non-zero
         means the site reaches the demand point.
-    weights
-        ``(n_demand,)`` non-negative demand weights (people).
     p
         Number of *new* sites to open (fixed sites do not count).  At most the
         number of non-fixed sites.
+    weights
+        ``(n_demand,)`` non-negative demand weights (people); default 1 each.
     fixed
         Indices (or boolean mask) of sites already open: they cover their
         reach, count toward coverage, never toward ``p``.
@@ -115,6 +69,8 @@ def max_coverage(
     min_per_group
         Scalar or per-group array: each group needs at least that many open
         sites, fixed ones included.
+    group_caps
+        Scalar or per-group maximum number of *new* sites.
     capacity
         Scalar or per-site capacity (people a station can serve); demand may
         be split.  Switches to the capacitated model (assignment MIP).
@@ -124,8 +80,6 @@ def max_coverage(
         ``"greedy"`` (greedy+swap with Lagrangian bound only).
     time_limit
         Seconds for the whole solve (approximately).
-    group_caps
-        Scalar or per-group maximum number of *new* sites.
     seed
         HiGHS random seed (results are deterministic for a given seed).
 
@@ -142,32 +96,72 @@ def max_coverage(
     ValueError (InputError)
         Bad shapes, negative/NaN values, ``p`` too large, fixed sites out of
         range, infeasible group minimums.
+
+    Examples
+    --------
+    Three demand points of 10, 20 and 30 people; site 0 reaches the first
+    two, site 1 the last two, site 2 only the third:
+
+    >>> import numpy as np
+    >>> from geoplan.optimize import max_coverage
+    >>> A = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1]])
+    >>> sol = max_coverage(A, 1, weights=[10, 20, 30])
+    >>> sol.selected.tolist(), sol.objective, sol.status
+    ([1], 50.0, 'optimal')
+    >>> max_coverage(A, 1, weights=[10, 20, 30], fixed=[1]).selected.tolist()
+    [0]
     """
     t0 = time.perf_counter()
     args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit, p=p, site_bonus=site_bonus)
-    A, w, p, fx, bonus, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.bonus, args.solver, args.time_limit
+    A, w, p, fx, bonus = args.matrix, args.weights, args.p, args.fixed, args.bonus
     seed = V.seed(seed)
-    m = A.shape[1]
-    grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
+    cands = candidates(groups, min_per_group, group_caps, A.shape[1], fx, p)
     if capacity is not None:
-        from geoplan.optimize.attendance import _capacitated
-        return _capacitated(A, w, p, fx, bonus, grp, rmin, gcap, capacity, solver, time_limit, seed, t0)
-
+        return solve_capacitated(A, w, p, fx, bonus, cands.groups, capacity, args.solver, args.time_limit,
+                                 seed, t0)
     deg = np.diff(A.indptr)
+    fixcov = reached(A, fx)
+    model, cols = _reduced_model(A, w, p, fixcov, bonus, cands)
+    res = solve_model(model, args.solver, args.time_limit, seed, t0)
+    if res.status == "infeasible":
+        raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
+    grp, _, gcap = cands.groups
+    sel = cands.cand[cols[res.selected]]
+    if len(sel) < p:  # reductions may leave fewer useful sites: fill by best marginal gain
+        sel = _pad(A, w, fixcov, bonus, sel, cands.cand, p, grp, gcap)
+    covered = fixcov | reached(A, sel)
+    objective = float(w[covered & ~fixcov].sum() + bonus[sel].sum())
+    cert = certify(objective, res.bound, "max", res.status)
     unreachable = np.flatnonzero(deg == 0)
-    fixcov = _reached(A, fx)
+    return Solution(
+        selected=np.sort(sel).astype(np.int64), objective=objective, bound=cert.bound, gap=cert.gap,
+        solver=res.route, seconds=time.perf_counter() - t0, status=cert.status, sense="max",
+        covered_weight=float(w[covered].sum()), covered=covered,
+        unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()), fixed=fx,
+        n_demand_reduced=int(model.n), n_sites_reduced=int(model.m),
+    )
+
+
+def _reduced_model(A: sp.csr_matrix, w: np.ndarray, p: int, fixcov: np.ndarray, bonus: np.ndarray,
+                   cands: Candidates) -> tuple[Model, np.ndarray]:
+    """The benefit model of max coverage (rows not yet covered by the fixed
+    sites, identical rows merged, dominated sites dropped) and, per model
+    column, its position in ``cands.cand``."""
+    grp, rmin, gcap = cands.groups
+    cand = cands.cand
+    deg = np.diff(A.indptr)
     active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
     A1 = A[active][:, cand]
     A1.eliminate_zeros()
     keep_r = np.diff(A1.indptr) > 0
     active, A1 = active[keep_r], A1[keep_r]
-    A2, w2, inv = merge_rows(A1, w[active])
+    A2, w2, _ = merge_rows(A1, w[active])
     b1 = bonus[cand]
     g1 = grp[cand] if grp is not None else None
     single = b1 == 0
     if g1 is not None:
-        assert rmin is not None, "_groups returns grp, rmin and gcap all set or all None"
+        assert rmin is not None, "Groups: grp, rmin and gcap are all set or all None"
         single &= rmin[g1] == 0
     dom = dominated_sites(A2, b1, p, g1, single)
     cols = np.flatnonzero(~dom)
@@ -177,73 +171,33 @@ def max_coverage(
     B = sp.csr_matrix(A3.multiply(w3[:, None]))
     B.sort_indices()
     model = Model(B=B, bonus=b1[cols], p=p, grp=g1[cols] if g1 is not None else None,
-                  gmin=rmin, gcap=gcap, coverage=True, w=w3,
-                  integral=is_integral(w3, b1))
-    sel_r, obj, bound, status, label = solve_model(model, solver, time_limit, seed, t0)
-    if status == "infeasible":
-        raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
-    sel = cand[cols[sel_r]]
-    sel = _pad(A, w, fixcov, bonus, sel, cand, p, grp, gcap)
-    covered = fixcov | _reached(A, sel)
-    objective = float(w[covered & ~fixcov].sum() + bonus[sel].sum())
-    bound = max(float(bound), objective) + 0.0
-    gap = relative_gap(objective, bound, "max")
-    if gap <= OPT_GAP:
-        status = "optimal"
-    elif status == "optimal":  # never claim optimality the numbers do not show
-        status = "feasible"
-    return Solution(
-        selected=np.sort(sel).astype(np.int64), objective=objective, bound=bound, gap=gap,
-        solver=label, seconds=time.perf_counter() - t0, status=status, sense="max",
-        covered_weight=float(w[covered].sum()), covered=covered,
-        unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()), fixed=fx,
-        n_demand_reduced=int(model.n), n_sites_reduced=int(model.m),
-    )
+                  gmin=rmin, gcap=gcap, coverage=True, w=w3, integral=is_integral(w3, b1))
+    return model, cols
 
 
 def _pad(A: sp.csr_matrix, w: np.ndarray, fixcov: np.ndarray, bonus: np.ndarray, sel: np.ndarray,
          cand: np.ndarray, p: int, grp: np.ndarray | None, gcap: np.ndarray | None) -> np.ndarray:
-    """Fill up to ``p`` sites (reductions may leave fewer useful ones) by best marginal gain."""
-    sel = np.asarray(sel, np.int64)
-    if len(sel) >= p:
-        return sel
+    """Fill up to ``p`` sites by best marginal gain (ties by lowest index), caps respected."""
     Ac = A.tocsc()
-    covered = fixcov | _reached(A, sel)
-    avail = np.zeros(A.shape[1], bool)
-    avail[cand] = True
-    avail[sel] = False
-    cnt: np.ndarray | None = None
-    if grp is not None:
-        assert gcap is not None, "callers pass gcap whenever they pass grp"
-        cnt = np.bincount(grp[sel], minlength=len(gcap))
-    out = list(sel)
-    while len(out) < p:
-        gain = bonus + Ac.T @ (w * ~covered)
-        ok = avail.copy()
-        if grp is not None:
-            assert cnt is not None and gcap is not None, "cnt and gcap are set whenever grp is"
-            ok &= cnt[grp] < gcap[grp]
-        if not ok.any():
-            break
-        gain = np.where(ok, gain, -np.inf)
-        j = int(np.argmax(gain))
-        out.append(j)
-        avail[j] = False
+    covered = fixcov | reached(A, sel)
+
+    def gain() -> np.ndarray:
+        return bonus + Ac.T @ (w * ~covered)
+
+    def add(j: int) -> None:
         covered[Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]] = True
-        if grp is not None:
-            assert cnt is not None, "cnt is set whenever grp is"
-            cnt[grp[j]] += 1
-    return np.array(sorted(out), np.int64)
+
+    return fill_to_p(np.asarray(sel, np.int64), cand, p, grp, gcap, gain=gain, on_add=add)
 
 
 def set_cover(
     coverage: Any,
-    weights: Any = None,
     target: float = 1.0,
-    solver: str = "auto",
-    time_limit: float = 60,
     *,
+    weights: Any = None,
     fixed: Any = None,
+    solver: SolverName = "auto",
+    time_limit: float = 60,
     seed: int = 0,
 ) -> Solution:
     """Fewest new sites that bring covered weight to ``target`` × reachable weight.
@@ -252,29 +206,39 @@ def set_cover(
     ----------
     coverage
         ``(n_demand, n_sites)`` 0/1 matrix.
-    weights
-        Demand weights (default 1 each).
     target
         Share in (0, 1] of *reachable* demand weight (demand some site can
         reach, fixed sites included) that must be covered.  Demand no site
         can reach is reported in ``unreachable`` instead of failing.
-    solver, time_limit, seed
-        As in :func:`max_coverage`.
+    weights
+        Demand weights (default 1 each).
     fixed
         Sites already open (count toward coverage, not toward the objective).
+    solver, time_limit, seed
+        As in :func:`max_coverage`.
 
     Returns
     -------
     Solution
         ``objective`` = number of new sites; ``bound`` = proven lower bound
         (rounded-up LP relaxation or MIP dual bound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geoplan.optimize import set_cover
+    >>> A = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1]])
+    >>> sol = set_cover(A)
+    >>> sol.selected.tolist(), sol.objective, sol.bound
+    ([0, 1], 2.0, 2.0)
+    >>> set_cover(A, 0.6, weights=[10, 20, 30]).objective  # one site reaches 50 of 60
+    1.0
     """
     t0 = time.perf_counter()
     args = V.model_inputs(coverage, "coverage", binary=True, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit)
-    A, w, fx, solver, time_limit = args.matrix, args.weights, args.fixed, args.solver, args.time_limit
+    A, w, fx = args.matrix, args.weights, args.fixed
     seed = V.seed(seed)
-    m = A.shape[1]
     try:
         target = float(target)
     except (TypeError, ValueError) as exc:
@@ -284,42 +248,37 @@ def set_cover(
     deg = np.diff(A.indptr)
     unreachable = np.flatnonzero(deg == 0)
     reach_w = float(w[deg > 0].sum())
-    fixcov = _reached(A, fx)
+    fixcov = reached(A, fx)
     need = target * reach_w - float(w[fixcov].sum())
     need -= 1e-9 * max(1.0, reach_w)
-    cand = _non_fixed(m, fx)
+    cand = non_fixed(A.shape[1], fx)
     full = target >= 1.0
     active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
-    A1 = sp.csr_matrix(A[active][:, cand])
-    A2, w2, _ = merge_rows(A1, w[active])
+    A2, w2, _ = merge_rows(sp.csr_matrix(A[active][:, cand]), w[active])
     # dominated columns: cover(j) ⊆ cover(k) -> j never needed (unit costs)
     dom = dominated_sites(A2, np.zeros(A2.shape[1]), 1, None, np.ones(A2.shape[1], bool))
     cols = np.flatnonzero(~dom)
     A3 = sp.csr_matrix(A2[:, cols])
     n3, m3 = A3.shape
+    status: Status
     if need <= 0 or n3 == 0:
         sel_r = np.zeros(0, np.int64)
         lbnd, status, label = 0.0, "optimal", "greedy"
     else:
         sel_r = _sc_greedy(A3, w2, need, full)
-        lbnd, sel2, status, label = _sc_exact(A3, w2, need, full, sel_r, solver, t0 + time_limit, seed)
+        lbnd, sel2, status, label = _sc_exact(A3, w2, need, full, sel_r, args.solver, t0 + args.time_limit, seed)
         # take the MIP answer only if it really reaches the target (HiGHS
         # works within feasibility tolerances)
         if sel2 is not None and len(sel2) < len(sel_r) and _sc_meets(A3, w2, sel2, need, full):
             sel_r = sel2
     sel = np.sort(cand[cols[sel_r]]).astype(np.int64)
-    covered = fixcov | _reached(A, sel)
+    covered = fixcov | reached(A, sel)
     obj = float(len(sel))
     # the LP / MIP bound carries solver tolerance: round up only past a relative slack
-    bound = min(float(np.ceil(lbnd - 1e-5 * max(1.0, abs(lbnd)))), obj) + 0.0
-    gap = relative_gap(obj, bound, "min")
-    if gap <= OPT_GAP:
-        status = "optimal"
-    elif status == "optimal":
-        status = "feasible"
+    cert = certify(obj, float(np.ceil(lbnd - 1e-5 * max(1.0, abs(lbnd)))), "min", status)
     return Solution(
-        selected=sel, objective=obj, bound=bound, gap=gap, solver=label,
-        seconds=time.perf_counter() - t0, status=status, sense="min",
+        selected=sel, objective=obj, bound=cert.bound, gap=cert.gap, solver=label,
+        seconds=time.perf_counter() - t0, status=cert.status, sense="min",
         covered_weight=float(w[covered].sum()), covered=covered,
         unreachable=unreachable, unreachable_weight=float(w[unreachable].sum()), fixed=fx,
         n_demand_reduced=n3, n_sites_reduced=m3,
@@ -328,7 +287,7 @@ def set_cover(
 
 
 def _sc_meets(A: sp.csr_matrix, w: np.ndarray, sel: np.ndarray, need: float, full: bool) -> bool:
-    hit = _reached(A, sel)
+    hit = reached(A, sel)
     return bool(hit.all()) if full else float(w[hit].sum()) >= need
 
 
@@ -371,7 +330,7 @@ def _sc_greedy(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool) -> np.n
 
 
 def _sc_exact(A: sp.csr_matrix, w: np.ndarray, need: float, full: bool, inc: np.ndarray,
-              solver: str, deadline: float, seed: int) -> tuple[float, np.ndarray | None, str, str]:
+              solver: SolverName, deadline: float, seed: int) -> tuple[float, np.ndarray | None, Status, str]:
     """LP bound, then MIP if not proven. Returns (bound, selection|None, status, label)."""
     n, m = A.shape
     if full:

@@ -80,6 +80,8 @@ def subgradient(
     Starting from given ones (``u0``, step factor ``lam0``) resumes a run:
     after a better incumbent is found, resuming from the best ``u`` with the
     new ``lb`` fixes far more sites than starting over."""
+    # ~75 lines of code: one subgradient loop (bound, fixing and step share
+    # the reduced values of each iteration), kept together to stay readable.
     B, bonus, n, m = model.B, model.bonus, model.n, model.m
     rows = model.rows
     p = min(model.p, m)

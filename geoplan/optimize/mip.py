@@ -19,161 +19,13 @@ from __future__ import annotations
 
 import time
 
-import os
-import sys
-import threading
-
-from typing import TYPE_CHECKING
-
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:  # pragma: no cover
-    import highspy
-
+from geoplan.optimize._highs import highs_lp, new_highs, run_highs
 from geoplan.optimize.greedy import Model, evaluate, row_top2
 
-__all__ = ["solve_highs", "run_highs", "new_highs"]
-
-_BANNER_LOCK = threading.Lock()
-_banner_done = False
-
-
-def new_highs() -> "highspy.Highs":
-    """A silent ``highspy.Highs``.
-
-    The HiGHS C++ constructor prints its copyright banner straight to file
-    descriptor 1 the first time it runs in a process, before any option can
-    be set.  So the first construction runs with fd 1 pointed at /dev/null
-    (C and Python buffers flushed around it); later ones only need
-    ``output_flag`` off.
-    """
-    import highspy
-
-    global _banner_done
-    with _BANNER_LOCK:
-        if not _banner_done:
-            _banner_done = True
-            h = _quietly(highspy.Highs)
-        else:
-            h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("log_to_console", False)
-    return h
-
-
-def _quietly(fn):  # type: ignore[no-untyped-def]
-    try:
-        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
-        saved = os.dup(fd)
-    except (OSError, ValueError, AttributeError):  # no real stdout (e.g. embedded): nothing to hide
-        return fn()
-    try:
-        sys.stdout.flush()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, fd)
-            try:
-                return fn()
-            finally:
-                _flush_c_stdout()
-                os.dup2(saved, fd)
-        finally:
-            os.close(devnull)
-    finally:
-        os.close(saved)
-
-
-def _flush_c_stdout() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # pragma: no cover - non-POSIX libc
-        pass
-
-
-def run_highs(
-    c: np.ndarray, lo: np.ndarray, hi: np.ndarray, A: sp.csr_matrix, rlo: np.ndarray, rhi: np.ndarray,
-    integer: np.ndarray, maximize: bool, time_limit: float, seed: int = 0,
-    start: np.ndarray | None = None, *, options: dict | None = None, duals: dict | None = None,
-) -> tuple[np.ndarray | None, float, float, str]:
-    """Solve a (MI)LP with HiGHS. Returns ``(x, objective, bound, status)``.
-
-    ``options`` are extra HiGHS options.  For an LP, a ``duals`` dict is
-    filled with ``rc`` (column reduced costs as objective change per unit
-    move *into* the box, so ``<= 0`` at an optimum), ``at_lower`` and
-    ``at_upper`` (nonbasic columns at their bounds).
-    """
-    import highspy
-
-    h = new_highs()
-    h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
-    h.setOptionValue("mip_rel_gap", 1e-7)
-    h.setOptionValue("mip_abs_gap", 1e-7)
-    for key, val in (options or {}).items():
-        h.setOptionValue(key, val)
-    lp = highspy.HighsLp()
-    nc, nr = len(c), A.shape[0]
-    lp.num_col_ = nc
-    lp.num_row_ = nr
-    lp.col_cost_ = np.asarray(c, float)
-    lp.col_lower_ = np.asarray(lo, float)
-    lp.col_upper_ = np.asarray(hi, float)
-    lp.row_lower_ = np.asarray(rlo, float)
-    lp.row_upper_ = np.asarray(rhi, float)
-    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    A = sp.csr_matrix(A)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_ = nc
-    lp.a_matrix_.num_row_ = nr
-    if integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                           for b in integer]
-    h.passModel(lp)
-    if start is not None and integer.any():
-        h.setSolution(nc, np.arange(nc, dtype=np.int32), np.asarray(start, float))
-    h.run()
-    st = h.getModelStatus()
-    info = h.getInfo()
-    MS = highspy.HighsModelStatus
-    # only two outcomes carry a usable bound: proven optimal, or stopped by a
-    # limit (MIP dual bound still valid); anything else (solve error,
-    # unbounded, unknown...) is reported as "error" with no bound
-    if st == MS.kOptimal:
-        status = "optimal"
-    elif st in (MS.kTimeLimit, MS.kIterationLimit, MS.kSolutionLimit, MS.kInterrupt):
-        status = "time_limit"
-    elif st == MS.kInfeasible:
-        return None, np.nan, np.nan, "infeasible"
-    else:
-        status = "error"
-    no_bound = np.inf if maximize else -np.inf
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value, float) if sol.value_valid else None
-    obj = float(info.objective_function_value) if x is not None else np.nan
-    if status == "error":
-        bound = no_bound
-    elif integer.any():
-        bound = float(info.mip_dual_bound)
-        if not np.isfinite(bound) or np.isnan(bound):
-            bound = no_bound
-    else:
-        # an LP value bounds the MIP only when the LP is solved to optimality
-        bound = obj if status == "optimal" else no_bound
-        if duals is not None and x is not None and sol.dual_valid and st == MS.kOptimal:
-            cs = np.array([int(v) for v in h.getBasis().col_status])
-            d = np.asarray(sol.col_dual, float)
-            at_lower = cs == int(highspy.HighsBasisStatus.kLower)
-            at_upper = cs == int(highspy.HighsBasisStatus.kUpper)
-            # moving a column off its bound can only worsen an optimal LP
-            duals.update(rc=-np.abs(d), at_lower=at_lower, at_upper=at_upper)
-    return x, obj, bound, status
+__all__ = ["solve_highs", "coverage_lp"]
 
 
 def solve_highs(
@@ -251,6 +103,9 @@ def _solve_radius(
     phase 2 solves the MIP and grows the sets of rows the integer answer
     serves below their threshold, until none is.
     """
+    # Long on purpose (~130 lines): one loop whose iterations share a dozen
+    # arrays (levels kept per row, the fixing bounds, the incumbent, the
+    # phase); split into helpers it would pass all of them back and forth.
     deadline = time.perf_counter() + time_limit
     B, m, n = model.B, model.m, model.n
     rows, vals = model.rows, B.data
@@ -424,24 +279,12 @@ def coverage_lp(model: Model, time_limit: float) -> tuple[np.ndarray, np.ndarray
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("solver", "simplex")
+    assert model.w is not None, "coverage models carry their row weights w"
     Apat = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
     K = sp.vstack([sp.hstack([-Apat, sp.identity(n, format="csr")]),
                    sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, n))])], format="csr")
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = m + n, n + 1
-    lp.col_cost_ = np.concatenate([model.bonus, model.w]).astype(float)
-    lp.col_lower_ = np.zeros(m + n)
-    lp.col_upper_ = np.ones(m + n)
-    lp.row_lower_ = np.full(n + 1, -np.inf)
-    lp.row_upper_ = np.concatenate([np.zeros(n), [float(model.p)]])
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = K.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = K.indices.astype(np.int32)
-    lp.a_matrix_.value_ = K.data.astype(float)
-    lp.a_matrix_.num_col_ = m + n
-    lp.a_matrix_.num_row_ = n + 1
-    h.passModel(lp)
+    h.passModel(highs_lp(np.concatenate([model.bonus, model.w]), np.zeros(m + n), np.ones(m + n), K,
+                         np.full(n + 1, -np.inf), np.concatenate([np.zeros(n), [float(model.p)]]), True))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None

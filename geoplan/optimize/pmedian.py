@@ -9,9 +9,9 @@ import scipy.sparse as sp
 
 from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
-from geoplan.optimize.attendance import _solve_benefit
-from geoplan.optimize.coverage import _candidates
-from geoplan.optimize.solution import Solution
+from geoplan.optimize._benefit import solve_benefit
+from geoplan.optimize._helpers import candidates
+from geoplan.optimize.solution import Solution, SolverName
 
 __all__ = ["p_median"]
 
@@ -19,15 +19,15 @@ __all__ = ["p_median"]
 def p_median(
     cost: Any,
     p: int,
-    weights: Any = None,
-    solver: str = "auto",
-    time_limit: float = 60,
     *,
+    weights: Any = None,
     fixed: Any = None,
     unreachable_cost: float | None = None,
     groups: Any = None,
     min_per_group: Any = 0,
     group_caps: Any = None,
+    solver: SolverName = "auto",
+    time_limit: float = 60,
     seed: int = 0,
 ) -> Solution:
     """Open ``p`` new sites minimising ``Σ_i w_i · min_{j open} d_ij``.
@@ -55,16 +55,27 @@ def p_median(
     Solution
         ``objective`` = weighted distance (min), ``bound`` a proven lower
         bound, ``assignment`` the site serving each demand point.
+
+    Examples
+    --------
+    Four villages on a line at 0, 1, 5 and 6 km, sites at the villages:
+
+    >>> import numpy as np
+    >>> from geoplan.optimize import p_median
+    >>> x = np.array([0.0, 1.0, 5.0, 6.0])
+    >>> sol = p_median(np.abs(x[:, None] - x[None, :]), 2)
+    >>> sol.objective, sol.bound, sol.status, len(sol.selected)
+    (2.0, 2.0, 'optimal', 2)
     """
     t0 = time.perf_counter()
     args = V.model_inputs(cost, "cost", binary=False, weights_=weights, fixed=fixed, solver=solver,
                           time_limit_=time_limit, p=p)
-    C, w, p, fx, solver, time_limit = args.matrix, args.weights, args.p, args.fixed, args.solver, args.time_limit
+    C, w, p, fx = args.matrix, args.weights, args.p, args.fixed
     seed = V.seed(seed)
     n, m = C.shape
     if p == 0 and len(fx) == 0 and n:
         raise InputError("p: must be >= 1 when there are no fixed sites")
-    grp, rmin, gcap, cand = _candidates(groups, min_per_group, group_caps, m, fx, p)
+    cands = candidates(groups, min_per_group, group_caps, m, fx, p)
     deg = np.diff(C.indptr)
     dmax = float(C.data.max()) if C.nnz else 0.0
     if unreachable_cost is None:
@@ -88,6 +99,5 @@ def p_median(
             d[ok] = np.asarray(C[np.flatnonzero(ok), site[ok]]).ravel()
         return float((w * d).sum())
 
-    sol = _solve_benefit(B, w, p, fx, np.zeros(m), cand, grp, rmin, gcap, solver, time_limit, seed, t0,
+    return solve_benefit(B, w, p, fx, np.zeros(m), cands, args.solver, args.time_limit, seed, t0,
                          offset=offset, cost_of=cost_of)
-    return sol

@@ -18,15 +18,12 @@ in an optimal solution that uses no removed site.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:  # pragma: no cover
-    from geoplan.optimize.greedy import Model
+from geoplan.optimize.greedy import Model, row_top2
 
-__all__ = ["merge_rows", "dominated_sites"]
+__all__ = ["merge_rows", "dominated_sites", "restrict"]
 
 _R1 = np.random.default_rng(0x5EED).integers(1, 2**63 - 1, size=1 << 20, dtype=np.uint64)
 
@@ -127,8 +124,8 @@ def dominated_sites(
     return ndom >= thresh
 
 
-def restrict(model: "Model", fix0: np.ndarray, fix1: np.ndarray
-             ) -> tuple["Model", np.ndarray, np.ndarray, float]:
+def restrict(model: Model, fix0: np.ndarray, fix1: np.ndarray
+             ) -> tuple[Model, np.ndarray, np.ndarray, float]:
     """The benefit model with sites ``fix0`` closed and ``fix1`` open removed.
 
     Each row's value from the fixed-open sites becomes a floor: the new
@@ -138,8 +135,6 @@ def restrict(model: "Model", fix0: np.ndarray, fix1: np.ndarray
     original index of every sub-model site and ``const`` the value of the
     fixed part, so ``value(S) = const + sub_value(S')``.
     """
-    from geoplan.optimize.greedy import Model, row_top2
-
     open_ = np.flatnonzero(fix1).astype(np.int64)
     free = np.flatnonzero(~(fix0 | fix1)).astype(np.int64)
     floor = row_top2(model, open_)[0] if len(open_) else np.zeros(model.n)

@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Solution", "relative_gap"]
+__all__ = ["Solution", "relative_gap", "Status", "Sense", "SolverName"]
+
+#: Outcome of a solve (see :attr:`Solution.status`).
+Status = Literal["optimal", "time_limit", "feasible", "infeasible"]
+#: Direction of the objective.
+Sense = Literal["max", "min"]
+#: The ``solver=`` argument every optimizer accepts.
+SolverName = Literal["auto", "highs", "greedy"]
 
 
-def relative_gap(objective: float, bound: float, sense: str) -> float:
+def relative_gap(objective: float, bound: float, sense: Sense) -> float:
     """Certified relative gap.
 
     Maximisation: ``(bound - objective) / bound``; minimisation:
@@ -36,9 +43,7 @@ class Solution:
     ----------
     selected
         Sorted indices of the *new* sites chosen (fixed sites are never
-        listed here).  For :func:`~geoplan.optimize.close_least_loss` these
-        are the stations to close; for
-        :func:`~geoplan.optimize.minimal_keep_set` the stations to keep.
+        listed here).
     objective
         Objective value of ``selected`` (see each function for its meaning).
     bound
@@ -85,8 +90,8 @@ class Solution:
     gap: float
     solver: str
     seconds: float
-    status: str
-    sense: str = "max"
+    status: Status
+    sense: Sense = "max"
     covered_weight: float = float("nan")
     covered: np.ndarray | None = None
     assignment: np.ndarray | None = None

@@ -11,6 +11,9 @@
 * :mod:`~geoplan.planning.result` — :class:`Plan` (stations kept / closed / opened, coverage before and
   after per town and county) with its :class:`PlanMetrics`, GeoPackage and GeoJSON I/O.
 * :mod:`~geoplan.planning.compare` — :func:`compare`, the differences between two plans.
+* :mod:`~geoplan.planning.models` — the siting model a scenario asks for (maximal coverage, a town share
+  floor, max-min, robust over demand scenarios) and the reports around a plan: :func:`fairness_report`,
+  :func:`robust_report`, :func:`site_certainty` (firm / swappable / only-one sites).
 
 Everything is deterministic: the same dataset and scenario give the same tables
 and metrics (only the ``seconds`` metrics, wall-clock times, differ).
@@ -30,13 +33,15 @@ from geoplan.planning.compare import Comparison, compare
 from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, coverage_matrices, planning_inputs, road_network
 from geoplan.planning.result import AREA_COLUMNS, PLAN_FORMAT, PLAN_LAYERS, STATION_COLUMNS, Plan, PlanMetrics
 from geoplan.planning.review import NetworkReview, review, review_network
-from geoplan.planning.scenario import Scenario, Tier
-from geoplan.planning.siting import plan
+from geoplan.planning.models import fairness_report, robust_report, site_certainty
+from geoplan.planning.scenario import RobustSpec, Scenario, Tier
+from geoplan.planning.siting import SitingProblem, plan, siting_problem
 from geoplan.vocabulary import CATEGORY_LABELS
 
 __all__ = [
     "Scenario", "Tier", "Plan", "PlanMetrics", "Comparison", "NetworkReview", "PlanningInputs", "CoverFunction",
     "Progress", "plan", "review", "review_network", "compare", "planning_inputs", "coverage_matrices",
     "coverage_function", "road_network", "CATEGORY_LABELS", "STATION_COLUMNS", "AREA_COLUMNS", "PLAN_LAYERS",
-    "PLAN_FORMAT",
+    "PLAN_FORMAT", "RobustSpec", "SitingProblem", "siting_problem", "fairness_report", "robust_report",
+    "site_certainty",
 ]

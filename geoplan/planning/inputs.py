@@ -44,7 +44,7 @@ class PlanningInputs:
     demand_xy, pop, demand_town : numpy.ndarray
         Demand points (metric x, y), their population and town index (-1: none).
     towns, counties : pandas.DataFrame
-        code, name (and county_code) in dataset order; indices refer to these rows.
+        code, name (and county_code, kind) in dataset order; indices refer to these rows.
     stations : geopandas.GeoDataFrame
         The active stations, metric CRS, index 0..k-1.
     station_xy, station_town, station_radius : numpy.ndarray
@@ -94,12 +94,12 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     >>> import geoplan
     >>> from geoplan.planning import Scenario, planning_inputs
     >>> inp = planning_inputs(geoplan.load(), Scenario(category_weights={"street": 0}))
-    >>> len(inp.station_xy) == len(inp.stations) and (inp.site_weight > 0).all()
-    True
+    >>> len(inp.station_xy) == len(inp.stations), bool((inp.site_weight > 0).all())
+    (True, True)
     """
     scenario = scenario or Scenario()
     m = dataset.to_metric()
-    towns = pd.DataFrame(m["towns"][["code", "name", "county_code"]]).reset_index(drop=True)
+    towns = pd.DataFrame(m["towns"][["code", "name", "county_code", "kind"]]).reset_index(drop=True)
     town_idx = pd.Index(towns["code"].astype(str))
     # Spatial layers: annotated as GeoDataFrames (to_metric() also returns the attribute tables).
     demand: gpd.GeoDataFrame = m["demand"].reset_index(drop=True)

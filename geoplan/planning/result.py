@@ -77,7 +77,7 @@ class PlanMetrics(Mapping[str, Any]):
     >>> import geoplan
     >>> from geoplan.planning import Scenario, plan
     >>> m = plan(geoplan.load(), Scenario(budget=10)).metrics
-    >>> m.n_open == m["n_open"] == 10 and m.people_after >= m.people_before
+    >>> m.n_open == m["n_open"] == 10 and m.n_keep + m.n_close == m.n_existing
     True
     >>> list(m.to_dict())[:3]
     ['population', 'people_before', 'people_after']

@@ -148,7 +148,7 @@ def review_network(inp: PlanningInputs, scenario: Scenario, cover_fn: CoverFunct
 
     st = inp.stations
     A = cover_fn(inp.demand_xy, inp.station_xy, inp.station_radius)
-    impact = closure_impact(A.tocsr(), inp.pop)
+    impact = closure_impact(A.tocsr(), weights=inp.pop)
     reach = A.T @ inp.pop
     unique0 = np.asarray(impact.unique_weight, dtype=float)
     ids = st["id"].astype(str).to_numpy()

@@ -1,14 +1,17 @@
 """The :class:`Scenario`: a frozen, JSON-serialisable set of planning parameters."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geoplan.datasets import SITE_CATEGORIES, TIERS
 from geoplan.settings import DEFAULT_RADIUS_M
 
-__all__ = ["Scenario", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
+if TYPE_CHECKING:  # the optimizer package is heavy; only its names are needed here
+    from geoplan.optimize.solution import SolverName
+
+__all__ = ["Scenario", "RobustSpec", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
 
 #: A station tier (the dataset's :data:`~geoplan.datasets.TIERS`).
 Tier = Literal["home", "station", "point"]
@@ -18,7 +21,54 @@ Distance = Literal["straight", "road"]
 SolverChoice = Literal["auto", "exact", "greedy"]
 
 #: Scenario.solver → :func:`geoplan.optimize.max_coverage` solver name.
-OPTIMIZER_SOLVER: dict[str, str] = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
+OPTIMIZER_SOLVER: "dict[SolverChoice, SolverName]" = {"auto": "auto", "exact": "highs", "greedy": "greedy"}
+
+
+class RobustSpec(BaseModel):
+    """Robust siting over demand scenarios (``Scenario.robust``; the CLI's ``--robust FILE``).
+
+    Without ``town_factors`` the scenarios come from
+    :func:`geoplan.optimize.robust.demand_scenarios`: today, then ``k - 1`` draws of urban
+    growth (streets), rural decline (every other town kind) and local noise.  With
+    ``town_factors`` they are today plus one scenario per mapping, each town's population
+    multiplied by its factor (towns not named keep theirs).
+
+    Examples
+    --------
+    >>> RobustSpec(objective="worst", k=5).k
+    5
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    objective: Literal["regret", "worst", "expected"] = Field(
+        "regret", description="The plan to keep: least maximum regret, best worst case or best expected coverage")
+    k: int = Field(10, ge=2, le=100, description="Scenarios to generate, today included")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the generated scenarios")
+    urban_growth: tuple[float, float] = Field((0.0, 0.15), description="Range of urban (street) growth")
+    rural_decline: tuple[float, float] = Field((0.0, 0.20), description="Range of rural decline, within [0, 1]")
+    noise: float = Field(0.05, ge=0, le=1, description="Standard deviation of the log-normal local variation")
+    town_factors: tuple[dict[str, float], ...] = Field(
+        (), max_length=100, description="Your own scenarios: town code → population multiplier (instead of k)")
+
+    @field_validator("town_factors")
+    @classmethod
+    def _factors(cls, v: tuple[dict[str, float], ...]) -> tuple[dict[str, float], ...]:
+        for i, f in enumerate(v):
+            for town, x in f.items():
+                if not (0 <= x <= 100):  # also rejects NaN
+                    raise ValueError(f"scenario {i}: factor of town {town!r} must be a number from 0 to 100")
+        return v
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "RobustSpec":
+        lo, hi = self.urban_growth
+        if not -1 <= lo <= hi <= 10:
+            raise ValueError("urban_growth: expected (low, high) with -1 <= low <= high <= 10")
+        lo, hi = self.rural_decline
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError("rural_decline: expected (low, high) with 0 <= low <= high <= 1")
+        return self
 
 
 class Scenario(BaseModel):
@@ -70,6 +120,12 @@ class Scenario(BaseModel):
     solver: SolverChoice = Field("auto", description="Optimizer choice")
     time_limit: float = Field(60.0, gt=0, le=3600, description="Seconds for the optimizer")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for tie-breaking; same inputs and seed give the same plan")
+    # -- planning questions beyond maximal coverage (geoplan.optimize.fairness / .robust) --
+    min_town_share: float | None = Field(
+        None, ge=0, le=1, description="Every town's share of people within reach at least this (fairness floor)")
+    fair: Literal["none", "maxmin"] = Field(
+        "none", description="maxmin: the best worst-town share first, then the most people (lexicographic)")
+    robust: RobustSpec | None = Field(None, description="Site for demand scenarios instead of today's demand only")
 
     @field_validator("category_weights")
     @classmethod
@@ -90,6 +146,14 @@ class Scenario(BaseModel):
             if not (0 < v[tier] <= 50_000):
                 raise ValueError(f"radius for tier {tier!r} must be in (0, 50000] metres")
         return v
+
+    @model_validator(mode="after")
+    def _one_objective(self) -> "Scenario":
+        asked = [name for name, on in (("min_town_share", self.min_town_share is not None),
+                                       ("fair='maxmin'", self.fair == "maxmin"), ("robust", self.robust is not None)) if on]
+        if len(asked) > 1:
+            raise ValueError(f"{' and '.join(asked)} are different siting objectives; choose one")
+        return self
 
     @model_validator(mode="after")
     def _open_and_closed_disjoint(self) -> "Scenario":

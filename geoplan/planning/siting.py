@@ -23,20 +23,21 @@ from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.planning._helpers import Progress, canon_table, km, people, report
 from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, planning_inputs
+from geoplan.planning.models import solve_siting
 from geoplan.planning.result import STATION_COLUMNS, Plan, PlanMetrics
 from geoplan.planning.review import NetworkReview, review_network
-from geoplan.planning.scenario import OPTIMIZER_SOLVER, Scenario
+from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
 from geoplan.vocabulary import CATEGORY_LABELS
 
 if TYPE_CHECKING:
     from geoplan.optimize import Solution
 
-__all__ = ["plan"]
+__all__ = ["plan", "siting_problem", "SitingProblem"]
 
 
 @dataclass(frozen=True, eq=False)
-class _Problem:
+class SitingProblem:
     """The siting model: columns are the kept stations (fixed), then the candidate venues."""
 
     cov: sp.csc_matrix  # demand × [kept stations | venues]
@@ -65,7 +66,7 @@ class _Choice:
     seconds: float
 
 
-def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, cover_fn: CoverFunction) -> _Problem:
+def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, cover_fn: CoverFunction) -> SitingProblem:
     """Build the covering model; raise if ``min_per_town`` needs more new points than the budget."""
     n_towns = len(inp.towns)
     kept = np.flatnonzero(rv.open_)
@@ -95,24 +96,30 @@ def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, 
         present, groups = np.unique(col_town, return_inverse=True)
         groups = groups.astype(np.int64)
         min_per_group = need[present].astype(float)
-    return _Problem(cov=cov, kept=kept, bonus=bonus, groups=groups, min_per_group=min_per_group)
+    return SitingProblem(cov=cov, kept=kept, bonus=bonus, groups=groups, min_per_group=min_per_group)
 
 
-def _solve(pb: _Problem, pop: np.ndarray, p: int, scenario: Scenario) -> Solution:
-    from geoplan.optimize import max_coverage  # lazy: keeps `import geoplan.planning` light for the API
-
-    return max_coverage(
-        pb.cov.tocsr(), pop, p, fixed=pb.fixed, site_bonus=pb.bonus, groups=pb.groups,
-        min_per_group=pb.min_per_group, solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=scenario.time_limit,
-        seed=scenario.seed,
-    )
+def _solve(pb: SitingProblem, inp: PlanningInputs, p: int, scenario: Scenario) -> Solution:
+    # the scenario's model: maximal coverage, a town floor, max-min or robust (geoplan.planning.models)
+    return solve_siting(pb.cov.tocsr(), inp, p, pb.fixed, pb.bonus, pb.groups, pb.min_per_group, scenario)
 
 
-def _choose_sites(pb: _Problem, inp: PlanningInputs, scenario: Scenario) -> _Choice:
+def siting_problem(dataset: Dataset, scenario: Scenario, network: Any = None) -> tuple[PlanningInputs, SitingProblem]:
+    """The metric inputs and the siting model :func:`plan` solves (after the review), for other models.
+
+    Columns of ``SitingProblem.cov`` are the kept stations (fixed) then ``inputs.sites``.
+    """
+    inp = planning_inputs(dataset, scenario)
+    cover_fn = coverage_function(scenario, network, inp.metric_crs)
+    rv = review_network(inp, scenario, cover_fn)
+    return inp, _siting_problem(inp, rv, scenario, cover_fn)
+
+
+def _choose_sites(pb: SitingProblem, inp: PlanningInputs, scenario: Scenario) -> _Choice:
     """Run the optimizer for ``min(budget, venues)`` new points (none: the kept network as is)."""
     p = min(scenario.budget, len(inp.sites))
     if p > 0:
-        sol = _solve(pb, inp.pop, p, scenario)
+        sol = _solve(pb, inp, p, scenario)
         if sol.status == "infeasible":
             raise InputError(f"scenario: the siting model is infeasible ({sol.solver}); check min_per_town and budget")
         new = np.asarray(sol.selected, dtype=np.int64) - pb.n_kept
@@ -122,7 +129,7 @@ def _choose_sites(pb: _Problem, inp: PlanningInputs, scenario: Scenario) -> _Cho
     return _Choice(np.zeros(0, dtype=np.int64), obj, obj, 0.0, "none", "optimal", 0.0)
 
 
-def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: _Problem, new: np.ndarray,
+def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, new: np.ndarray,
                    final: sp.csc_matrix, cnt_after: np.ndarray) -> gpd.GeoDataFrame:
     """Existing stations (metric order) then the new points (venue order), WGS84."""
     pop, kept, nk = inp.pop, pb.kept, pb.n_kept
@@ -211,7 +218,7 @@ def _pop_mean(d: np.ndarray, pop: np.ndarray) -> float:
     return float((d * pop).sum() / tot)
 
 
-def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: _Problem, choice: _Choice,
+def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, choice: _Choice,
                   covered_before: np.ndarray, covered_after: np.ndarray, towns: gpd.GeoDataFrame,
                   t0: float) -> PlanMetrics:
     pop, k, nk = inp.pop, len(inp.stations), pb.n_kept
@@ -270,8 +277,8 @@ def plan(dataset: Dataset, scenario: Scenario | None = None, network: Any = None
     >>> import geoplan
     >>> from geoplan.planning import Scenario, plan
     >>> p = plan(geoplan.load(), Scenario(budget=20))
-    >>> len(p.opened), p.metrics.share_after >= p.metrics.share_before
-    (20, True)
+    >>> len(p.opened), p.metrics.n_open, p.metrics.bound >= p.metrics.objective
+    (20, 20, True)
     """
     t0 = time.perf_counter()
     scenario = scenario or Scenario()

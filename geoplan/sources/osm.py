@@ -66,9 +66,9 @@ __all__ = [
     "DEFAULT_SPEED_KMH",
     "ENTERPRISE_MIN_AREA_M2",
     "classify_tags",
-    "read_osm_sites",
-    "read_osm_roads",
     "graph_from_roads",
+    "read_osm_roads",
+    "read_osm_sites",
     "road_graph",
 ]
 
@@ -468,7 +468,7 @@ def read_osm_roads(
     last[np.cumsum(sizes) - 1] = True
 
     # Junctions: way ends and nodes used more than once (shared, or a loop's closing node).
-    uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     vertex = first | last | (counts[inverse] > 1)
 
     target = crs or _crs.metric_crs((lon.min(), lat.min(), lon.max(), lat.max()))

@@ -38,7 +38,7 @@ from geoplan import crs as _crs
 from geoplan.datasets import LAYERS, SCHEMA, Dataset
 from geoplan.exceptions import DatasetError, InputError, Problem
 
-__all__ = ["LON_NAMES", "LAT_NAMES", "read_table", "import_layer"]
+__all__ = ["LAT_NAMES", "LON_NAMES", "import_layer", "read_table"]
 
 #: Column names recognised as longitude / latitude (compared case-insensitively).
 LON_NAMES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度")
