@@ -3,7 +3,7 @@ request rows, stored days back as frames, and row errors as problems. No plannin
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -13,6 +13,8 @@ from api.deps import AppContext
 from api.problems import ApiProblem
 from geoplan.datasets import Dataset
 
+T = TypeVar("T")
+
 
 def table_problem(exc: Any, table: str) -> ApiProblem:
     """A :class:`geoplan.operations.tables.TableError` as a 422 naming ``body.<table>[i].<field>`` per bad row."""
@@ -21,12 +23,21 @@ def table_problem(exc: Any, table: str) -> ApiProblem:
     return ApiProblem(422, f"{table}: {exc}", kind="invalid-rows", errors=errors)
 
 
+def compute_off_thread(ctx: AppContext, key: Any, compute: Callable[[], T]) -> T:
+    """``compute()`` on the service's bounded read pool (single flight per ``key``, memoised), waited for here.
+
+    The rota, visit and poster computations are seconds at most on a county; the pool bounds how
+    many run at once and lets identical concurrent requests share one computation.
+    """
+    return ctx.reads.future(key, compute).result()
+
+
 def network_inputs(ctx: AppContext, db: Session) -> tuple[Dataset, Any]:
     """The current dataset (station edits applied) and its group assignment, computed once per version."""
     from geoplan.assign import assign
 
     view = ctx.view(db)
-    return view.dataset, view.cache.get("operations.assignment", lambda: assign(view.dataset))
+    return view.dataset, compute_off_thread(ctx, ("operations.assignment", view.version), lambda: assign(view.dataset))
 
 
 def workdays_from(rows: list[dict[str, Any]]) -> Any:

@@ -95,6 +95,9 @@ def test_fallback_year_notes_and_public_station_calendar(client: TestClient) -> 
     assert all("deputy_ids" not in d and d["deputies_on_duty"] >= 2 for d in pub["days"])
     planner = client.get("/stations/ST00/reception", headers=WEST).json()
     assert all(len(d["deputy_ids"]) == d["deputies_on_duty"] for d in planner["days"])
+    other = client.get("/stations/ST00/reception", headers=EAST).json()  # another county's planner
+    assert other["deputy_ids_shown"] is False and all("deputy_ids" not in d for d in other["days"])
+    assert client.get("/stations/ST00/reception", headers=PORTAL).headers["cache-control"] == "no-store"
     ics = client.get("/stations/ST00/reception", headers=PORTAL, params={"format": "ics"})
     assert ics.headers["content-type"].startswith("text/calendar")
     cal = icalendar.Calendar.from_ical(ics.content)

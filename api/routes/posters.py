@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from api import crud
-from api.deps import Ctx, CurrentUser, Db, StationDep
-from api.operations import network_inputs, stored_days
+from api.deps import Ctx, CurrentUser, Db, NoStore, StationDep
+from api.operations import compute_off_thread, network_inputs, stored_days
 from api.problems import ApiProblem, responses
 
 router = APIRouter(tags=["posters"])
@@ -20,9 +20,9 @@ PDF = "application/pdf"
             description="Station name and tier, town, conveners and the liaison-officer slot, the next reception "
                         "days (newest stored rota, else the default calendar) and QR codes to the portal "
                         "(GEOPLAN_PORTAL_URL_TEMPLATE / GEOPLAN_STATION_URL_TEMPLATE). Deputies' ids and QR codes "
-                        "are printed for planner roles only. Chinese text with the font embedded.",
+                        "are printed only for roles that see the station's county's deputies. Chinese text with the font embedded.",
             responses={200: {"content": {PDF: {}}}, **responses(401, 404, 422, 503)})
-def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser,
+def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser, _: NoStore,
                    after: Annotated[dt.date | None, Query(description="Reception days from this date (default today)")]
                    = None) -> Response:
     from geoplan.operations.posters import calendar_footnote, poster_items, render_posters
@@ -44,6 +44,9 @@ def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser,
         templates = PortalTemplates()
     except ValueError as exc:
         raise ApiProblem(503, f"portal address templates are misconfigured: {exc}", kind="unavailable") from None
-    pdf = render_posters(items, templates=templates, include_deputies=user.is_planner, title=items[0].name,
-                         footnote=calendar_footnote(notes))
+    show = user.sees_deputies_of(county)
+    pdf = compute_off_thread(ctx, ("operations.poster", ctx.view(db).version, station_id, start, show, rota_id,
+                                   templates.model_dump_json()),
+                             lambda: render_posters(items, templates=templates, include_deputies=show,
+                                                    title=items[0].name, footnote=calendar_footnote(notes)))
     return Response(pdf, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{station_id}.pdf"'})

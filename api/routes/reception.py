@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api import crud
-from api.deps import Ctx, CurrentUser, Db, Planner, StationDep, User, require_edit
+from api.deps import Ctx, CurrentUser, Db, NoStore, Planner, StationDep, User, json_body, request_body, require_edit
 from api.models import ReceptionRotaRow
-from api.operations import network_inputs, stored_days, table_problem, workdays_from
+from api.operations import compute_off_thread, network_inputs, stored_days, table_problem, workdays_from
 from api.problems import ApiProblem, responses
-from api.routes.common import json_response
+from api.routes.common import href, json_response
 from geoplan.exceptions import InputError
 
 router = APIRouter(tags=["reception"])
@@ -54,7 +54,7 @@ class RotaRequest(BaseModel):
 
 
 def _summary(row: ReceptionRotaRow, request: Request) -> dict[str, Any]:
-    base = str(request.url_for("get_rota", rota_id=row.id))
+    base = href(request, f"/reception/rotas/{row.id}")
     return {"id": row.id, "year": row.year, "county_code": row.county_code, "owner": row.owner,
             "created_at": row.created_at, "params": row.params, **row.summary,
             "links": [{"href": base, "rel": "self", "type": "application/json"}]}
@@ -65,8 +65,9 @@ def _may_read(user: User, row: ReceptionRotaRow) -> bool:
 
 
 @router.post("/reception/rotas", status_code=201, summary="Plan and store a reception rota",
-             responses=responses(400, 401, 403, 413, 415, 422))
-def create_rota(body: RotaRequest, request: Request, ctx: Ctx, db: Db, user: Planner) -> Response:
+             openapi_extra=request_body(RotaRequest), responses=responses(400, 401, 403, 413, 415, 422, 429))
+def create_rota(body: Annotated[RotaRequest, json_body(RotaRequest)], request: Request, ctx: Ctx, db: Db,
+                user: Planner, _: NoStore) -> Response:
     from geoplan.operations.calendars import DayRule, calendar_from_records
     from geoplan.operations.reception import ReceptionRules, plan_reception, unavailable_from_records
     from geoplan.operations.tables import TableError
@@ -87,8 +88,10 @@ def create_rota(body: RotaRequest, request: Request, ctx: Ctx, db: Db, user: Pla
     wd = workdays_from(body.holidays)
     ds, a = network_inputs(ctx, db)
     try:
-        rota = plan_reception(ds, a, body.year, cal, unavailable=un, workdays=wd,
-                              rules=ReceptionRules(**body.rules.model_dump()), county=body.county_code)
+        rota = compute_off_thread(ctx, ("operations.rota", ctx.view(db).version, body.model_dump_json()),
+                                  lambda: plan_reception(ds, a, body.year, cal, unavailable=un, workdays=wd,
+                                                         rules=ReceptionRules(**body.rules.model_dump()),
+                                                         county=body.county_code))
     except TableError as exc:
         raise table_problem(exc, "calendar") from None
     except InputError as exc:
@@ -107,8 +110,8 @@ def create_rota(body: RotaRequest, request: Request, ctx: Ctx, db: Db, user: Pla
 
 
 @router.get("/reception/rotas", summary="Stored rotas the planner may read (newest first)",
-            responses=responses(401, 403, 422))
-def list_rotas(request: Request, db: Db, user: Planner,
+            responses=responses(401, 403, 422, 429))
+def list_rotas(request: Request, db: Db, user: Planner, _: NoStore,
                year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
     rows = crud.reception_rotas(db, year=year, county=user.county_code, city_wide=user.role == "city_planner")
     return json_response({"items": [_summary(r, request) for r in rows]})
@@ -126,23 +129,24 @@ def _rota(db: Session, user: User, rota_id: str) -> ReceptionRotaRow:
 
 @router.get("/reception/rotas/{rota_id}", summary="A stored rota: its days, duties, unmet rules and measures",
             responses=responses(401, 403, 404, 422))
-def get_rota(rota_id: RotaId, request: Request, db: Db, user: Planner) -> Response:
+def get_rota(rota_id: RotaId, request: Request, db: Db, user: Planner, _: NoStore) -> Response:
     row = _rota(db, user, rota_id)
     return json_response({**_summary(row, request), "days": row.days, "duties": row.duties})
 
 
 @router.get("/stations/{station_id}/reception", summary="A station's public reception calendar",
             description="Date, hours and station of every reception day in the newest stored rota covering the "
-                        "station; the deputies' pseudonymous ids only for planner roles. `format=ics` gives an "
+                        "station; the deputies' pseudonymous ids only for roles that see that county's deputies (city planners, "
+                        "its county planner). `format=ics` gives an "
                         "iCalendar file (Asia/Shanghai).",
             responses={200: {"content": {"application/json": {}, ICS: {}}}, **responses(401, 404, 422)})
-def station_reception(station: StationDep, db: Db, user: CurrentUser,
+def station_reception(station: StationDep, db: Db, user: CurrentUser, _: NoStore,
                       year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                       format: Literal["json", "ics"] = "json") -> Response:
     from geoplan.operations.ical import calendar_bytes, day_events
 
     frame, rota_id = stored_days(db, station.id, station.county_code, year)
-    show = user.is_planner
+    show = user.sees_deputies_of(station.county_code)
     items = [{"date": d["date"].isoformat(), "start": f"{d['start']:%H:%M}", "end": f"{d['end']:%H:%M}",
               "station_id": d["station_id"], "station_name": d["station_name"], "deputies_on_duty": int(d["deputies"]),
               **({"deputy_ids": [x for x in str(d["deputy_ids"] or "").split(",") if x]} if show else {})}

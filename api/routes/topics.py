@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api import crud
-from api.deps import Ctx, Db, Planner, User, require_edit
+from api.deps import Ctx, Db, NoStore, Planner, User, json_body, request_body, require_edit
 from api.models import TopicPlanRow, TopicRow
-from api.operations import days_frame, network_inputs, table_problem, workdays_from
+from api.operations import compute_off_thread, days_frame, network_inputs, table_problem, workdays_from
 from api.problems import ApiProblem, responses
-from api.routes.common import json_response
+from api.routes.common import href, json_response
 from geoplan.exceptions import InputError
 
 router = APIRouter(tags=["topics"])
@@ -58,8 +58,8 @@ def _topic_out(r: TopicRow) -> dict[str, Any]:
 
 
 @router.post("/topics", status_code=201, summary="Import committee topics (all or nothing)",
-             responses=responses(400, 401, 403, 409, 413, 415, 422))
-def import_topics(body: TopicsImport, ctx: Ctx, db: Db, user: Planner) -> Response:
+             openapi_extra=request_body(TopicsImport), responses=responses(400, 401, 403, 409, 413, 415, 422, 429))
+def import_topics(body: Annotated[TopicsImport, json_body(TopicsImport)], ctx: Ctx, db: Db, user: Planner) -> Response:
     from geoplan.operations.tables import TableError
     from geoplan.operations.topics import topics_from_records
 
@@ -90,7 +90,8 @@ def list_topics(db: Db, user: Planner) -> Response:
     return json_response({"items": [_topic_out(r) for r in rows]})
 
 
-def _busy(db: Session, years: list[int], ds: Any, a: Any, wd: Any) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _busy(ctx: Any, db: Session, years: list[int], ds: Any, a: Any, wd: Any
+          ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     from geoplan.operations.reception import plan_reception
 
     days, duties, used = [], [], []
@@ -100,7 +101,8 @@ def _busy(db: Session, years: list[int], ds: Any, a: Any, wd: Any) -> tuple[pd.D
             d, u = days_frame(row.days), days_frame(row.duties)
             used.append(f"{y}: reception days and duties of stored rota {row.id}")
         else:
-            r = plan_reception(ds, a, y, workdays=wd)
+            r = compute_off_thread(ctx, ("operations.default-rota", ctx.view(db).version, y, repr(wd)),
+                                   lambda: plan_reception(ds, a, y, workdays=wd))
             d, u = r.days, pd.DataFrame(r.rota)
             used.append(f"{y}: no stored city-wide rota; reception days of the default calendar")
         days.append(d[["station_id", "date"]])
@@ -111,8 +113,9 @@ def _busy(db: Session, years: list[int], ds: Any, a: Any, wd: Any) -> tuple[pd.D
 
 
 @router.post("/topics/plans", status_code=201, summary="Plan and store the station visits of topics",
-             responses=responses(400, 401, 403, 404, 413, 415, 422))
-def create_visit_plan(body: VisitPlanRequest, request: Request, ctx: Ctx, db: Db, user: Planner) -> Response:
+             openapi_extra=request_body(VisitPlanRequest), responses=responses(400, 401, 403, 404, 413, 415, 422, 429))
+def create_visit_plan(body: Annotated[VisitPlanRequest, json_body(VisitPlanRequest)], request: Request, ctx: Ctx,
+                      db: Db, user: Planner, _: NoStore) -> Response:
     from geoplan.operations.topics import TopicRules, plan_topics
 
     require_edit(user, None, "plan topic visits")
@@ -130,10 +133,12 @@ def create_visit_plan(body: VisitPlanRequest, request: Request, ctx: Ctx, db: Db
     years = sorted({d.year for d in topics["deliberation_date"]} |
                    {(d - dt.timedelta(weeks=int(w))).year for d, w in zip(topics["deliberation_date"],
                                                                             topics["weeks_before"])})
-    days, duties, used = _busy(db, years, ds, a, wd)
+    days, duties, used = _busy(ctx, db, years, ds, a, wd)
+    key = ("operations.visits", ctx.view(db).version, body.model_dump_json(), topics.to_json(default_handler=str),
+           len(days), len(duties))
     try:
-        vp = plan_topics(ds, a, topics, reception_days=days, duties=duties, workdays=wd,
-                         rules=TopicRules(team_size=body.team_size))
+        vp = compute_off_thread(ctx, key, lambda: plan_topics(ds, a, topics, reception_days=days, duties=duties,
+                                                               workdays=wd, rules=TopicRules(team_size=body.team_size)))
     except InputError as exc:
         raise ApiProblem(422, str(exc), kind="invalid-input") from None
     d = vp.to_dict()
@@ -151,7 +156,7 @@ def _plan_out(row: TopicPlanRow, request: Request, user: User) -> dict[str, Any]
     if user.role != "city_planner":  # a county planner sees its county's visits
         visits = [v for v in visits if v["county_code"] == user.county_code]
         stations = [s for s in stations if s["county_code"] == user.county_code]
-    base = str(request.url_for("get_visit_plan", plan_id=row.id))
+    base = href(request, f"/topics/plans/{row.id}")
     return {"id": row.id, "owner": row.owner, "created_at": row.created_at, "params": row.params, **row.summary,
             "visits": visits, "stations": stations,
             "links": [{"href": base, "rel": "self", "type": "application/json"}] +
@@ -167,13 +172,13 @@ def _plan(db: Session, plan_id: str) -> TopicPlanRow:
 
 @router.get("/topics/plans/{plan_id}", summary="A stored visit plan (a county planner sees its county's visits)",
             responses=responses(401, 403, 404, 422))
-def get_visit_plan(plan_id: PlanId, request: Request, db: Db, user: Planner) -> Response:
+def get_visit_plan(plan_id: PlanId, request: Request, db: Db, user: Planner, _: NoStore) -> Response:
     return json_response(_plan_out(_plan(db, plan_id), request, user))
 
 
 @router.get("/topics/plans/{plan_id}/briefs/{topic_id}.pdf", summary="One topic's one-page brief (PDF, Chinese)",
             responses={200: {"content": {PDF: {}}}, **responses(401, 403, 404, 422)})
-def get_brief(plan_id: PlanId, topic_id: TopicId, db: Db, user: Planner) -> Response:
+def get_brief(plan_id: PlanId, topic_id: TopicId, db: Db, user: Planner, _: NoStore) -> Response:
     import geopandas as gpd
 
     from geoplan.operations.schedules import topic_brief_pdf
