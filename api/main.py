@@ -29,6 +29,7 @@ from api import ogc
 from api.limits import RateLimiter
 from api.retention import prune
 from api.routes import assignments, layers, meta, review, scenarios, stations
+from api.routes import opinions as opinion_routes, standards as standard_routes
 from api.routes import posters, reception, topics  # operations: rotas, topic visits, posters
 from api.schemas import REQUEST_MODELS, FeatureCollection
 from api.settings import Settings, TokenInfo
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     for module in (meta, layers, scenarios, assignments, review, stations):
         app.include_router(module.router)
     app.include_router(ogc.router)  # OGC API – Features under /ogc
+    app.include_router(opinion_routes.router)  # people's opinions (intake, routing, reports)
+    app.include_router(standard_routes.router)  # station standards (eight haves, five-good)
     for module in (reception, topics, posters):  # operations (geoplan.operations)
         app.include_router(module.router)
     # Make the problem schema a named component so every `responses=` reference resolves.

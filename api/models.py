@@ -100,6 +100,81 @@ class AuditRow(Base):
     detail: Mapped[dict] = mapped_column(JSON)
 
 
+# -- people's opinions and station standards (geoplan.operations.opinions / standards) -----------
+class OpinionRow(Base):
+    """One opinion (民情民意): what the portal or a planner submitted, its suggestion, confirmation and routing.
+
+    ``contact`` is protected: never returned to the service account, exported or logged.
+    """
+
+    __tablename__ = "opinions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    station_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    town_code: Mapped[str] = mapped_column(String(32), index=True)
+    county_code: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    submitted_by: Mapped[str] = mapped_column(String(200), index=True)
+    submitter_role: Mapped[str] = mapped_column(String(32))
+    suggested_category: Mapped[str | None] = mapped_column(String(32))
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    suggested_level: Mapped[str | None] = mapped_column(String(16))
+    level_confidence: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[str | None] = mapped_column(String(16))
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True, default="received")
+    track: Mapped[str | None] = mapped_column(String(16))
+    assigned_unit: Mapped[str | None] = mapped_column(String(200))
+    assigned_unit_code: Mapped[str | None] = mapped_column(String(32))
+    batch: Mapped[str | None] = mapped_column(String(8), index=True)
+    routed_on: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class RoutingRulesRow(Base):
+    """A version of the routing table (the latest row is in force)."""
+
+    __tablename__ = "opinion_routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rules: Mapped[list] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StationCheckRow(Base):
+    """One of the eight haves of one station: in place or not, when checked, the evidence."""
+
+    __tablename__ = "station_checks"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    checked_on: Mapped[date | None] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(String(500), default="")
+    actor: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StationActivityRow(Base):
+    """Reception days a station held in a year (for the five-good rating)."""
+
+    __tablename__ = "station_activity"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reception_days: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 # --- operations (geoplan.operations): reception rotas, committee topics and their visit plans ---
 class ReceptionRotaRow(Base):
     """A stored reception rota: its parameters, measures and every station-day and duty."""

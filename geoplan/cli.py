@@ -578,6 +578,11 @@ def demo_cmd(dataset: Path = DatasetOpt, out: Path = OutOpt, budget: int = typer
     console.print(f"[green]wrote[/green] {out}/network.html")
 
 
+# People's opinions and station standards: commands in geoplan/cli_opinions.py
+from geoplan.cli_opinions import opinions_app, standards_app  # noqa: E402
+
+app.add_typer(opinions_app, name="opinions")
+app.add_typer(standards_app, name="standards")
 # Running the network: `geoplan reception plan`, `geoplan topics plan`, `geoplan posters` (geoplan/cli_operations.py).
 from geoplan import cli_operations as _operations_commands  # noqa: E402  (after the helpers above)
 

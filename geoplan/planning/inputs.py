@@ -25,6 +25,7 @@ import shapely
 from geoplan import access
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
+from geoplan.operations.planning_weights import opinion_weights  # feedback from running the network: a pure function
 from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
 
@@ -55,6 +56,10 @@ class PlanningInputs:
     site_xy, site_town, site_weight : numpy.ndarray
         Their coordinates, town index and category weight.
     metric_crs : str
+    demand_weight : numpy.ndarray
+        Weight of each demand point's people in the siting objective: 1, or more where the town's
+        unresolved opinions press (``scenario.opinion_weight``; see
+        :func:`geoplan.operations.planning_weights.opinion_weights`).
     """
 
     demand_xy: np.ndarray
@@ -71,6 +76,7 @@ class PlanningInputs:
     site_town: np.ndarray
     site_weight: np.ndarray
     metric_crs: str
+    demand_weight: np.ndarray
 
 
 def _check_ids(field: str, values: tuple[str, ...], known: pd.Series, what: str) -> None:
@@ -108,6 +114,8 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     _check_ids("force_closed", scenario.force_closed, all_st["id"], "station id(s)")
     _check_ids("exclude_towns", scenario.exclude_towns, towns["code"], "town code(s)")
     _check_ids("exclude_sites", scenario.exclude_sites, m["sites"]["id"], "venue id(s)")
+    _check_ids("unresolved_opinions", tuple(scenario.unresolved_opinions), towns["code"], "town code(s)")
+    _check_ids("station_performance", tuple(scenario.station_performance), all_st["id"], "station id(s)")
     active_ids = set(dataset.active_stations()["id"].astype(str))
     inactive = sorted(set(scenario.force_open) - active_ids)
     if inactive:
@@ -139,6 +147,9 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
         site_town=town_idx.get_indexer(sites["town_code"].astype(str)),
         site_weight=cw[keep],
         metric_crs=dataset.metric_crs,
+        demand_weight=opinion_weights(demand["town_code"].astype(str).to_numpy(),
+                                      demand["population"].to_numpy(dtype=float),
+                                      pd.Series(scenario.unresolved_opinions, dtype=float), scenario.opinion_weight),
     )
 
 

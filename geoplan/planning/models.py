@@ -91,11 +91,14 @@ def solve_siting(cov: sp.csr_matrix, inp: PlanningInputs, p: int, fixed: np.ndar
                                   seed=seed, town_names=names,
                                   groups=groups, min_per_group=min_per_group)
     if scenario.robust is not None:
-        r = robust_siting(cov, p, weights=scenario_weights(inp, scenario.robust), fixed=fixed, site_bonus=bonus,
+        # people weigh more where their town's unresolved opinions press (demand_weight is 1 by default)
+        r = robust_siting(cov, p, weights=scenario_weights(inp, scenario.robust) * inp.demand_weight, fixed=fixed,
+                          site_bonus=bonus,
                           time_limit=tl, seed=seed,
                           groups=groups, min_per_group=min_per_group)
         return {"worst": r.worst, "expected": r.expected, "regret": r.regret}[scenario.robust.objective]
-    return max_coverage(cov, p, weights=inp.pop, fixed=fixed, site_bonus=bonus, groups=groups, min_per_group=min_per_group,
+    return max_coverage(cov, p, weights=inp.pop * inp.demand_weight, fixed=fixed, site_bonus=bonus, groups=groups,
+                        min_per_group=min_per_group,
                         solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=tl, seed=seed)
 
 

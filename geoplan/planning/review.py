@@ -5,6 +5,10 @@ closing it would cost, and the keep/close decision with a reason in numbers.
 Closures run in a fixed order — stations the scenario forces closed, then
 village-level deputy homes (abolished by the guideline), then redundant
 stations greedily, least loss first, the loss recomputed after each closure.
+With ``scenario.station_performance`` (how each station works, from the
+reception days, opinions and standards of :mod:`geoplan.operations`), redundant
+stations that do not play their role (作用发挥不充分) close first and redundant
+ones that work well are kept; their reasons say so.
 """
 from __future__ import annotations
 
@@ -92,9 +96,19 @@ def _close_village_homes(s: _Closer, inp: PlanningInputs, scenario: Scenario, vi
         s.reason[j] = f"village-level home abolished by guideline; {people(lost)} people lose coverage"
 
 
+def _performance(inp: PlanningInputs, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(poor, good, reason) per active station from ``scenario.station_performance`` (no note: neither)."""
+    notes = scenario.station_performance
+    ids = inp.stations["id"].astype(str).tolist()
+    poor = np.array([i in notes and notes[i].poor for i in ids], dtype=bool)
+    good = np.array([i in notes and not notes[i].poor for i in ids], dtype=bool)
+    why = np.array([notes[i].reason if i in notes else "" for i in ids], dtype=object)
+    return poor, good, why
+
+
 def _close_redundant(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach: np.ndarray,
-                     eligible: np.ndarray) -> None:
-    """Close eligible stations greedily, least loss first, loss recomputed after each closure."""
+                     eligible: np.ndarray, poor: np.ndarray, why: np.ndarray) -> None:
+    """Close eligible stations greedily — poorly working ones first, then least loss — loss recomputed after each."""
     # stable tie-break: smaller reach, then seed-permuted order (deterministic)
     tiebreak = np.random.default_rng(scenario.seed).permutation(len(inp.stations))
     while True:
@@ -105,7 +119,7 @@ def _close_redundant(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach:
         if not ok.any():
             break
         cand = np.flatnonzero(ok)
-        j = int(cand[np.lexsort((tiebreak[cand], reach[cand], cur[cand]))[0]])
+        j = int(cand[np.lexsort((tiebreak[cand], reach[cand], cur[cand], ~poor[cand]))[0]])
         lost = s.close(j)
         others = f"{s.others[j]} other station{'s' if s.others[j] != 1 else ''}"
         if reach[j] <= 0:
@@ -116,10 +130,12 @@ def _close_redundant(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach:
         else:
             s.reason[j] = (f"redundant: {people(reach[j] - lost)} of the {people(reach[j])} people it reaches are "
                            f"within reach of {others}; {people(lost)} people lose coverage")
+        if why[j]:
+            s.reason[j] += f"; {why[j]}"
 
 
 def _kept_reasons(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach: np.ndarray, tier: np.ndarray,
-                  forced_open: np.ndarray) -> None:
+                  forced_open: np.ndarray, kept_good: np.ndarray, why: np.ndarray) -> None:
     """Record what closing each kept station would cost now, and why it is kept."""
     town_names = inp.towns["name"].astype(str).to_numpy()
     final_unique = s.unique()
@@ -130,6 +146,8 @@ def _kept_reasons(s: _Closer, inp: PlanningInputs, scenario: Scenario, reach: np
         t = inp.station_town[j]
         if forced_open[j]:
             s.reason[j] = f"kept by scenario (force_open); reaches {people(reach[j])} people"
+        elif kept_good[j] and final_unique[j] <= scenario.max_closure_loss + 1e-9 and s.town_open[t] > 1:
+            s.reason[j] = f"redundant but kept, it works well: {why[j]}; reaches {people(reach[j])} people"
         elif final_unique[j] > 0:
             s.reason[j] = f"reaches {people(final_unique[j])} people no other station reaches"
         elif scenario.min_per_town and s.town_open[t] == 1:
@@ -156,6 +174,7 @@ def review_network(inp: PlanningInputs, scenario: Scenario, cover_fn: CoverFunct
     village_home = (tier == "home") & (st["level"].astype(str).to_numpy() == "village")
     forced_open = np.isin(ids, scenario.force_open)
     s = _Closer(inp, A, np.asarray(impact.n_covering, dtype=float))
+    poor, good, why = _performance(inp, scenario)
 
     for j in np.flatnonzero(np.isin(ids, scenario.force_closed)).tolist():  # 1. forced closures: always
         lost = s.close(int(j))
@@ -165,8 +184,9 @@ def review_network(inp: PlanningInputs, scenario: Scenario, cover_fn: CoverFunct
             _close_village_homes(s, inp, scenario, village_home, forced_open)
         # 3. redundant stations
         eligible = np.isin(tier, scenario.closable_tiers) & ~forced_open & ~village_home
-        _close_redundant(s, inp, scenario, reach, eligible)
-    _kept_reasons(s, inp, scenario, reach, tier, forced_open)
+        _close_redundant(s, inp, scenario, reach, eligible & ~good, poor, why)  # well-working stations stay
+    kept_good = good & np.isin(tier, scenario.closable_tiers) & scenario.allow_closures
+    _kept_reasons(s, inp, scenario, reach, tier, forced_open, kept_good, why)
     table = pd.DataFrame({
         "id": ids,
         "reach_people": reach.astype(float),

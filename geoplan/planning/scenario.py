@@ -11,7 +11,7 @@ from geoplan.settings import DEFAULT_RADIUS_M
 if TYPE_CHECKING:  # the optimizer package is heavy; only its names are needed here
     from geoplan.optimize.solution import SolverName
 
-__all__ = ["Scenario", "RobustSpec", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
+__all__ = ["Scenario", "RobustSpec", "StationNote", "Tier", "Distance", "SolverChoice", "OPTIMIZER_SOLVER"]
 
 #: A station tier (the dataset's :data:`~geoplan.datasets.TIERS`).
 Tier = Literal["home", "station", "point"]
@@ -71,6 +71,17 @@ class RobustSpec(BaseModel):
         return self
 
 
+class StationNote(BaseModel):
+    """How a station works (from :func:`geoplan.operations.planning_weights.station_performance`):
+    its performance in [0, 1], whether it "does not play its role", and why, in words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    performance: float = Field(ge=0, le=1)
+    poor: bool
+    reason: str = Field("", max_length=300)
+
+
 class Scenario(BaseModel):
     """A frozen, JSON-serialisable set of planning parameters.
 
@@ -126,6 +137,33 @@ class Scenario(BaseModel):
     fair: Literal["none", "maxmin"] = Field(
         "none", description="maxmin: the best worst-town share first, then the most people (lexicographic)")
     robust: RobustSpec | None = Field(None, description="Site for demand scenarios instead of today's demand only")
+    # -- feedback from running the network (geoplan.operations): plain inputs, computed there --------
+    opinion_weight: float = Field(
+        0.0, ge=0, le=100,
+        description="Weigh people by their town's unresolved opinions per head when siting: weight = 1 + "
+                    "opinion_weight × (town rate / mean rate); 0 is off")
+    unresolved_opinions: dict[str, float] = Field(
+        default_factory=dict,
+        description="Unresolved opinions per town code (geoplan.operations.opinions.unresolved_by_town)")
+    station_performance: dict[str, StationNote] = Field(
+        default_factory=dict,
+        description="Per station id how it works: the review closes redundant poor ones first and keeps redundant "
+                    "ones that work well, saying so in the reason")
+
+    @model_validator(mode="after")
+    def _opinion_weight_counts_people(self) -> "Scenario":
+        if self.opinion_weight > 0 and (self.min_town_share is not None or self.fair != "none"):
+            raise ValueError("opinion_weight weighs the coverage objective; the town-share models (min_town_share, "
+                             "fair='maxmin') count people per town — use one or the other")
+        return self
+
+    @field_validator("unresolved_opinions")
+    @classmethod
+    def _counts(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, n in v.items():
+            if not (0 <= n <= 1e7):  # also rejects NaN
+                raise ValueError(f"unresolved opinions of town {k!r} must be a number from 0 to 10,000,000")
+        return v
 
     @field_validator("category_weights")
     @classmethod

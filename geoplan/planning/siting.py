@@ -158,6 +158,13 @@ def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, ne
         f"nearest existing station {km(d)}; footfall {people(f)}/day"
         for c, nm, u, d, f in zip(cat, vname, uq, d_site, ff)
     ]
+    # say so when the town's unresolved opinions weighed its people more
+    town_w = np.ones(len(inp.towns))
+    ok = inp.demand_town >= 0
+    np.maximum.at(town_w, inp.demand_town[ok], inp.demand_weight[ok])
+    pressing = town_w[np.maximum(inp.site_town[new], 0)] if len(new) else np.ones(0)
+    reasons = [r + (f"; its town's unresolved opinions weigh people there ×{w:.1f} (民情所急)" if w > 1.0 + 1e-9 else "")
+               for r, w in zip(reasons, pressing)]
     opened = pd.DataFrame({
         "id": "new-" + ns["id"].astype(str), "name": vname, "tier": "point", "level": "town",
         "town_code": ns["town_code"].astype(str), "sector": [None] * len(ns), "status": "proposed",
