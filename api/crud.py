@@ -97,3 +97,68 @@ def stored_plans(db: Session, scenario_id: str | None = None) -> list[tuple[str,
 def plan_stations_geojson(db: Session, scenario_id: str) -> dict[str, Any] | None:
     """The stored stations FeatureCollection of a plan (only that column)."""
     return db.scalar(select(PlanRow.stations_geojson).where(PlanRow.scenario_id == scenario_id))
+
+
+# -- operations: reception rotas, committee topics, topic visit plans ------------------
+def reception_rotas(db: Session, *, year: int | None, county: str | None, city_wide: bool,
+                    limit: int = 500) -> list[Any]:
+    """Stored rotas, newest first: every rota with ``city_wide``, else those of ``county``."""
+    from api.models import ReceptionRotaRow as R
+
+    q = select(R)
+    if year is not None:
+        q = q.where(R.year == year)
+    if not city_wide:
+        q = q.where(R.county_code == county)
+    return list(db.scalars(q.order_by(R.created_at.desc(), R.id).limit(limit)))
+
+
+def rotas_covering(db: Session, county: str, *, year: int | None, limit: int = 20) -> list[Any]:
+    """The newest rotas that cover a county (its own or the whole city's)."""
+    from sqlalchemy import or_
+
+    from api.models import ReceptionRotaRow as R
+
+    q = select(R).where(or_(R.county_code == county, R.county_code.is_(None)))
+    if year is not None:
+        q = q.where(R.year == year)
+    return list(db.scalars(q.order_by(R.created_at.desc(), R.id.desc()).limit(limit)))
+
+
+def city_rota(db: Session, year: int) -> Any:
+    """The newest city-wide rota of ``year`` or None."""
+    from api.models import ReceptionRotaRow as R
+
+    q = select(R).where(R.year == year, R.county_code.is_(None)).order_by(R.created_at.desc(), R.id.desc())
+    return db.scalars(q.limit(1)).first()
+
+
+def topics(db: Session, ids: Sequence[str] | None = None) -> list[Any]:
+    """Stored topics by deliberation date (only ``ids`` when given)."""
+    from api.models import TopicRow as T
+
+    q = select(T).order_by(T.deliberation_date, T.id)
+    if ids:
+        q = q.where(T.id.in_(list(ids)))
+    return list(db.scalars(q))
+
+
+def topic_ids_taken(db: Session, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are already stored topics."""
+    from api.models import TopicRow as T
+
+    return set(db.scalars(select(T.id).where(T.id.in_(list(ids)))))
+
+
+def reception_rota(db: Session, rota_id: str) -> Any:
+    """A stored rota or None."""
+    from api.models import ReceptionRotaRow
+
+    return db.get(ReceptionRotaRow, rota_id)
+
+
+def topic_plan(db: Session, plan_id: str) -> Any:
+    """A stored visit plan or None."""
+    from api.models import TopicPlanRow
+
+    return db.get(TopicPlanRow, plan_id)

@@ -30,6 +30,7 @@ from api.limits import RateLimiter
 from api.retention import prune
 from api.routes import assignments, layers, meta, review, scenarios, stations, workspace
 from api.routes import opinions as opinion_routes, standards as standard_routes
+from api.routes import posters, reception, topics  # operations: rotas, topic visits, posters
 from api.schemas import REQUEST_MODELS, FeatureCollection
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     app.include_router(opinion_routes.router)  # people's opinions (intake, routing, reports)
     app.include_router(standard_routes.router)  # station standards (eight haves, five-good)
     workspace.install(app)  # the planner's workspace at / (page, assets, cookie sessions)
+    for module in (reception, topics, posters):  # operations (geoplan.operations)
+        app.include_router(module.router)
     # Make the problem schema a named component so every `responses=` reference resolves.
     _openapi = app.openapi
 

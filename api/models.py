@@ -175,3 +175,47 @@ class StationActivityRow(Base):
     reception_days: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+# --- operations (geoplan.operations): reception rotas, committee topics and their visit plans ---
+class ReceptionRotaRow(Base):
+    """A stored reception rota: its parameters, measures and every station-day and duty."""
+
+    __tablename__ = "reception_rotas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    county_code: Mapped[str | None] = mapped_column(String(32), index=True)  # None: the whole city
+    owner: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[dict] = mapped_column(JSON)  # metrics, notes, unmet
+    days: Mapped[list] = mapped_column(JSON)  # one record per station and reception day
+    duties: Mapped[list] = mapped_column(JSON)  # one record per deputy on duty
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class TopicRow(Base):
+    """A special committee's topic ("1 + 5 + N") before its deliberation by the standing committee."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    committee_id: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    sectors: Mapped[str] = mapped_column(String(500))  # comma-separated sector names
+    deliberation_date: Mapped[date] = mapped_column(Date)
+    weeks_before: Mapped[int] = mapped_column(Integer, default=4)
+    owner: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TopicPlanRow(Base):
+    """A stored visit plan of some topics: parameters, measures, visits and per-station status."""
+
+    __tablename__ = "topic_plans"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[dict] = mapped_column(JSON)  # metrics, notes, unmet, topics
+    visits: Mapped[list] = mapped_column(JSON)
+    stations: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

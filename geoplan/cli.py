@@ -596,6 +596,10 @@ from geoplan.cli_opinions import opinions_app, standards_app  # noqa: E402
 
 app.add_typer(opinions_app, name="opinions")
 app.add_typer(standards_app, name="standards")
+# Running the network: `geoplan reception plan`, `geoplan topics plan`, `geoplan posters` (geoplan/cli_operations.py).
+from geoplan import cli_operations as _operations_commands  # noqa: E402  (after the helpers above)
+
+_operations_commands.register(app)
 
 
 def main() -> None:

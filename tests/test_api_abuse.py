@@ -206,6 +206,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/stations/{station_id}/close"): {"anon": 401, "service": 403, "west": 200, "east": 403, "city": 409},
     ("POST", "/stations/{station_id}/reopen"): {"anon": 401, "service": 403, "west": 200, "east": 403, "city": 409},
     ("GET", "/audit"): {"anon": 401, "service": 403, "west": 200, "east": 200, "city": 200},
+    # operations (tests/test_operations_api.py covers /reception and /topics)
+    ("GET", "/stations/{station_id}/reception"): {"anon": 401, "service": 200, "west": 200, "east": 200, "city": 200},
+    ("GET", "/stations/{station_id}/poster.pdf"): {"anon": 401, "service": 200, "west": 200, "east": 200,
+                                                   "city": 200},
     ("DELETE", "/scenarios/{scenario_id}"): {"anon": 401, "service": 403, "west": 204, "east": 403, "city": 404},
 }
 PUBLIC = {("GET", "/health"), ("GET", "/version")}

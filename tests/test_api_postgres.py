@@ -169,6 +169,7 @@ def test_migrations_create_the_schema_with_native_types(settings: Settings) -> N
     try:
         insp = inspect(engine)
         assert {"scenarios", "plans", "station_edits", "audit_log", "alembic_version"} <= set(insp.get_table_names())
+        assert {"reception_rotas", "topics", "topic_plans"} <= set(insp.get_table_names())  # operations (0002)
     finally:
         engine.dispose()
     assert query(url, "select version_num from alembic_version") == [(_head(),)]
@@ -178,6 +179,7 @@ def test_migrations_create_the_schema_with_native_types(settings: Settings) -> N
     assert types["scenarios.cancel_requested"] == "boolean"
     assert types["scenarios.created_at"] == types["audit_log.at"] == "timestamp with time zone"
     assert types["plans.summary"] in ("json", "jsonb") and types["audit_log.detail"] in ("json", "jsonb")
+    assert types["topics.deliberation_date"] == "date" and types["reception_rotas.duties"] in ("json", "jsonb")
     # id columns draw from sequences/identity (autoincrement)
     assert query(url, "select pg_get_serial_sequence('audit_log', 'id') is not null "
                       "or (select is_identity = 'YES' from information_schema.columns "
@@ -377,3 +379,19 @@ def test_schemathesis_stateful_phase_on_postgresql(settings: Settings) -> None:
         app.state.ctx.jobs.shutdown()
         app.state.ctx.engine.dispose()
     assert len(seen) >= 3, seen
+
+
+def test_rotas_topics_and_visit_plans_survive_a_restart(settings: Settings) -> None:
+    topic = {"id": "A1", "committee_id": "K1", "title": "高标准农田管护条例（草案）", "sectors": "agriculture",
+             "deliberation_date": "2026-06-18"}
+    with TestClient(create_app(settings)) as c:
+        rota = c.post("/reception/rotas", headers=WEST, json={"year": 2026}).json()
+        assert c.post("/topics", headers=CITY, json={"topics": [topic]}).status_code == 201
+        plan = c.post("/topics/plans", headers=CITY, json={}).json()
+    with TestClient(create_app(settings)) as c:
+        back = c.get(f"/reception/rotas/{rota['id']}", headers=WEST).json()
+        assert back["metrics"] == rota["metrics"] and back["duties"]
+        assert_problem(c.get(f"/reception/rotas/{rota['id']}", headers=EAST), 403)
+        assert c.get("/topics", headers=CITY).json()["items"][0]["deliberation_date"] == "2026-06-18"
+        assert c.get(f"/topics/plans/{plan['id']}", headers=CITY).json()["visits"] == plan["visits"]
+    assert query(settings.db_url, "select count(*) from reception_rotas") == [(1,)]
