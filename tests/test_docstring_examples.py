@@ -9,7 +9,7 @@ import pytest
 MODULES = [
     "geoplan.planning", "geoplan.planning.scenario", "geoplan.planning.inputs", "geoplan.planning.review",
     "geoplan.planning.siting", "geoplan.planning.result", "geoplan.planning.compare",
-    "geoplan.assign", "geoplan.assign.rules", "geoplan.network", "geoplan.maps",
+    "geoplan.assign", "geoplan.assign.rules", "geoplan.network", "geoplan.maps", "geoplan.maps.assignment",
 ]
 
 
