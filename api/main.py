@@ -18,19 +18,29 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from api import problems
+from api import docs, ogc, problems
 from api.cache import Offload
 from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.http import BodyGuard, SecurityHeaders
 from api.jobs import JobRunner, Planner, recover
-from api import ogc
 from api.limits import RateLimiter
 from api.retention import prune
-from api.routes import assignments, layers, meta, review, scenarios, stations, workspace
-from api.routes import opinions as opinion_routes, standards as standard_routes
-from api.routes import posters, reception, topics  # operations: rotas, topic visits, posters
+from api.routes import (  # operations: rotas, topic visits, posters
+    assignments,
+    layers,
+    meta,
+    posters,
+    reception,
+    review,
+    scenarios,
+    stations,
+    topics,
+    workspace,
+)
+from api.routes import opinions as opinion_routes
+from api.routes import standards as standard_routes
 from api.schemas import REQUEST_MODELS, FeatureCollection
 from api.settings import Settings, TokenInfo
 from geoplan.datasets import Dataset
@@ -89,6 +99,8 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
             "deputy assignments, the network review and station edits with an audit trail. Authenticate with "
             "`Authorization: Bearer <token>` or `X-API-Key`. Errors are RFC 9457 problem details."),
         lifespan=lifespan,
+        docs_url=None,  # /docs is served offline by api.docs; no /redoc (it would load from a CDN)
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.router.redirect_slashes = False  # its redirect would echo the Host header into Location
@@ -103,6 +115,7 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     app.include_router(ogc.router)  # OGC API – Features under /ogc
     app.include_router(opinion_routes.router)  # people's opinions (intake, routing, reports)
     app.include_router(standard_routes.router)  # station standards (eight haves, five-good)
+    docs.install(app)  # /docs: Swagger UI vendored under api/static, nothing from a CDN
     workspace.install(app)  # the planner's workspace at / (page, assets, cookie sessions)
     for module in (reception, topics, posters):  # operations (geoplan.operations)
         app.include_router(module.router)

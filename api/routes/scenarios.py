@@ -49,6 +49,7 @@ from api.schemas import (
     ScenarioStatusName,
     ScenarioSubmit,
 )
+from geoplan import html_assets
 from geoplan.exceptions import InputError
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
@@ -145,6 +146,7 @@ async def submit_scenario(request: Request, response: Response, ctx: Ctx, user: 
                           mode: Literal["auto", "async"] = Query(
                               "auto", description="auto: budgets up to the sync limit answer in the request; "
                                                   "async: always a job")) -> dict[str, Any]:
+    """Submit a scenario: solved in the request when small (201), else queued (202) and polled."""
     row, future = await run_in_threadpool(_admit, ctx, user, body)
     if mode == "auto" and body.scenario.budget <= ctx.settings.sync_budget_limit:
         # wait on the event loop, not on a server thread; a timeout leaves the job running
@@ -167,6 +169,7 @@ def list_scenarios(request: Request, ctx: Ctx, db: Db, user: CurrentUser,
                    status: ScenarioStatusName | None = None,
                    county: Annotated[str | None, Query(max_length=32)] = None,
                    limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    """The scenarios this user may see, newest first, one page at a time."""
     check_limit(limit, ctx.settings.max_page_size)
     rows, matched = crud.scenarios(db, status=status, county=county, limit=limit, offset=offset)
     return {"items": [status_out(request, r) for r in rows], "numberMatched": matched,
@@ -176,12 +179,14 @@ def list_scenarios(request: Request, ctx: Ctx, db: Db, user: CurrentUser,
 @router.get("/{scenario_id}", response_model=ScenarioStatus, summary="Status and progress of a scenario",
             responses=responses(401, 404, 422))
 def get_scenario(user: CurrentUser, row: ScenarioDep, request: Request) -> dict[str, Any]:
+    """A scenario's status, progress and links."""
     return status_out(request, row)
 
 
 @router.delete("/{scenario_id}", status_code=204, summary="Delete a scenario (cancels it if running)",
                response_class=Response, responses=responses(401, 403, 404, 422))
 def delete_scenario(user: Planner, row: LockedScenario, ctx: Ctx, db: Db) -> Response:
+    """Delete a scenario and its plan (a running solve is cancelled first)."""
     require_edit(user, row.county_code, "delete scenarios")
     ctx.jobs.cancel(row.id)
     crud.add_audit(db, user, "scenario.delete", "scenario", row.id, row.county_code,
@@ -194,6 +199,7 @@ def delete_scenario(user: Planner, row: LockedScenario, ctx: Ctx, db: Db) -> Res
 @router.post("/{scenario_id}/cancel", status_code=202, response_model=ScenarioStatus,
              summary="Cancel a queued or running scenario", responses=responses(401, 403, 404, 409, 422))
 def cancel_scenario(user: Planner, row: LockedScenario, request: Request, ctx: Ctx, db: Db) -> dict[str, Any]:
+    """Cancel a queued or running scenario (409 once it has finished)."""
     require_edit(user, row.county_code, "cancel scenarios")
     if row.status in FINAL_STATUSES:
         raise ApiProblem(409, f"scenario {row.id} is already {row.status}", kind="not-cancellable")
@@ -213,6 +219,7 @@ def cancel_scenario(user: Planner, row: LockedScenario, request: Request, ctx: C
             responses={**GEOJSON_200, **responses(401, 404, 409, 422)})
 def get_plan(user: CurrentUser, plan: PlanDep, request: Request,
              decision: Literal["keep", "close", "open"] | None = None) -> Response:
+    """The plan's stations as GeoJSON, optionally only one decision."""
     feats = plan.stations_geojson["features"]  # from Plan.to_geojson: each feature has its id
     if decision is not None:
         feats = [f for f in feats if f["properties"]["decision"] == decision]
@@ -225,12 +232,14 @@ def get_plan(user: CurrentUser, plan: PlanDep, request: Request,
 @router.get("/{scenario_id}/summary", response_model=PlanSummary, summary="The plan's metrics and per-county/town tables",
             responses=responses(401, 404, 409, 422))
 def get_summary(user: CurrentUser, plan: PlanDep) -> dict[str, Any]:
+    """The plan's metrics and per-county and per-town tables."""
     return {"scenario_id": plan.scenario_id, **plan.summary}
 
 
 @router.get("/{scenario_id}/map", response_class=HTMLResponse, summary="The plan as an interactive map (HTML)",
             responses={200: {"content": {"text/html": {}}}, **responses(401, 404, 409, 422, 503)})
 async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db) -> HTMLResponse:
+    """The plan as a self-contained interactive map (nothing loads from a CDN)."""
     view = await run_in_threadpool(ctx.view, db)
     plan_map = geoplan_function("maps", "plan_map")
     sid, county = row.id, row.county_code
@@ -240,7 +249,8 @@ async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, 
             gpkg = crud.plan_gpkg(s, sid)
         if gpkg is None:
             raise ApiProblem(404, f"unknown scenario id {sid!r}", field="path.scenario_id", kind="unknown-id")
-        return str(plan_map(view.dataset_for(county), load_plan(gpkg)).get_root().render())
+        # self-contained (Leaflet & co. inlined from geoplan/vendor): intranets cannot reach a CDN
+        return html_assets.render(plan_map(view.dataset_for(county), load_plan(gpkg)))
 
     # rendered once per plan and station-edit version, on the read pool; kept in a bounded cache
     return HTMLResponse(await ctx.reads.get(("map", sid, view.version), render))
@@ -250,5 +260,6 @@ async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, 
             responses={200: {"content": {GPKG: {"schema": {"type": "string", "format": "binary"}}}},
                        **responses(401, 404, 409, 422)})
 def export_plan(user: CurrentUser, plan: PlanDep) -> Response:
+    """The plan as a GeoPackage download."""
     return Response(plan.gpkg, media_type=GPKG,
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan.scenario_id}.gpkg"'})
