@@ -49,6 +49,7 @@ from geoplan.scenario import plan
 log = logging.getLogger("api")
 
 
+# long: the one place that wires settings, state, middleware and every router, in order
 def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> FastAPI:
     """Build the service: migrate the database, load the dataset, start the solve pool.
 

@@ -70,12 +70,7 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     name_a = str(getattr(getattr(plan_a, "scenario", None), "name", "A"))
     name_b = str(getattr(getattr(plan_b, "scenario", None), "name", "B"))
     m = base_map(dataset, tr("{dataset}: {a} vs {b}", dataset=dataset.name, a=name_a, b=name_b))
-    ta = plan_a.towns[["code", "share_after"]].rename(columns={"share_after": "share_a"})
-    tb = plan_b.towns[["code", "share_after"]].rename(columns={"share_after": "share_b"})
-    towns = dataset.towns.merge(ta, on="code", how="left").merge(tb, on="code", how="left")
-    towns["diff"] = pd.to_numeric(towns["share_b"], errors="coerce") - pd.to_numeric(towns["share_a"], errors="coerce")
-    span = float(np.nanmax(np.abs(towns["diff"].to_numpy(dtype=float)), initial=0.0))
-    span = max(span, 0.01)
+    towns, span = _town_changes(dataset, plan_a, plan_b)
     diff_cmap = cm.LinearColormap(DIFF_COLORS, vmin=-span, vmax=span)
     add_towns(
         m, dataset, towns, "diff", diff_cmap, tr(LAYER["towns_diff"]),
@@ -83,21 +78,7 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
         [tr("Town"), tr("Within reach, {plan}", plan=name_a), tr("Within reach, {plan}", plan=name_b), tr("Change")],
     )
     add_counties(m, dataset, tr)
-    cols = ["id", "decision", "reason"]
-    a = pd.DataFrame(plan_a.stations[cols]).rename(columns={"decision": "decision_a", "reason": "reason_a"})
-    b_gdf = plan_b.stations
-    b = pd.DataFrame(b_gdf.drop(columns=b_gdf.geometry.name)).rename(columns={"decision": "decision_b", "reason": "reason_b"})
-    both = b.merge(a, on="id", how="outer")
-    geo = pd.concat([plan_b.stations[["id", "geometry"]], plan_a.stations[["id", "geometry"]]]).drop_duplicates("id")
-    # Rows only in plan A take their attributes from A.
-    extra = pd.DataFrame(plan_a.stations.drop(columns=plan_a.stations.geometry.name)).set_index("id")
-    for c in ("name", "tier", "level", "town_code", "sector", "reach_people", "unique_people"):
-        if c in both.columns and c in extra.columns:
-            both[c] = both[c].fillna(both["id"].map(extra[c]))
-    both = gpd.GeoDataFrame(both.merge(geo, on="id", how="left"), geometry="geometry", crs=plan_b.stations.crs)
-    both["decision_a"] = both["decision_a"].fillna("absent")
-    both["decision_b"] = both["decision_b"].fillna("absent")
-    both = both.merge(town_names(dataset), on="town_code", how="left")
+    both = _stations_in_both(dataset, plan_a, plan_b)
     changed = both[both["decision_a"] != both["decision_b"]].copy()
     changed["state"] = changed["decision_b"].map({"open": "open", "close": "close", "absent": "close"}).fillna("")
     fields = {
@@ -131,6 +112,36 @@ def compare_map(dataset: Dataset, plan_a: Any, plan_b: Any, side_by_side: bool =
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return html_assets.trim(m)
+
+
+def _town_changes(dataset: Dataset, plan_a: Any, plan_b: Any) -> tuple[gpd.GeoDataFrame, float]:
+    """Towns with ``share_a``, ``share_b`` and ``diff`` (B − A), and the colour scale's half-span (≥ 1 point)."""
+    ta = plan_a.towns[["code", "share_after"]].rename(columns={"share_after": "share_a"})
+    tb = plan_b.towns[["code", "share_after"]].rename(columns={"share_after": "share_b"})
+    towns = dataset.towns.merge(ta, on="code", how="left").merge(tb, on="code", how="left")
+    towns["diff"] = pd.to_numeric(towns["share_b"], errors="coerce") - pd.to_numeric(towns["share_a"], errors="coerce")
+    span = float(np.nanmax(np.abs(towns["diff"].to_numpy(dtype=float)), initial=0.0))
+    return towns, max(span, 0.01)
+
+
+def _stations_in_both(dataset: Dataset, plan_a: Any, plan_b: Any) -> gpd.GeoDataFrame:
+    """Every station of either plan with ``decision_a``/``decision_b`` (``"absent"`` where missing) and its town."""
+    cols = ["id", "decision", "reason"]
+    a = pd.DataFrame(plan_a.stations[cols]).rename(columns={"decision": "decision_a", "reason": "reason_a"})
+    b_gdf = plan_b.stations
+    b = pd.DataFrame(b_gdf.drop(columns=b_gdf.geometry.name)).rename(columns={"decision": "decision_b", "reason": "reason_b"})
+    both = b.merge(a, on="id", how="outer")
+    geo = pd.concat([plan_b.stations[["id", "geometry"]], plan_a.stations[["id", "geometry"]]]).drop_duplicates("id")
+    # Rows only in plan A take their attributes from A.
+    extra = pd.DataFrame(plan_a.stations.drop(columns=plan_a.stations.geometry.name)).set_index("id")
+    for c in ("name", "tier", "level", "town_code", "sector", "reach_people", "unique_people"):
+        if c in both.columns and c in extra.columns:
+            both[c] = both[c].fillna(both["id"].map(extra[c]))
+    both = gpd.GeoDataFrame(both.merge(geo, on="id", how="left"), geometry="geometry", crs=plan_b.stations.crs)
+    both["decision_a"] = both["decision_a"].fillna("absent")
+    both["decision_b"] = both["decision_b"].fillna("absent")
+    both = both.merge(town_names(dataset), on="town_code", how="left")
+    return both
 
 
 def _dual_map(dataset: Dataset, plan_a: Any, plan_b: Any, tr: Translator) -> DualMap:
