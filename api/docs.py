@@ -1,6 +1,6 @@
 """The interactive API docs at ``/docs``, served from this service (Swagger UI vendored, no CDN).
 
-FastAPI's own ``/docs`` and ``/redoc`` pages load Swagger UI and ReDoc from cdn.jsdelivr.net, which
+FastAPI's own ``/docs`` and ``/redoc`` pages load Swagger UI and ReDoc from a public CDN (jsDelivr), which
 government intranets cannot reach; :func:`install` turns both off (``docs_url=None, redoc_url=None``
 on the app) and serves ``swagger-ui-dist`` from ``api/static/vendor/swagger-ui/`` instead.
 """
