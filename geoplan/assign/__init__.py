@@ -39,9 +39,9 @@ True
 """
 from __future__ import annotations
 
-from geoplan.assign.result import GPKG_LAYERS, Assignment, Shortfall
+from geoplan.assign.result import GPKG_LAYERS, Assignment, Shortfall, shortfall_lines
 from geoplan.assign.rules import RULES_CHECKED, Rules
 from geoplan.assign.solve import assign
 from geoplan.vocabulary import KEPT_DECISIONS
 
-__all__ = ["assign", "Rules", "Assignment", "Shortfall", "RULES_CHECKED", "GPKG_LAYERS", "KEPT_DECISIONS"]
+__all__ = ["assign", "Rules", "Assignment", "Shortfall", "shortfall_lines", "RULES_CHECKED", "GPKG_LAYERS", "KEPT_DECISIONS"]

@@ -2,6 +2,7 @@
 GeoPackage output) and :class:`Shortfall` (one rule that could not hold)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,15 +150,27 @@ class Assignment:
     def report(self) -> str:
         """Plain-text metrics and unmet rules, for the command line."""
         lines = [f"{k:<38} {_fmt(v)}" for k, v in self.metrics.items()]
-        if self.unmet:
-            by_rule = pd.Series([s.rule for s in self.unmet]).value_counts(sort=False)
-            lines.append(f"unmet rules ({len(self.unmet)}):")
-            for rule, n in by_rule.items():
-                first = next(s for s in self.unmet if s.rule == rule)
-                lines.append(f"  {rule}: {n} place(s), e.g. {first}")
-        else:
-            lines.append("all rules met")
-        return "\n".join(lines)
+        return "\n".join(lines + shortfall_lines(self.unmet))
+
+
+def shortfall_lines(unmet: Sequence[Shortfall]) -> list[str]:
+    """Report lines for unmet rules: one per rule with its count and a first example, or "all rules met".
+
+    Shared by every planner of the network that reports shortfalls (assignment, reception rota, topic visits).
+
+    Examples
+    --------
+    >>> shortfall_lines([Shortfall("min_conveners", "ST01", 1, "no deputy linked")])
+    ['unmet rules (1):', '  min_conveners: 1 place(s), e.g. min_conveners at ST01: short by 1 (no deputy linked)']
+    """
+    if not unmet:
+        return ["all rules met"]
+    by_rule = pd.Series([u.rule for u in unmet]).value_counts(sort=False)
+    lines = [f"unmet rules ({len(unmet)}):"]
+    for rule, n in by_rule.items():
+        first = next(u for u in unmet if u.rule == rule)
+        lines.append(f"  {rule}: {n} place(s), e.g. {first}")
+    return lines
 
 
 def _fmt(v: float) -> str:

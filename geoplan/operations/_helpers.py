@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoplan.assign import Shortfall
 from geoplan.datasets import Dataset, write_gpkg
 from geoplan.exceptions import InputError
 from geoplan.settings import STORAGE_CRS
@@ -23,17 +24,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 TIER_ZH: dict[str, str] = {"home": "代表之家", "station": "代表联络站", "point": "代表联系点"}
 
 
-@dataclass(frozen=True)
-class Unmet:
-    """One rule that could not hold: which rule, where, by how much, and why."""
-
-    rule: str
-    where: str
-    amount: float
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.rule} at {self.where}: short by {self.amount:g} ({self.detail})"
+#: One rule that could not hold (which rule, where, by how much, why): the assignment's own record.
+Unmet = Shortfall
 
 
 def unmet_frame(unmet: tuple[Unmet, ...]) -> pd.DataFrame:

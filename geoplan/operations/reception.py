@@ -50,6 +50,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from geoplan.assign import shortfall_lines
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.operations._helpers import (Network, Unmet, deputy_station_pairs, distances_m, fmt_number, network,
@@ -165,15 +166,7 @@ class Rota:
         """Plain-text summary for the command line: notes first, then metrics and unmet rules."""
         lines = [f"note: {n}" for n in self.notes]
         lines += [f"{k:<34} {fmt_number(v)}" for k, v in self.metrics.items()]
-        if self.unmet:
-            by_rule = pd.Series([u.rule for u in self.unmet]).value_counts(sort=False)
-            lines.append(f"unmet rules ({len(self.unmet)}):")
-            for rule, n in by_rule.items():
-                first = next(u for u in self.unmet if u.rule == rule)
-                lines.append(f"  {rule}: {n} place(s), e.g. {first}")
-        else:
-            lines.append("all rules met")
-        return "\n".join(lines)
+        return "\n".join(lines + shortfall_lines(self.unmet))
 
 
 # --------------------------------------------------------------------------- unavailability
