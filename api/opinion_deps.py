@@ -6,6 +6,8 @@ import base64
 import binascii
 import datetime as dt
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,9 @@ from api import crud_opinions
 from api.deps import CurrentUser, Db, User
 from api.models import OpinionRow
 from api.problems import ApiProblem
+from geoplan.exceptions import InputError
 from geoplan.operations.classifier import Suggester, train
+from geoplan.operations.opinions import ImportRowsError
 from geoplan.operations.opinion_corpus import load_corpus
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -85,3 +89,16 @@ class FileUpload(BaseModel):
         except (binascii.Error, ValueError):
             raise ApiProblem(422, "content_base64 is not valid base64", field="body.content_base64",
                              kind="validation-error") from None
+
+
+@contextmanager
+def import_rejected() -> Iterator[None]:
+    """Turn a rejected CSV/Excel import into a 422 that names every bad row (file, row, field, rule)."""
+    try:
+        yield
+    except ImportRowsError as exc:
+        raise ApiProblem(422, str(exc), kind="import-rejected",
+                         errors=[{"field": f"{p.file} row {p.row}.{p.field}", "message": p.rule, "type": "invalid-row"}
+                                 for p in exc.problems]) from None
+    except InputError as exc:
+        raise ApiProblem(422, str(exc), field="body.content_base64", kind="import-rejected") from None

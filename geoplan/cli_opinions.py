@@ -35,7 +35,7 @@ _DATASET = typer.Option(BUNDLED_DATASET, "--dataset", "-d", help="Dataset GeoPac
 def _errors() -> Iterator[None]:
     from pydantic import ValidationError
 
-    from geoplan.operations._opinion_helpers import ImportRowsError
+    from geoplan.operations.opinions import ImportRowsError
 
     try:
         yield
@@ -91,7 +91,7 @@ def opinions_import(files: list[Path] = typer.Argument(..., help="CSV or Excel (
     import pandas as pd
 
     from geoplan.datasets import Dataset
-    from geoplan.operations._opinion_helpers import ImportRowsError
+    from geoplan.operations.opinions import ImportRowsError
     from geoplan.operations.opinions import read_store
     from geoplan.operations.opinions import export_opinions, read_opinions
 

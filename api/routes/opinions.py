@@ -23,12 +23,11 @@ from api import crud, crud_opinions
 from api.crud_opinions import frame
 from api.deps import Ctx, CurrentUser, Db, Planner, User, require_edit
 from api.models import OpinionRow
-from api.opinion_deps import QUARTER_PATTERN, Day, FileUpload, OpinionDep, SuggesterDep, require_view, today
+from api.opinion_deps import import_rejected, QUARTER_PATTERN, Day, FileUpload, OpinionDep, SuggesterDep, require_view, today
 from api.problems import ApiProblem, responses
 from api.routes.common import GEOJSON, Code, Limit, Offset, check_codes, check_limit, json_response, page_links
 from geoplan.exceptions import InputError
 from geoplan.operations import opinions as ops
-from geoplan.operations._opinion_helpers import ImportRowsError
 from geoplan.operations.opinion_reports import quarterly_report
 from geoplan.operations.routing import RoutingRule, RoutingRules, route, rules_frame
 from geoplan.operations.workdays import WorkdayCalendar
@@ -219,15 +218,9 @@ def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Respon
     data = body.data()
     ds = ctx.catalog.base
     existing = crud_opinions.opinion_ids(db)
-    try:
+    with import_rejected():
         df = ops.read_opinions(data, ds.towns, ctx.view(db).layers["stations"].frame, name=body.filename,
                                submitted_by=user.name, existing_ids=existing)
-    except ImportRowsError as exc:
-        raise ApiProblem(422, str(exc), kind="import-rejected",
-                         errors=[{"field": f"{p.file} row {p.row}.{p.field}", "message": p.rule, "type": "invalid-row"}
-                                 for p in exc.problems]) from None
-    except InputError as exc:
-        raise ApiProblem(422, str(exc), field="body.content_base64", kind="import-rejected") from None
     outside = [i + 2 for i, c in enumerate(df["county_code"]) if not user.may_edit(str(c))]
     if outside:
         raise ApiProblem(403, f"{user.role} {user.name!r} may not import opinions of another county (rows {outside[:10]})",

@@ -18,11 +18,9 @@ from starlette.responses import Response
 from api import crud, crud_opinions
 from api.crud_opinions import frame
 from api.deps import Ctx, Db, Planner, StationDep, User, require_edit
-from api.opinion_deps import Day, FileUpload, require_view, today
+from api.opinion_deps import import_rejected, Day, FileUpload, require_view, today
 from api.problems import ApiProblem, responses
 from api.routes.common import GEOJSON, Code, check_codes, json_response
-from geoplan.exceptions import InputError
-from geoplan.operations._opinion_helpers import ImportRowsError
 from geoplan.operations.opinions import flag_overdue
 from geoplan.operations.planning_weights import scenario_feedback
 from geoplan.operations.standards import (ITEMS, RatingRule, activity_from_opinions, gaps_layer, league_table,
@@ -115,14 +113,8 @@ def put_activity(user: Planner, station: StationDep, body: ActivityIn, db: Db) -
 def import_checklist(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Response:
     data = body.data()
     st = ctx.view(db).layers["stations"].frame
-    try:
+    with import_rejected():
         ck = read_checklist(data, frozenset(st["id"].astype(str)), name=body.filename)
-    except ImportRowsError as exc:
-        raise ApiProblem(422, str(exc), kind="import-rejected",
-                         errors=[{"field": f"{p.file} row {p.row}.{p.field}", "message": p.rule, "type": "invalid-row"}
-                                 for p in exc.problems]) from None
-    except InputError as exc:
-        raise ApiProblem(422, str(exc), field="body.content_base64", kind="import-rejected") from None
     town = dict(zip(st["id"].astype(str), st["town_code"].astype(str)))
     outside = [i + 2 for i, s in enumerate(ck["station_id"])
                if not user.may_edit(ctx.catalog.town_county.get(town[s]))]

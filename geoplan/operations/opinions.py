@@ -36,7 +36,8 @@ from geoplan.operations._opinion_helpers import (CATEGORIES, CHANNELS, LEVELS, O
                                                   require_columns, vocab_value)
 from geoplan.operations.workdays import WorkdayCalendar
 
-__all__ = ["COLUMNS", "EXPORT_COLUMNS", "PROTECTED", "TRANSITIONS", "check_transition", "export_opinions",
+__all__ = ["COLUMNS", "EXPORT_COLUMNS", "PROTECTED", "TRANSITIONS", "ImportRowsError", "RowProblem",
+           "check_transition", "export_opinions",
            "flag_overdue", "next_level", "read_opinions", "read_store", "redact", "unresolved_by_town"]
 
 #: Every column of an opinion record, in order.
