@@ -1,5 +1,6 @@
 """Dependencies of the opinion and standards routes: today's date, who may see what, the
-opinion named in the path, the suggester — and the request models the two routers share."""
+opinion named in the path, the suggester — and the request models the two routers share.
+"""
 from __future__ import annotations
 
 import base64

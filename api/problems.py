@@ -107,7 +107,8 @@ _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*): ")
 def input_problem(exc: Exception, prefix: str = "body", *, status: int = 422,
                   kind: str = "invalid-scenario") -> ApiProblem:
     """A geoplan ``InputError`` as a problem: its message names the field (``scenario.budget: ...``),
-    which becomes ``<prefix>.scenario.budget`` in ``errors``."""
+    which becomes ``<prefix>.scenario.budget`` in ``errors``.
+    """
     text = str(exc)
     m = _FIELD_PREFIX.match(text)
     field = f"{prefix}.{m.group(1)}" if m else prefix

@@ -1,6 +1,7 @@
 """``/ogc``: the OGC API – Features endpoints (landing page, conformance, API definition,
 collections, items, one feature). The data and its access rules come from
-:mod:`api.ogc.collections`; parameters are checked by :mod:`api.ogc.params`."""
+:mod:`api.ogc.collections`; parameters are checked by :mod:`api.ogc.params`.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone

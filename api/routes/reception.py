@@ -1,5 +1,6 @@
 """Reception rotas (geoplan.operations.reception): planners create and read their county's rota;
-every role reads a station's public reception calendar (deputy ids only for planners)."""
+every role reads a station's public reception calendar (deputy ids only for planners).
+"""
 from __future__ import annotations
 
 import uuid

@@ -25,8 +25,15 @@ from geoplan.exceptions import InputError
 from geoplan.operations._opinion_helpers import ImportRowsError
 from geoplan.operations.opinions import flag_overdue
 from geoplan.operations.planning_weights import scenario_feedback
-from geoplan.operations.standards import (ITEMS, RatingRule, activity_from_opinions, gaps_layer, league_table,
-                                          read_checklist, score_stations)
+from geoplan.operations.standards import (
+    ITEMS,
+    RatingRule,
+    activity_from_opinions,
+    gaps_layer,
+    league_table,
+    read_checklist,
+    score_stations,
+)
 
 router = APIRouter(tags=["standards"])
 ItemName = Literal["venue", "sign", "rules", "plan", "records", "study", "equipment", "online"]

@@ -1,7 +1,8 @@
 """Committee topics ("1 + 5 + N") and their station visit plans (geoplan.operations.topics).
 
 Topics are the city standing committee's: city planners import them and plan the visits;
-every planner reads them, a county planner only the visits in their county."""
+every planner reads them, a county planner only the visits in their county.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,8 @@ PDF = "application/pdf"
 
 class TopicsImport(BaseModel):
     """Topic rows with the topics CSV's fields: id, committee_id, title, sectors, deliberation_date,
-    weeks_before. All rows are checked; one bad row (or an id already stored) rejects them all."""
+    weeks_before. All rows are checked; one bad row (or an id already stored) rejects them all.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

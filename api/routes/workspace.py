@@ -38,8 +38,8 @@ from api.sessions import COOKIE, SessionAuth, SessionStore
 from api.workspace import STATIC_DIR
 from geoplan import crs, html_assets
 from geoplan.datasets import SITE_CATEGORIES
-from geoplan.scenario import Scenario, compare, plan
 from geoplan.i18n import GLOSSARY, LANGS, catalogue, localize_reason
+from geoplan.scenario import Scenario, compare, plan
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 Coords = Literal["wgs84", "gcj02"]

@@ -1,5 +1,6 @@
 """Rule 4, "1 + 5 + N": each special committee linked to ``committee_groups`` deputy groups
-matched by sector to its field, no group serving two committees unless too few exist."""
+matched by sector to its field, no group serving two committees unless too few exist.
+"""
 from __future__ import annotations
 
 import math

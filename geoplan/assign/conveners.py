@@ -1,7 +1,7 @@
 """Rule 2, conveners: each station gets ``conveners_per_station`` deputies of its linked
-groups (plus a liaison-officer slot); no deputy convenes more than ``max_convened_per_deputy``."""
+groups (plus a liaison-officer slot); no deputy convenes more than ``max_convened_per_deputy``.
+"""
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd

@@ -1,7 +1,7 @@
 """Rule 1, groups ↔ stations: every active station linked to a deputy group, every group to
-1..``max_stations_per_group`` stations; short links, industry stations to sector-rich groups."""
+1..``max_stations_per_group`` stations; short links, industry stations to sector-rich groups.
+"""
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd

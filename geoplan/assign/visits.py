@@ -1,6 +1,7 @@
 """Rule 3, visiting deputies → towns: national deputies one by one, provincial and city
 deputies by group; every town a visitor before any gets a second, under-served towns first
-(a rectangular linear assignment)."""
+(a rectangular linear assignment).
+"""
 from __future__ import annotations
 
 import math

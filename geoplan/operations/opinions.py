@@ -31,9 +31,19 @@ import numpy as np
 import pandas as pd
 
 from geoplan.exceptions import InputError
-from geoplan.operations._opinion_helpers import (CATEGORIES, CHANNELS, LEVELS, OPEN_STATUSES, STATUSES,
-                                                  ImportRowsError, RowProblem, parse_date, read_table,
-                                                  require_columns, vocab_value)
+from geoplan.operations._opinion_helpers import (
+    CATEGORIES,
+    CHANNELS,
+    LEVELS,
+    OPEN_STATUSES,
+    STATUSES,
+    ImportRowsError,
+    RowProblem,
+    parse_date,
+    read_table,
+    require_columns,
+    vocab_value,
+)
 from geoplan.operations.workdays import WorkdayCalendar
 
 __all__ = ["COLUMNS", "EXPORT_COLUMNS", "PROTECTED", "TRANSITIONS", "check_transition", "export_opinions",

@@ -38,10 +38,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geoplan.datasets import SECTORS, Dataset
 from geoplan.exceptions import InputError
-from geoplan.operations._helpers import (Network, Unmet, deputy_station_pairs, distances_m, fmt_number, network,
-                                         records, save_tables, unmet_frame, write_csvs)
-from geoplan.operations.tables import (check_rows, choice_field, date_field, int_field, read_csv_records,
-                                       str_field)
+from geoplan.operations._helpers import (
+    Network,
+    Unmet,
+    deputy_station_pairs,
+    distances_m,
+    fmt_number,
+    network,
+    records,
+    save_tables,
+    unmet_frame,
+    write_csvs,
+)
+from geoplan.operations.tables import check_rows, choice_field, date_field, int_field, read_csv_records, str_field
 from geoplan.operations.workdays import WorkdayCalendar
 from geoplan.optimize.mip import run_highs
 from geoplan.settings import STORAGE_CRS
