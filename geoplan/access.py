@@ -269,6 +269,7 @@ class RoadNetwork:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes of the road graph."""
         return int(self.graph.shape[0])
 
 

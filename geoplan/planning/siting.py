@@ -51,6 +51,7 @@ class SitingProblem:
 
     @property
     def n_kept(self) -> int:
+        """Number of kept stations (the first columns)."""
         return len(self.kept)
 
     @property
