@@ -25,6 +25,8 @@ log = logging.getLogger("api")
 
 
 class FieldError(BaseModel):
+    """One invalid field of a request: where it is, what is wrong, and the kind of error."""
+
     field: str = Field(description="Dotted path of the offending field, e.g. body.scenario.budget or query.bbox")
     message: str
     type: str = Field("invalid", description="Machine-readable error kind")
