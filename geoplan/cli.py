@@ -289,6 +289,11 @@ def _print_plan(p: "Plan") -> None:
         f"mean distance to nearest station {m.mean_distance_before_m:,.0f} m → {m.mean_distance_after_m:,.0f} m; "
         f"solver {m.solver} ({m.status}), gap {m.gap:.3%}, {m.seconds:.2f} s"
     )
+    console.print(
+        f"town shares within reach: worst {m.town_share_min_before:.1%} → {m.town_share_min_after:.1%}, "
+        f"10th percentile {m.town_share_p10_before:.1%} → {m.town_share_p10_after:.1%}, "
+        f"Gini {m.town_gini_before:.3f} → {m.town_gini_after:.3f}"
+    )
     _print_frame(p.summary_table(), "Plan summary")  # metric/value rows, shares already formatted
     radii = ", ".join(f"{t} {r / 1000:g} km" for t, r in p.scenario.radius_m.items())
     console.print(f"(within reach = inside the service radius of a station's tier: {radii})")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import networkx as nx
 import numpy as np
@@ -368,7 +369,7 @@ def test_plan_metrics_are_typed_frozen_and_a_mapping(tiny_dataset, tmp_path):
         m.n_open = 4  # type: ignore[misc]
     d = m.to_dict()
     assert list(d) == list(m) == [f.name for f in dataclasses.fields(PlanMetrics)]
-    assert list(d)[:3] == ["population", "people_before", "people_after"] and list(d)[-2:] == ["seconds", "plan_seconds"]
+    assert list(d)[:3] == ["population", "people_before", "people_after"] and list(d)[-8:-6] == ["seconds", "plan_seconds"]
     assert dict(m) == d and "gap" in m and "nope" not in m
     with pytest.raises(KeyError):
         m["nope"]
@@ -396,3 +397,20 @@ def test_planning_inputs_match_what_plan_uses(tiny_dataset):
     p = plan(tiny_dataset, sc)
     assert p.metrics.people_before == pytest.approx(inp.pop[np.asarray(A.sum(axis=1)).ravel() > 0].sum())
     assert p.metrics.n_candidates == len(inp.sites) and p.metrics.n_existing == len(inp.stations)
+
+
+def test_metrics_report_the_town_share_spread(tiny_dataset: Dataset) -> None:
+    """Town-share spread (min, p10, Gini) before and after, from the plan's own town table."""
+    from geoplan.optimize.fairness import share_spread
+
+    p = plan(tiny_dataset, Scenario(budget=3, solver="greedy"))
+    m = p.metrics
+    peopled = p.towns["population"].to_numpy() > 0
+    after = share_spread(p.towns["share_after"].to_numpy()[peopled])
+    assert m.town_share_min_after == after.min and m.town_gini_after == after.gini
+    assert m.town_share_min_after >= m.town_share_min_before - 1e-12 or m.n_close > 0
+    assert 0.0 <= m.town_gini_after <= 1.0
+    d = m.to_dict()
+    old = {k: v for k, v in d.items() if not k.startswith(("town_share_", "town_gini_"))}
+    back = type(m).from_dict(old)  # a plan saved before these metrics existed still loads
+    assert math.isnan(back.town_gini_after) and back.share_after == m.share_after

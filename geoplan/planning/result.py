@@ -71,6 +71,11 @@ class PlanMetrics(Mapping[str, Any]):
         The optimizer that ran (``none`` when nothing was to be chosen) and its status.
     seconds, plan_seconds : float
         Wall-clock seconds of the optimizer and of the whole :func:`~geoplan.planning.plan` call.
+    town_share_min_before, town_share_min_after, town_share_p10_before, town_share_p10_after : float
+        The worst town's and the 10th-percentile town's share of people within reach, before / after
+        (towns with people only; NaN when there are none, and in plans saved before these existed).
+    town_gini_before, town_gini_after : float
+        Gini coefficient of the town shares before / after (0: every town served alike).
 
     Examples
     --------
@@ -104,6 +109,12 @@ class PlanMetrics(Mapping[str, Any]):
     status: str
     seconds: float
     plan_seconds: float
+    town_share_min_before: float = math.nan
+    town_share_min_after: float = math.nan
+    town_share_p10_before: float = math.nan
+    town_share_p10_after: float = math.nan
+    town_gini_before: float = math.nan
+    town_gini_after: float = math.nan
 
     # -- the mapping view --------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -131,7 +142,7 @@ class PlanMetrics(Mapping[str, Any]):
             A metric missing, unknown, or not a number / text as its field asks.
         """
         types = _METRIC_TYPES
-        missing = [k for k in types if k not in data]
+        missing = [k for k in types if k not in data and k not in _OPTIONAL_METRICS]
         unknown = sorted(set(data) - set(types))
         if missing or unknown:
             what = "; ".join(x for x in (f"missing {', '.join(missing)}" if missing else "",
@@ -139,6 +150,8 @@ class PlanMetrics(Mapping[str, Any]):
             raise InputError(f"{where}: {what}")
         values: dict[str, Any] = {}
         for k, t in types.items():
+            if k not in data:  # an optional metric of a plan saved before it existed
+                continue
             v = data[k]
             ok = isinstance(v, str) if t is str else isinstance(v, (int, float)) and not isinstance(v, bool)
             if not ok:
@@ -163,6 +176,10 @@ def _json_safe(v: Any) -> Any:
 _METRIC_TYPES: dict[str, type] = {
     f.name: {"float": float, "int": int, "str": str}[str(f.type)] for f in fields(PlanMetrics)
 }
+
+#: Metrics added after the first plan format: a saved plan without them still loads (they stay NaN).
+_OPTIONAL_METRICS: frozenset[str] = frozenset(
+    f.name for f in fields(PlanMetrics) if f.name.startswith(("town_share_", "town_gini_")))
 
 
 def _canon_geo(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -246,6 +246,11 @@ def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, cho
     d_after, _ = access.nearest_distance(inp.demand_xy, np.vstack([inp.station_xy[pb.kept],
                                                                    inp.site_xy[choice.new]]))
     total = float(pop.sum())
+    from geoplan.optimize.fairness import share_spread  # lazy: the optimizer package is heavy
+
+    peopled = towns["population"].to_numpy() > 0
+    spread_b = share_spread(towns["share_before"].to_numpy()[peopled])
+    spread_a = share_spread(towns["share_after"].to_numpy()[peopled])
     return PlanMetrics(
         population=total,
         people_before=float(pop[covered_before].sum()),
@@ -264,6 +269,9 @@ def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, cho
         objective=choice.objective, bound=choice.bound, gap=choice.gap,
         solver=choice.solver, status=choice.status, seconds=choice.seconds,
         plan_seconds=float(time.perf_counter() - t0),
+        town_share_min_before=spread_b.min, town_share_min_after=spread_a.min,
+        town_share_p10_before=spread_b.p10, town_share_p10_after=spread_a.p10,
+        town_gini_before=spread_b.gini, town_gini_after=spread_a.gini,
     )
 
 
