@@ -86,7 +86,8 @@ def _index(url_name: str, ds: Dataset, town_county: dict[str, str]) -> LayerInde
 
 def _warm(ds: Dataset) -> Dataset:
     """Fill the dataset's lazy metric-CRS cache now: solver threads share the dataset, and
-    ``Dataset.to_metric`` fills its cache layer by layer, which is not safe to race."""
+    ``Dataset.to_metric`` fills its cache layer by layer, which is not safe to race.
+    """
     ds.to_metric()
     return ds
 

@@ -86,7 +86,8 @@ def audit_entries(db: Session, *, target_id: str | None, actor: str | None, acti
 # -- stored plans (the /ogc collections) ---------------------------------------------
 def stored_plans(db: Session, scenario_id: str | None = None) -> list[tuple[str, str, str | None, Any]]:
     """``(scenario id, name, county code, plan created_at)`` of finished scenarios with a plan,
-    newest first (only ``scenario_id``'s when given); never loads the plans' bytes."""
+    newest first (only ``scenario_id``'s when given); never loads the plans' bytes.
+    """
     q = (select(ScenarioRow.id, ScenarioRow.name, ScenarioRow.county_code, PlanRow.created_at)
          .join(PlanRow, PlanRow.scenario_id == ScenarioRow.id).where(ScenarioRow.status == "done"))
     if scenario_id is not None:

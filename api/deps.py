@@ -69,7 +69,8 @@ class User:
 
     def may_edit(self, county_code: str | None, level: str | None = None) -> bool:
         """City planners edit anything; county planners only their own county, never city-wide
-        items (no county, or a station of ``level`` city)."""
+        items (no county, or a station of ``level`` city).
+        """
         if self.role == "city_planner":
             return True
         return (self.role == "county_planner" and county_code is not None and county_code == self.county_code
@@ -77,7 +78,8 @@ class User:
 
     def sees_deputies_of(self, county_code: str | None) -> bool:
         """Whether deputy-level data (deputy records, deputy ids, audit entries) of ``county_code``
-        (None: city-wide) is shown: city planners see all, county planners their county, the service none."""
+        (None: city-wide) is shown: city planners see all, county planners their county, the service none.
+        """
         if self.role == "city_planner":
             return True
         return self.role == "county_planner" and county_code is not None and county_code == self.county_code
@@ -120,7 +122,8 @@ def current_user(request: Request, ctx: Ctx,
                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
                  api_key: Annotated[str | None, Depends(_api_key)]) -> User:
     """The user behind the bearer token or ``X-API-Key``; 401 without a known token; 429 past
-    the caller's rate limit (per user, or per client address for requests without a valid token)."""
+    the caller's rate limit (per user, or per client address for requests without a valid token).
+    """
     token = creds.credentials if creds is not None else api_key
     found: Any = None
     for known, info in ctx.settings.tokens.items():
@@ -219,7 +222,8 @@ def scenario_row(scenario_id: ScenarioId, db: Db) -> ScenarioRow:
 
 def locked_scenario_row(scenario_id: ScenarioId, db: Db) -> ScenarioRow:
     """The scenario named in the path, held (``FOR UPDATE``) until commit, so a cancel or
-    delete and the solve worker publishing its result never interleave; 404 if unknown."""
+    delete and the solve worker publishing its result never interleave; 404 if unknown.
+    """
     row = crud.scenario(db, scenario_id, lock=True)
     if row is None:
         raise _unknown_scenario(scenario_id)

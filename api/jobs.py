@@ -20,8 +20,8 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast
 
@@ -39,7 +39,8 @@ Planner = Callable[..., Any]  # plan(dataset, scenario, progress=...) -> Plan
 
 def lower_priority(niceness: int = 10) -> None:
     """Thread-pool initializer: make the calling worker thread yield the CPU to the server's event-loop
-    thread (Linux schedules threads separately, so the nice value applies to this thread only)."""
+    thread (Linux schedules threads separately, so the nice value applies to this thread only).
+    """
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
@@ -176,7 +177,8 @@ class JobRunner:
 
     def cancel(self, scenario_id: str) -> None:
         """Ask a queued or running solve to stop: a queued one never starts, a running one stops
-        at its next progress report."""
+        at its next progress report.
+        """
         with self._lock:
             ev = self._cancel.get(scenario_id)
             future = self._futures.get(scenario_id)

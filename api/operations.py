@@ -1,5 +1,6 @@
 """What the operations routers (reception, topics, posters) share: the network they plan on, calendars from
-request rows, stored days back as frames, and row errors as problems. No planning here: it calls geoplan."""
+request rows, stored days back as frames, and row errors as problems. No planning here: it calls geoplan.
+"""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,6 @@
 """Dependencies of the opinion and standards routes: today's date, who may see what, the
-opinion named in the path, the suggester — and the request models the two routers share."""
+opinion named in the path, the suggester — and the request models the two routers share.
+"""
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,8 @@ from api.models import OpinionRow
 from api.problems import ApiProblem
 from geoplan.exceptions import InputError
 from geoplan.operations.classifier import Suggester, train
-from geoplan.operations.opinions import ImportRowsError
 from geoplan.operations.opinion_corpus import load_corpus
+from geoplan.operations.opinions import ImportRowsError
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 _train_lock = threading.Lock()

@@ -25,6 +25,8 @@ log = logging.getLogger("api")
 
 
 class FieldError(BaseModel):
+    """One invalid field of a request: where it is, what is wrong, and the kind of error."""
+
     field: str = Field(description="Dotted path of the offending field, e.g. body.scenario.budget or query.bbox")
     message: str
     type: str = Field("invalid", description="Machine-readable error kind")
@@ -107,7 +109,8 @@ _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*): ")
 def input_problem(exc: Exception, prefix: str = "body", *, status: int = 422,
                   kind: str = "invalid-scenario") -> ApiProblem:
     """A geoplan ``InputError`` as a problem: its message names the field (``scenario.budget: ...``),
-    which becomes ``<prefix>.scenario.budget`` in ``errors``."""
+    which becomes ``<prefix>.scenario.budget`` in ``errors``.
+    """
     text = str(exc)
     m = _FIELD_PREFIX.match(text)
     field = f"{prefix}.{m.group(1)}" if m else prefix

@@ -15,6 +15,8 @@ REQUEST_MODELS: list[type[BaseModel]] = []
 
 
 class Link(BaseModel):
+    """A web link: target, relation and media type."""
+
     href: str
     rel: str
     type: str | None = None
@@ -22,6 +24,8 @@ class Link(BaseModel):
 
 # -- meta ---------------------------------------------------------------------
 class Health(BaseModel):
+    """The answer of ``/health``: service and database up, the dataset loaded, the scenarios solving."""
+
     status: Literal["ok"]
     database: Literal["ok"]
     dataset: str
@@ -29,6 +33,8 @@ class Health(BaseModel):
 
 
 class Version(BaseModel):
+    """The versions of the API, geoplan and Python, and the name of the loaded dataset."""
+
     api: str
     geoplan: str
     dataset: str
@@ -37,12 +43,16 @@ class Version(BaseModel):
 
 # -- layers -------------------------------------------------------------------
 class Geometry(BaseModel):
+    """A GeoJSON geometry (any type; coordinates as GeoJSON nests them)."""
+
     model_config = ConfigDict(extra="allow")
     type: str
     coordinates: Any
 
 
 class Feature(BaseModel):
+    """A GeoJSON feature with a string id."""
+
     type: Literal["Feature"]
     id: str
     geometry: Geometry | None
@@ -61,6 +71,8 @@ class FeatureCollection(BaseModel):
 
 
 class LayerInfo(BaseModel):
+    """A public layer: name, title, number of features, the filters it accepts and its links."""
+
     name: str
     title: str
     count: int
@@ -90,6 +102,8 @@ class ScenarioSubmit(BaseModel):
 
 
 class ScenarioStatus(BaseModel):
+    """A submitted scenario and its solve: status, progress, message or error, times and links."""
+
     id: str
     name: str
     county_code: str | None
@@ -105,6 +119,8 @@ class ScenarioStatus(BaseModel):
 
 
 class ScenarioPage(BaseModel):
+    """A page of submitted scenarios with the counts (matched in all, returned here) and links."""
+
     items: list[ScenarioStatus]
     numberMatched: int
     numberReturned: int
@@ -112,6 +128,8 @@ class ScenarioPage(BaseModel):
 
 
 class PlanSummary(BaseModel):
+    """A solved plan's summary: its scenario, the dataset, the metrics and the per-county and per-town tables."""
+
     scenario_id: str
     scenario: dict[str, Any]
     dataset: str
@@ -121,6 +139,8 @@ class PlanSummary(BaseModel):
 
 
 class AssignmentOut(BaseModel):
+    """The deputy assignment of a plan: its tables, the rules used, the unmet rules and the metrics."""
+
     scenario_id: str
     redacted: bool = Field(description="True when deputy identifiers were removed for this caller's role")
     tables: dict[str, list[dict[str, Any]]]
@@ -145,11 +165,15 @@ class StationProposal(BaseModel):
 
 
 class StationAction(BaseModel):
+    """The body of a close or reopen request: the reason, kept in the audit trail."""
+
     model_config = ConfigDict(extra="forbid")
     reason: str = Field("", max_length=1000, description="Why (kept in the audit trail)")
 
 
 class StationEdit(BaseModel):
+    """One edit of a station (propose, close, reopen): who, when, why and the data it set."""
+
     id: int
     station_id: str
     action: Literal["propose", "close", "reopen"]
@@ -162,12 +186,16 @@ class StationEdit(BaseModel):
 
 
 class StationOut(BaseModel):
+    """A station as it stands after edits, its county and its edit history."""
+
     station: Feature
     county_code: str
     history: list[StationEdit]
 
 
 class AuditEntry(BaseModel):
+    """One entry of the audit log: when, who with which role, what action on which target, and its detail."""
+
     id: int
     at: datetime
     actor: str
@@ -180,6 +208,8 @@ class AuditEntry(BaseModel):
 
 
 class AuditPage(BaseModel):
+    """A page of the audit log with the counts (matched in all, returned here) and links."""
+
     items: list[AuditEntry]
     numberMatched: int
     numberReturned: int

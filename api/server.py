@@ -22,6 +22,7 @@ class TimedH11Protocol(H11Protocol):
     header_timeout: float = 10.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the header deadline for the connection's first request."""
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
         self._arm()
@@ -40,15 +41,18 @@ class TimedH11Protocol(H11Protocol):
         return self.cycle is not None and not self.cycle.response_complete
 
     def data_received(self, data: bytes) -> None:
+        """Feed the bytes to h11; stop the deadline once a request's headers are complete."""
         super().data_received(data)
         if self._in_request():  # the headers are complete: the app (and BodyGuard) has the request
             self._disarm()
 
     def on_response_complete(self) -> None:
+        """Restart the deadline for the next request's headers on a kept-alive connection."""
         super().on_response_complete()
         self._arm()  # the next request's headers get the same deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Cancel the deadline and close the connection."""
         self._disarm()
         super().connection_lost(exc)
 

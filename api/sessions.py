@@ -122,6 +122,10 @@ class SessionAuth:
         self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass API clients and sign-ins through; for a browser, turn a valid session cookie into bearer authentication.
+
+        State-changing requests must come from the same origin and carry the session's CSRF token.
+        """
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

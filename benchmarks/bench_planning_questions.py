@@ -23,10 +23,8 @@ from geoplan.accessibility import e2sfca  # noqa: E402
 from geoplan.optimize import max_coverage  # noqa: E402
 from geoplan.optimize.alternatives import alternatives  # noqa: E402
 from geoplan.optimize.backup import max_backup_coverage  # noqa: E402
-from geoplan.optimize.fairness import (max_coverage_town_floor, max_min_town_share, share_spread,  # noqa: E402
-                                       town_shares)
+from geoplan.optimize.fairness import max_coverage_town_floor, max_min_town_share, share_spread, town_shares  # noqa: E402
 from geoplan.optimize.robust import demand_scenarios, robust_siting  # noqa: E402
-
 
 TODAY = "today's optimum"  # the plain plan, judged in every scenario
 

@@ -142,9 +142,9 @@ def main() -> None:
     ap.add_argument("--chromium", default=None)
     args = ap.parse_args()
 
+    from browser import find_chromium
     from playwright.sync_api import sync_playwright
 
-    from browser import find_chromium
     from geoplan import html_assets, maps
     from geoplan.datasets import Dataset
     from geoplan.settings import BUNDLED_DATASET

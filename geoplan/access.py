@@ -269,6 +269,7 @@ class RoadNetwork:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes of the road graph."""
         return int(self.graph.shape[0])
 
 
@@ -381,7 +382,8 @@ def _network_pairs(
     net: RoadNetwork, d: np.ndarray, s: np.ndarray, limit: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All (demand, site, network distance) with distance <= limit[site];
-    ``d``/``s`` are checked coordinates (:func:`as_xy`)."""
+    ``d``/``s`` are checked coordinates (:func:`as_xy`).
+    """
     n, m = len(d), len(s)
     if n == 0 or m == 0:
         e = np.zeros(0, np.int64)

@@ -91,9 +91,7 @@ def opinions_import(files: list[Path] = typer.Argument(..., help="CSV or Excel (
     import pandas as pd
 
     from geoplan.datasets import Dataset
-    from geoplan.operations.opinions import ImportRowsError
-    from geoplan.operations.opinions import read_store
-    from geoplan.operations.opinions import export_opinions, read_opinions
+    from geoplan.operations.opinions import ImportRowsError, export_opinions, read_opinions, read_store
 
     with _errors():
         ds = Dataset.load(dataset)
@@ -135,8 +133,7 @@ def opinions_route(table: Path = typer.Argument(..., help="Opinion table (CSV/Ex
     import pandas as pd
 
     from geoplan.datasets import Dataset
-    from geoplan.operations.opinions import read_store
-    from geoplan.operations.opinions import export_opinions
+    from geoplan.operations.opinions import export_opinions, read_store
     from geoplan.operations.routing import DEFAULT_RULES, read_rules, route, rules_frame
 
     with _errors():
@@ -282,8 +279,15 @@ def standards_report(checklist: Optional[Path] = typer.Option(None, "--checklist
     from geoplan.datasets import Dataset
     from geoplan.operations.opinion_synth import load_year
     from geoplan.operations.opinions import flag_overdue
-    from geoplan.operations.standards import (RATINGS, RatingRule, activity_from_opinions, gaps_layer, league_table,
-                                              read_checklist, score_stations)
+    from geoplan.operations.standards import (
+        RATINGS,
+        RatingRule,
+        activity_from_opinions,
+        gaps_layer,
+        league_table,
+        read_checklist,
+        score_stations,
+    )
 
     with _errors():
         ds = Dataset.load(dataset)

@@ -1,5 +1,5 @@
 """Shared by the API tests (SQLite in test_api.py, PostgreSQL in test_api_postgres.py):
-tokens, settings, the tiny dataset file and small request helpers."""
+tokens, settings and small request helpers (the tiny dataset fixture is in conftest.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,14 +13,11 @@ from typing import Any, Iterator
 
 import httpx
 import hypothesis
-import pytest
 import schemathesis
 import schemathesis.checks
 from fastapi.testclient import TestClient
-from helpers import make_tiny_layers
 
 from api.settings import Settings
-from geoplan.datasets import Dataset
 
 TOKENS = {
     "city": {"role": "city_planner", "name": "alice"},
@@ -30,11 +27,6 @@ TOKENS = {
 }
 CITY, WEST, EAST, PORTAL = ({"Authorization": f"Bearer {t}"} for t in TOKENS)
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def dataset_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Dataset.from_layers(make_tiny_layers(), name="tiny").save(tmp_path_factory.mktemp("ds") / "tiny.gpkg")
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,3 +26,9 @@ def tiny_layers() -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def tiny_dataset() -> Dataset:
     return Dataset.from_layers(make_tiny_layers(), name="tiny")
+
+
+@pytest.fixture(scope="module")
+def dataset_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny dataset saved as a GeoPackage, once per module (the API tests serve it)."""
+    return Dataset.from_layers(make_tiny_layers(), name="tiny").save(tmp_path_factory.mktemp("ds") / "tiny.gpkg")

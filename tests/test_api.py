@@ -7,13 +7,24 @@ import time
 from pathlib import Path
 
 import pytest
+from api_helpers import (
+    CITY,
+    EAST,
+    PORTAL,
+    WEST,
+    assert_problem,
+    crashing_planner,
+    make_settings,
+    slow_planner,
+    submit,
+    submit_async_concurrently,
+    submit_crashing_solve,
+    wait_final,
+)
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from api_helpers import (CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, make_settings,  # noqa: F401
-                         crashing_planner, slow_planner, submit, submit_async_concurrently, submit_crashing_solve,
-                         wait_final)
 from geoplan.datasets import Dataset
 
 

@@ -15,13 +15,12 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from api_helpers import (  # noqa: F401
+from api_helpers import (
     CITY,
     EAST,
     PORTAL,
     WEST,
     assert_problem,
-    dataset_path,
     loopback,
     make_settings,
     raw_http,

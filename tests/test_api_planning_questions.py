@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from api_helpers import CITY, assert_problem, make_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api_helpers import CITY, assert_problem, dataset_path, make_settings  # noqa: F401
 
 
 def test_fair_and_robust_scenarios_over_http(dataset_path: Path, tmp_path: Path) -> None:

@@ -26,15 +26,28 @@ from typing import Iterator
 
 import httpx
 import pytest
+from api_helpers import (
+    CITY,
+    EAST,
+    TOKENS,
+    WEST,
+    assert_problem,
+    crashing_planner,
+    free_port,
+    is_utc,
+    make_settings,
+    slow_planner,
+    submit,
+    submit_async_concurrently,
+    submit_crashing_solve,
+    wait_final,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from api.main import create_app
 from api.settings import Settings
-from api_helpers import (CITY, EAST, TOKENS, WEST, assert_problem, dataset_path, free_port,  # noqa: F401
-                         make_settings, slow_planner, submit, submit_async_concurrently, submit_crashing_solve, wait_final,
-                         crashing_planner, is_utc)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,7 +381,6 @@ def test_station_edits_with_audit_trail(client: TestClient, settings: Settings) 
 def test_schemathesis_stateful_phase_on_postgresql(settings: Settings) -> None:
     # once on PostgreSQL: linked submit → status/plan/cancel/delete sequences give no 5xx (bounded steps)
     import schemathesis
-
     from api_helpers import STATEFUL, workflow
 
     app = create_app(settings.model_copy(update={"max_jobs_per_user": 10_000, "max_queue": 10_000}))

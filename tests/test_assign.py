@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from helpers import make_tiny_layers
 
 from geoplan.assign import Assignment, Rules, Shortfall, assign
 from geoplan.assign._flow import bipartite_flow
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.settings import BUNDLED_DATASET
-
-from helpers import make_tiny_layers
 
 # Town centres of the tiny fixture (boxes 0.05° wide along x, all at y 33.3–33.4).
 CX = {"T1": 120.025, "T2": 120.075, "T3": 120.125, "T4": 120.175}

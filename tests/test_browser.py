@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_ARGS, AssetServer, asset_cache_dir, collect_errors, find_chromium, page_asset_urls
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from browser import CHROMIUM_ARGS, AssetServer, asset_cache_dir, collect_errors, find_chromium, page_asset_urls
 from geoplan import maps
 from geoplan.datasets import Dataset
 from geoplan.settings import BUNDLED_DATASET

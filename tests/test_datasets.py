@@ -10,13 +10,12 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from helpers import make_tiny_layers
 from shapely.geometry import Polygon
 
 from geoplan import datasets
 from geoplan.datasets import LAYERS, Dataset, validate
 from geoplan.exceptions import DatasetError, InputError, Problem
-
-from helpers import make_tiny_layers
 
 
 def _problems(layers: dict) -> list[str]:

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import shapely
+from api_helpers import CITY, PORTAL, WEST, assert_problem, make_settings, submit
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
 from api.main import create_app
 from api.ogc.routes import CONFORMANCE
-from api_helpers import CITY, PORTAL, WEST, assert_problem, dataset_path, make_settings, submit  # noqa: F401
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
 GEOJSON_CLASS = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"

@@ -9,14 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pyogrio
 import pytest
 import shapely
-
 from api_helpers import free_port
+
 from geoplan.datasets import Dataset
 from geoplan.settings import BUNDLED_DATASET
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from api_helpers import CITY, EAST, PORTAL, WEST, assert_problem, make_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from api_helpers import CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, make_settings  # noqa: F401
 
 TOPICS = [
     {"id": "A1", "committee_id": "K1", "title": "高标准农田管护条例（草案）", "sectors": "agriculture,fisheries",

@@ -5,7 +5,6 @@ import datetime as dt
 
 import icalendar
 import networkx as nx
-import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from geoplan.assign import assign
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
-from geoplan.operations.calendars import (CalendarEntry, DayRule, ReceptionCalendar, calendar_from_records,
-                                          read_calendar)
+from geoplan.operations.calendars import CalendarEntry, DayRule, ReceptionCalendar, calendar_from_records, read_calendar
 from geoplan.operations.ical import rota_events, write_calendars
 from geoplan.operations.reception import ReceptionRules, plan_reception, read_unavailable, reception_days
 from geoplan.operations.tables import TableError

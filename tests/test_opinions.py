@@ -15,15 +15,30 @@ import pytest
 
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
-from geoplan.operations import (_opinion_helpers, classifier, opinion_corpus, opinion_reports, opinion_synth,
-                                opinions, planning_weights, routing)
+from geoplan.operations import (
+    _opinion_helpers,
+    classifier,
+    opinion_corpus,
+    opinion_reports,
+    opinion_synth,
+    opinions,
+    planning_weights,
+    routing,
+)
 from geoplan.operations._opinion_helpers import ImportRowsError, add_workdays, quarter_bounds
 from geoplan.operations.classifier import evaluate, load_suggester, train
 from geoplan.operations.opinion_corpus import CORPUS_PATH, generate_corpus, load_corpus
 from geoplan.operations.opinion_reports import quarterly_report, status_on
 from geoplan.operations.opinion_synth import load_year, synthesize_year
-from geoplan.operations.opinions import (check_transition, export_opinions, flag_overdue, next_level, read_opinions,
-                                         read_store, unresolved_by_town)
+from geoplan.operations.opinions import (
+    check_transition,
+    export_opinions,
+    flag_overdue,
+    next_level,
+    read_opinions,
+    read_store,
+    unresolved_by_town,
+)
 from geoplan.operations.planning_weights import opinion_weights, station_performance
 from geoplan.operations.routing import DEFAULT_RULES, read_rules, route, rules_frame
 from geoplan.operations.workdays import WorkdayCalendar

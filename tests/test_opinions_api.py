@@ -9,10 +9,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from api_helpers import CITY, EAST, PORTAL, WEST, assert_problem, make_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api_helpers import CITY, EAST, PORTAL, WEST, assert_problem, dataset_path, make_settings  # noqa: F401
 from geoplan.operations.workdays import WorkdayCalendar
 
 CONTACT = "13912345678"

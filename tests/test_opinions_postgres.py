@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from api_helpers import CITY, PORTAL, WEST, make_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect
+from test_api_postgres import pg_admin_url, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL database)
 
 from api.main import create_app
-from api_helpers import CITY, PORTAL, WEST, dataset_path, make_settings  # noqa: F401
-from test_api_postgres import pg_admin_url, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL database)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from itertools import combinations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import geoplan.optimize._engine as engine
 from geoplan.optimize import max_attendance, max_coverage, p_median

@@ -10,16 +10,16 @@ from itertools import combinations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import geoplan.optimize._highs as highs_mod
 import geoplan.optimize.capacitated as capacitated_mod
 import geoplan.optimize.coverage as coverage_mod
 import geoplan.optimize.mip as mip_mod
 from geoplan.exceptions import InputError
-from geoplan.optimize import max_attendance, max_coverage, p_median, set_cover
 from geoplan.optimize import _validate as V
-from geoplan.optimize import decay_function
+from geoplan.optimize import decay_function, max_attendance, max_coverage, p_median, set_cover
 from geoplan.optimize.solution import relative_gap
 
 SOLVERS = ["auto", "highs", "greedy"]

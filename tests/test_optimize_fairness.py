@@ -8,8 +8,13 @@ import pytest
 
 from geoplan.exceptions import InputError
 from geoplan.optimize import max_coverage
-from geoplan.optimize.fairness import (max_coverage_town_floor, max_min_town_share, price_of_fairness,
-                                       share_spread, town_shares)
+from geoplan.optimize.fairness import (
+    max_coverage_town_floor,
+    max_min_town_share,
+    price_of_fairness,
+    share_spread,
+    town_shares,
+)
 
 
 def tiny(seed: int, n: int = 9, m: int = 7, n_towns: int = 3, density: float = 0.3):

@@ -4,10 +4,19 @@ from itertools import combinations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from geoplan.optimize import (close_least_loss, closure_impact, max_attendance, max_coverage,
-                              minimal_keep_set, p_median, set_cover, decay_function)
+from geoplan.optimize import (
+    close_least_loss,
+    closure_impact,
+    decay_function,
+    max_attendance,
+    max_coverage,
+    minimal_keep_set,
+    p_median,
+    set_cover,
+)
 from geoplan.optimize.reduce import dominated_sites, merge_rows
 
 SOLVERS = ["auto", "highs", "greedy"]

@@ -10,7 +10,8 @@ from itertools import combinations
 
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoplan.optimize import max_attendance, max_coverage, p_median, set_cover
 from geoplan.optimize.reduce import dominated_sites, merge_rows

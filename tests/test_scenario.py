@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from helpers import make_tiny_layers
 from pydantic import ValidationError
 
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
 from geoplan.scenario import Comparison, Plan, Scenario, compare, plan, review
-
-from helpers import make_tiny_layers
 
 
 def _tables_equal(a: Plan, b: Plan) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from api_helpers import free_port
 
 pytestmark = pytest.mark.slow

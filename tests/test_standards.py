@@ -12,8 +12,15 @@ from geoplan.operations import standards
 from geoplan.operations._opinion_helpers import ImportRowsError
 from geoplan.operations.opinion_synth import load_year
 from geoplan.operations.opinions import flag_overdue
-from geoplan.operations.standards import (ITEMS, RatingRule, activity_from_opinions, gaps_layer, league_table,
-                                          read_checklist, score_stations)
+from geoplan.operations.standards import (
+    ITEMS,
+    RatingRule,
+    activity_from_opinions,
+    gaps_layer,
+    league_table,
+    read_checklist,
+    score_stations,
+)
 from geoplan.settings import BUNDLED_DATASET
 
 AS_OF = dt.date(2026, 12, 31)

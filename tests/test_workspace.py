@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from api_helpers import CITY, assert_problem, make_settings, wait_final
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.sessions import COOKIE
 from api.settings import Settings
-from api_helpers import CITY, TOKENS, assert_problem, dataset_path, make_settings, wait_final  # noqa: F401
 from geoplan import crs
 
 

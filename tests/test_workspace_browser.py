@@ -19,10 +19,10 @@ from urllib.parse import urlparse
 import pytest
 
 pytest.importorskip("playwright")
+from api_helpers import free_port, make_settings  # noqa: E402
+from browser import BLANK_TILE, CHROMIUM_ARGS, collect_errors, find_chromium  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from api_helpers import dataset_path, free_port, make_settings  # noqa: E402,F401
-from browser import BLANK_TILE, CHROMIUM_ARGS, collect_errors, find_chromium  # noqa: E402
 from geoplan import crs  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -400,10 +400,10 @@ def test_the_page_runs_under_its_strict_policy(browser, server: str) -> None:
 @pytest.fixture(scope="module")
 def bundled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
+    from api_helpers import TOKENS
 
     from api.main import create_app
     from api.settings import Settings
-    from api_helpers import TOKENS
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('wsy') / 'ws.db'}", tokens=TOKENS))
     port = free_port()

@@ -5,7 +5,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from test_packaging import wheel  # noqa: F401 — the module-scoped wheel fixture
 
 pytestmark = pytest.mark.slow

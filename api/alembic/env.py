@@ -23,6 +23,10 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
+    """Run the migrations on the connection ``api.db.migrate`` handed over, else on a new engine.
+
+    The engine is built from ``sqlalchemy.url`` (set from ``DATABASE_URL`` when run by hand).
+    """
     conn = config.attributes.get("connection")
     if conn is not None:
         _run(conn)

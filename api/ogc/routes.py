@@ -1,6 +1,7 @@
 """``/ogc``: the OGC API – Features endpoints (landing page, conformance, API definition,
 collections, items, one feature). The data and its access rules come from
-:mod:`api.ogc.collections`; parameters are checked by :mod:`api.ogc.params`."""
+:mod:`api.ogc.collections`; parameters are checked by :mod:`api.ogc.params`.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -56,6 +57,7 @@ def _version(request: Request) -> str:
 
 @router.get("", summary="OGC API – Features landing page", responses=responses(400))
 def landing(request: Request) -> Response:
+    """The OGC API – Features landing page: title, description and links to the API, conformance and collections."""
     _only_f(request)
     base = _url(request, "landing")
     body = {"title": "geoplan – deputy stations and plans",
@@ -79,12 +81,14 @@ def _has_docs(request: Request) -> bool:
 
 @router.get("/conformance", summary="Conformance classes", responses=responses(400))
 def conformance(request: Request) -> Response:
+    """The OGC conformance classes this service implements."""
     _only_f(request)
     return json_response({"conformsTo": list(CONFORMANCE)})
 
 
 @router.get("/api", summary="The OGC service's API definition (OpenAPI 3.0)", responses=responses(400))
 def api_definition(request: Request, ctx: Ctx) -> Response:
+    """The OGC service's own OpenAPI 3.0 definition, with this server as its base URL."""
     _only_f(request)
     doc = document(ctx.settings.max_page_size, _version(request))
     doc["servers"] = [{"url": _url(request, "landing")}]
@@ -111,6 +115,7 @@ def _collection(request: Request, c: cols.Collection) -> dict[str, Any]:
 
 @router.get("/collections", summary="The collections this token may read", responses=_META)
 def list_collections(request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> Response:
+    """The collections (public layers, plans' stations) the caller may read, with their links."""
     _only_f(request)
     found = cols.list_collections(ctx, db, user)
     return json_response({"links": [_link(self_href(request), "self", "application/json")],
@@ -121,6 +126,7 @@ def list_collections(request: Request, ctx: Ctx, db: Db, user: CurrentUser) -> R
             responses=responses(400, 401, 403, 404))
 def get_collection(collectionId: CollectionId, request: Request, ctx: Ctx, db: Db,  # noqa: N803 — OGC's name
                    user: CurrentUser) -> Response:
+    """One collection's metadata: title, spatial and temporal extents, CRS and links."""
     _only_f(request)
     return json_response(_collection(request, cols.get_collection(ctx, db, user, collectionId)))
 
@@ -133,6 +139,10 @@ def get_items(collectionId: CollectionId, request: Request, ctx: Ctx, db: Db, us
               limit: Text = None, offset: Text = None, county: Text = None, town: Text = None, tier: Text = None,
               status: Text = None, category: Text = None, decision: Text = None, level: Text = None,
               group: Text = None, f: Text = None) -> Response:
+    """A page of a collection's features as GeoJSON, filtered by bbox, datetime and attributes.
+
+    County planners read only their own county's deputies; bad parameters are a 400 naming the parameter.
+    """
     # The typed parameters document the request; checking is OGC's (400 naming the parameter).
     c = cols.get_collection(ctx, db, user, collectionId)
     q = items_query(request.query_params, c, ctx.catalog, ctx.settings.max_page_size)
@@ -155,6 +165,7 @@ def get_items(collectionId: CollectionId, request: Request, ctx: Ctx, db: Db, us
             responses=responses(400, 401, 403, 404))
 def get_feature(collectionId: CollectionId, featureId: FeatureId, request: Request, ctx: Ctx,  # noqa: N803
                 db: Db, user: CurrentUser) -> Response:
+    """One feature of a collection as GeoJSON, with links to itself and its collection."""
     _only_f(request)
     c = cols.get_collection(ctx, db, user, collectionId)
     feat = dict(cols.feature(ctx, c, featureId, county=user.deputy_county))

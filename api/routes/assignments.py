@@ -90,6 +90,10 @@ def hidden_deputies(user: User, ctx: Any) -> frozenset[str]:
             responses=responses(401, 404, 409, 422, 429, 503))
 async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db,
                           _: NoStore) -> dict[str, Any]:
+    """The deputy assignment of a plan: groups ↔ stations, conveners, committees and visiting deputies.
+
+    Computed from the plan's stations on first request when none is stored yet.
+    """
     data: dict[str, Any] | None = await run_in_threadpool(lambda: plan.assignment)  # deferred column
     if data is None or "rules" not in data:  # none yet, or stored by a version before Assignment.to_dict
         view = await run_in_threadpool(ctx.view, db)

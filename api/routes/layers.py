@@ -37,6 +37,7 @@ LayerName = Enum("LayerName", {n: n for n in PUBLIC_LAYERS}, type=str)  # type: 
 @router.get("", response_model=list[LayerInfo], summary="List the public layers",
             responses=responses(401))
 def list_layers(user: CurrentUser, request: Request, ctx: Ctx, db: Db) -> list[LayerInfo]:
+    """The public layers with their titles, feature counts, filters and links (planners also see the deputies table)."""
     view = ctx.view(db)
     out = [LayerInfo(name=n, title=LAYER_TITLES[n], count=len(view.layers[n].features), filters=LAYER_FILTERS[n],
                      links=[{"href": href(request, f"/layers/{n}"), "rel": "items", "type": GEOJSON}])
@@ -61,6 +62,7 @@ def get_deputies(user: Planner, request: Request, ctx: Ctx, _: NoStore,
                  county: Code = None, town: Code = None,
                  level: Literal[DEPUTY_LEVELS] | None = None,  # type: ignore[valid-type]
                  group: Code = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    """A page of the deputies table, filtered by county, town, level and group (county planners: their county)."""
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
     county = deputy_county_scope(user, county)
@@ -80,6 +82,7 @@ def get_layer(user: CurrentUser, layer: LayerName, request: Request, ctx: Ctx, d
               category: Literal[SITE_CATEGORIES] | None = Query(None, description="venues only"),  # type: ignore[valid-type]
               bbox: str | None = Query(None, max_length=200, description="minLon,minLat,maxLon,maxLat (WGS84)"),
               limit: Limit = 100, offset: Offset = 0) -> Response:
+    """A page of a public layer as a GeoJSON FeatureCollection, filtered by the layer's own filters and bbox."""
     name = layer.value
     check_limit(limit, ctx.settings.max_page_size)
     given = {"county": county, "town": town, "tier": tier, "status": status, "category": category}

@@ -30,6 +30,7 @@ def _ping(engine: Any) -> None:
 
 @router.get("/health", response_model=Health, summary="Liveness and database check", responses=responses(503))
 async def health(ctx: Ctx) -> Health:
+    """Liveness: the dataset and the jobs solving now, ``ok`` if the database answers (a server within 5 s), else 503."""
     try:
         if ctx.health_engine.url.get_backend_name() == "sqlite":
             _ping(ctx.health_engine)  # a local file: microseconds, and no thread hop under load
@@ -43,5 +44,6 @@ async def health(ctx: Ctx) -> Health:
 
 @router.get("/version", response_model=Version, summary="Versions of the API, geoplan and the dataset")
 def version(ctx: Ctx) -> Version:
+    """The versions of the API, geoplan, Python and the name of the loaded dataset."""
     v = _version()
     return Version(api=v, geoplan=v, dataset=ctx.catalog.base.name, python=platform.python_version())

@@ -23,7 +23,16 @@ from api import crud, crud_opinions
 from api.crud_opinions import frame
 from api.deps import Ctx, CurrentUser, Db, Planner, User, require_edit
 from api.models import OpinionRow
-from api.opinion_deps import import_rejected, QUARTER_PATTERN, Day, FileUpload, OpinionDep, SuggesterDep, require_view, today
+from api.opinion_deps import (
+    QUARTER_PATTERN,
+    Day,
+    FileUpload,
+    OpinionDep,
+    SuggesterDep,
+    import_rejected,
+    require_view,
+    today,
+)
 from api.problems import ApiProblem, responses
 from api.routes.common import GEOJSON, Code, Limit, Offset, check_codes, check_limit, json_response, page_links
 from geoplan.exceptions import InputError
@@ -99,6 +108,8 @@ class OpinionOut(OpinionStatusOut):
 
 
 class OpinionPage(BaseModel):
+    """A page of opinions with the OGC-style counts (matched in all, returned here) and links."""
+
     items: list[OpinionOut]
     numberMatched: int
     numberReturned: int
@@ -128,6 +139,8 @@ class StatusChange(BaseModel):
 
 
 class RulesBody(BaseModel):
+    """A new routing table: the rules that send a confirmed opinion to its handling unit and deadline."""
+
     model_config = ConfigDict(extra="forbid")
 
     rules: list[RoutingRule] = Field(min_length=1, max_length=200)
@@ -191,6 +204,10 @@ def _route_row(ctx: Ctx, db: Session, row: OpinionRow, on: dt.date) -> tuple[str
 @router.post("/opinions", status_code=201, summary="Submit an opinion (portal or planner)",
              responses=responses(400, 401, 403, 413, 415, 422))
 def submit_opinion(body: OpinionSubmit, ctx: Ctx, db: Db, user: CurrentUser, suggester: SuggesterDep) -> Response:
+    """Store a new opinion as ``received``, with the classifier's suggested category and level.
+
+    The portal gets back only the opinion's id and status; a planner may submit only in its county.
+    """
     town, county = _place(ctx, db, body.station_id, body.town_code)
     if user.is_planner:
         require_edit(user, county, "submit opinions")
@@ -215,6 +232,10 @@ def submit_opinion(body: OpinionSubmit, ctx: Ctx, db: Db, user: CurrentUser, sug
 @router.post("/opinions/import", status_code=201, summary="Import opinions from CSV/Excel (all or nothing)",
              responses=responses(400, 401, 403, 413, 415, 422))
 def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Response:
+    """Import opinions from a CSV/Excel file: every row is stored, or none (422 naming the bad rows).
+
+    County planners may import only their own county's opinions.
+    """
     data = body.data()
     ds = ctx.catalog.base
     existing = crud_opinions.opinion_ids(db)
@@ -246,12 +267,14 @@ def import_opinions(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Respon
 @router.get("/opinions/routing-rules", summary="The routing table in force", tags=["opinions"],
             responses=responses(401, 403))
 def get_rules(db: Db, user: Planner) -> Response:
+    """The routing rules in force, one record per rule."""
     return json_response({"rules": rules_frame(crud_opinions.routing_rules(db)).to_dict("records")})
 
 
 @router.put("/opinions/routing-rules", summary="Replace the routing table (city planners)",
             responses=responses(400, 401, 403, 413, 415, 422))
 def put_rules(body: RulesBody, db: Db, user: Planner) -> Response:
+    """Replace the whole routing table (city planners only); the change is audited."""
     require_edit(user, None, "change the routing rules")
     try:
         rules = RoutingRules(rules=tuple(body.rules))
@@ -280,6 +303,7 @@ def _report(ctx: Ctx, db: Session, user: User, quarter: str, county: str | None,
 def report(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = None,
            as_of: Annotated[Day | None, Query(description="Day the data stands at; default today")] = None,
            format: Annotated[Literal["json", "markdown", "html", "pdf"], Query()] = "json") -> Response:
+    """The quarterly opinion report of a county or the city, as JSON, Markdown, HTML or PDF."""
     rep = _report(ctx, db, user, quarter, county, as_of)
     if format == "markdown":
         return Response(rep.to_markdown(), media_type="text/markdown; charset=utf-8")
@@ -309,6 +333,7 @@ def report(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = Non
             responses={**responses(401, 403, 422), 200: {"content": {GEOJSON: {}}}})
 def hotspots(quarter: Quarter, ctx: Ctx, db: Db, user: Planner, county: Code = None,
              as_of: Annotated[Day | None, Query()] = None) -> Response:
+    """The hotspots of a quarter as a GeoJSON map layer: per town, opinions received, unresolved and overdue."""
     rep = _report(ctx, db, user, quarter, county, as_of)
     return Response(rep.hotspots.to_crs("EPSG:4326").to_json(na="null", drop_id=True), media_type=GEOJSON)
 
@@ -323,6 +348,7 @@ def list_opinions(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county:
                   batch: Annotated[str | None, Query(pattern=QUARTER_PATTERN)] = None,
                   overdue: Annotated[bool | None, Query(description="Only open opinions past their deadline")] = None,
                   limit: Limit = 100, offset: Offset = 0) -> Response:
+    """A page of opinions filtered by area, status, level, category, batch or overdue (planners: their county; portal: its own)."""
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
     if user.role == "county_planner" and county is not None and county != user.county_code:
@@ -342,6 +368,7 @@ def list_opinions(request: Request, ctx: Ctx, db: Db, user: CurrentUser, county:
             summary="One opinion (the portal sees only the status of its own)", responses=responses(401, 404, 422))
 def get_opinion(row: OpinionDep, db: Db, user: CurrentUser,
                 include_contact: Annotated[bool, Query(description="Planners of the county only; audited")] = False) -> Response:
+    """One opinion; the portal sees only the status of its own, the contact only on request (audited)."""
     if user.role == "service":
         return json_response(_status_out(row))
     show = include_contact and user.may_edit(row.county_code)
@@ -357,6 +384,7 @@ def get_opinion(row: OpinionDep, db: Db, user: CurrentUser,
 @router.get("/opinions/{opinion_id}/history", summary="Every change of one opinion (audit trail)",
             responses=responses(401, 403, 404, 422))
 def opinion_history(user: Planner, row: OpinionDep, db: Db) -> Response:
+    """The audit trail of one opinion: every change with time, actor, role, action and detail."""
     rows = crud_opinions.opinion_history(db, row.id)
     return json_response([{"at": r.at, "actor": r.actor, "role": r.role, "action": r.action, "detail": r.detail}
                           for r in rows])
@@ -366,6 +394,10 @@ def opinion_history(user: Planner, row: OpinionDep, db: Db) -> Response:
 @router.post("/opinions/{opinion_id}/confirm", summary="Confirm category and level; routes the opinion",
              responses=responses(400, 401, 403, 404, 409, 413, 415, 422))
 def confirm_opinion(user: Planner, row: OpinionDep, body: Confirm, ctx: Ctx, db: Db) -> Response:
+    """Confirm an opinion's category and level, which routes it to a unit with a deadline.
+
+    Only received or escalated opinions are confirmed (409 otherwise); an escalated one must go up a level.
+    """
     require_edit(user, row.county_code, "confirm opinions")
     if row.status not in ("received", "escalated"):
         raise ApiProblem(409, f"opinion {row.id} is {row.status}; only received or escalated opinions are confirmed",
@@ -392,6 +424,7 @@ def confirm_opinion(user: Planner, row: OpinionDep, body: Confirm, ctx: Ctx, db:
 @router.post("/opinions/{opinion_id}/status", summary="Move an opinion along its life cycle",
              responses=responses(400, 401, 403, 404, 409, 413, 415, 422))
 def change_status(user: Planner, row: OpinionDep, body: StatusChange, db: Db) -> Response:
+    """Move an opinion along its life cycle (answer, close, reopen, escalate …); bad transitions are a 409."""
     require_edit(user, row.county_code, "handle opinions")
     try:
         ops.check_transition(row.status, body.status)

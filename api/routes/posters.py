@@ -25,6 +25,7 @@ PDF = "application/pdf"
 def station_poster(station: StationDep, ctx: Ctx, db: Db, user: CurrentUser, _: NoStore,
                    after: Annotated[dt.date | None, Query(description="Reception days from this date (default today)")]
                    = None) -> Response:
+    """A station's printable poster (PDF): details, conveners, next reception days and QR codes."""
     from geoplan.operations.posters import calendar_footnote, poster_items, render_posters
     from geoplan.operations.qr import PortalTemplates
     from geoplan.operations.reception import reception_days

@@ -1,5 +1,6 @@
 """Reception rotas (geoplan.operations.reception): planners create and read their county's rota;
-every role reads a station's public reception calendar (deputy ids only for planners)."""
+every role reads a station's public reception calendar (deputy ids only for planners).
+"""
 from __future__ import annotations
 
 import uuid
@@ -68,6 +69,10 @@ def _may_read(user: User, row: ReceptionRotaRow) -> bool:
              openapi_extra=request_body(RotaRequest), responses=responses(400, 401, 403, 413, 415, 422, 429))
 def create_rota(body: Annotated[RotaRequest, json_body(RotaRequest)], request: Request, ctx: Ctx, db: Db,
                 user: Planner, _: NoStore) -> Response:
+    """Plan a year's reception rota (the deputies on duty on the stations' reception days) and store it.
+
+    County planners plan their own county; bad calendar or unavailability rows are a 422 naming the row.
+    """
     from geoplan.operations.calendars import DayRule, calendar_from_records
     from geoplan.operations.reception import ReceptionRules, plan_reception, unavailable_from_records
     from geoplan.operations.tables import TableError
@@ -113,6 +118,7 @@ def create_rota(body: Annotated[RotaRequest, json_body(RotaRequest)], request: R
             responses=responses(401, 403, 422, 429))
 def list_rotas(request: Request, db: Db, user: Planner, _: NoStore,
                year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    """The stored rotas the planner may read, newest first, optionally of one year."""
     rows = crud.reception_rotas(db, year=year, county=user.county_code, city_wide=user.role == "city_planner")
     return json_response({"items": [_summary(r, request) for r in rows]})
 
@@ -130,6 +136,7 @@ def _rota(db: Session, user: User, rota_id: str) -> ReceptionRotaRow:
 @router.get("/reception/rotas/{rota_id}", summary="A stored rota: its days, duties, unmet rules and measures",
             responses=responses(401, 403, 404, 422))
 def get_rota(rota_id: RotaId, request: Request, db: Db, user: Planner, _: NoStore) -> Response:
+    """A stored rota in full: its summary, reception days and duties."""
     row = _rota(db, user, rota_id)
     return json_response({**_summary(row, request), "days": row.days, "duties": row.duties})
 
@@ -143,6 +150,10 @@ def get_rota(rota_id: RotaId, request: Request, db: Db, user: Planner, _: NoStor
 def station_reception(station: StationDep, db: Db, user: CurrentUser, _: NoStore,
                       year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                       format: Literal["json", "ics"] = "json") -> Response:
+    """One station's reception days of a year and the deputies on duty, as JSON or an iCalendar file.
+
+    The deputies' ids are shown only to a caller who may see that county's deputies.
+    """
     from geoplan.operations.ical import calendar_bytes, day_events
 
     frame, rota_id = stored_days(db, station.id, station.county_code, year)

@@ -52,6 +52,7 @@ def _page(request: Request, feats: list[dict[str, Any]], town_county: dict[str, 
             responses={**GEOJSON_200, **responses(401, 422, 503)})
 def review_network(user: CurrentUser, request: Request, ctx: Ctx, db: Db, county: Code = None, town: Code = None,
                    redundant: bool | None = None, limit: Limit = 1000, offset: Offset = 0) -> Response:
+    """A page of the review of the current station network (default parameters), filtered by area and redundancy."""
     check_limit(limit, ctx.settings.max_page_size)
     check_codes(ctx.catalog, county, town)
     feats = _review_features(ctx, db, None, Scenario())
@@ -63,6 +64,7 @@ def review_network(user: CurrentUser, request: Request, ctx: Ctx, db: Db, county
             responses={**GEOJSON_200, **responses(401, 404, 422, 503)})
 def review_scenario(user: CurrentUser, row: ScenarioDep, request: Request, ctx: Ctx, db: Db,
                     redundant: bool | None = None, limit: Limit = 1000, offset: Offset = 0) -> Response:
+    """A page of the review of the network under a stored scenario's parameters."""
     check_limit(limit, ctx.settings.max_page_size)
     sc = Scenario.model_validate_json(row.scenario_json)
     feats = _review_features(ctx, db, row.county_code, sc)

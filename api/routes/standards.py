@@ -18,13 +18,20 @@ from starlette.responses import Response
 from api import crud, crud_opinions
 from api.crud_opinions import frame
 from api.deps import Ctx, Db, Planner, StationDep, User, require_edit
-from api.opinion_deps import import_rejected, Day, FileUpload, require_view, today
+from api.opinion_deps import Day, FileUpload, import_rejected, require_view, today
 from api.problems import ApiProblem, responses
 from api.routes.common import GEOJSON, Code, check_codes, json_response
 from geoplan.operations.opinions import flag_overdue
 from geoplan.operations.planning_weights import scenario_feedback
-from geoplan.operations.standards import (ITEMS, RatingRule, activity_from_opinions, gaps_layer, league_table,
-                                          read_checklist, score_stations)
+from geoplan.operations.standards import (
+    ITEMS,
+    RatingRule,
+    activity_from_opinions,
+    gaps_layer,
+    league_table,
+    read_checklist,
+    score_stations,
+)
 
 router = APIRouter(tags=["standards"])
 ItemName = Literal["venue", "sign", "rules", "plan", "records", "study", "equipment", "online"]
@@ -42,6 +49,8 @@ class CheckIn(BaseModel):
 
 
 class ActivityIn(BaseModel):
+    """The number of reception days a station held in a year."""
+
     model_config = ConfigDict(extra="forbid")
 
     year: int = Field(ge=2000, le=2100)
@@ -68,6 +77,7 @@ def _records(t: pd.DataFrame) -> list[dict[Any, Any]]:
 @router.get("/standards/stations/{station_id}", summary="A station's eight haves, activity, score and rating",
             responses=responses(401, 403, 404, 422))
 def station_standards(user: Planner, station: StationDep, db: Db, year: Year = None) -> Response:
+    """A station's check of the eight haves, its activity, score and five-good rating for a year."""
     station_id, county = station.id, station.county_code
     require_view(user, county, "the standards")
     y = year or today().year
@@ -82,6 +92,7 @@ def station_standards(user: Planner, station: StationDep, db: Db, year: Year = N
 @router.put("/standards/stations/{station_id}/items/{item}", summary="Record the check of one of the eight haves",
             responses=responses(400, 401, 403, 404, 413, 415, 422))
 def put_check(user: Planner, station: StationDep, item: ItemName, body: CheckIn, db: Db) -> Response:
+    """Record the check of one of the eight haves for a station (not dated in the future); audited."""
     station_id, county = station.id, station.county_code
     require_edit(user, county, "record station checks")
     if body.checked_on > today() + dt.timedelta(days=1):
@@ -99,6 +110,7 @@ def put_check(user: Planner, station: StationDep, item: ItemName, body: CheckIn,
 @router.put("/standards/stations/{station_id}/activity", summary="Reception days a station held in a year",
             responses=responses(400, 401, 403, 404, 413, 415, 422))
 def put_activity(user: Planner, station: StationDep, body: ActivityIn, db: Db) -> Response:
+    """Record the reception days a station held in a year; audited."""
     station_id, county = station.id, station.county_code
     require_edit(user, county, "record station activity")
     before = crud_opinions.put_reception_days(db, station_id, body.year, body.reception_days, user.name)
@@ -111,6 +123,7 @@ def put_activity(user: Planner, station: StationDep, body: ActivityIn, db: Db) -
 @router.post("/standards/import", status_code=201, summary="Import a checklist from CSV/Excel (all or nothing)",
              responses=responses(400, 401, 403, 413, 415, 422))
 def import_checklist(body: FileUpload, ctx: Ctx, db: Db, user: Planner) -> Response:
+    """Import station checks from a CSV/Excel checklist: every row is stored, or none."""
     data = body.data()
     st = ctx.view(db).layers["stations"].frame
     with import_rejected():
@@ -144,6 +157,7 @@ def _scope(ctx: Ctx, db: Db, user: User, county: str | None) -> list[str]:
 @router.get("/standards/league", summary="League table of stations per county (score, five-good rating)",
             responses=responses(401, 403, 422))
 def league(ctx: Ctx, db: Db, user: Planner, county: Code = None, year: Year = None) -> Response:
+    """The league table of the stations in scope: score and five-good rating, per county."""
     ids = _scope(ctx, db, user, county)
     view = ctx.view(db).dataset
     table = league_table(_scores(db, year or today().year, ids), view.stations, view.towns, county=county)
@@ -153,6 +167,7 @@ def league(ctx: Ctx, db: Db, user: Planner, county: Code = None, year: Year = No
 @router.get("/standards/gaps", summary="Map layer: active stations missing any of the eight haves (GeoJSON)",
             responses={**responses(401, 403, 422), 200: {"content": {GEOJSON: {}}}})
 def gaps(ctx: Ctx, db: Db, user: Planner, county: Code = None, year: Year = None) -> Response:
+    """A GeoJSON map layer of the active stations missing any of the eight haves."""
     ids = _scope(ctx, db, user, county)
     view = ctx.view(db).dataset
     layer = gaps_layer(_scores(db, year or today().year, ids), view.stations)

@@ -50,6 +50,7 @@ def _history(db: Db, user: User, station: StationRef) -> list[dict[str, Any]]:
 @router.get("/stations/{station_id}", response_model=StationOut,
             summary="A station, as it stands after edits, with its edit history", responses=responses(401, 403, 404, 422))
 def get_station(user: Planner, station: StationDep, db: Db, _: NoStore) -> dict[str, Any]:
+    """A station as it stands after edits, its county and its edit history."""
     return {"station": station.feature, "county_code": station.county_code, "history": _history(db, user, station)}
 
 
@@ -57,6 +58,7 @@ def get_station(user: Planner, station: StationDep, db: Db, _: NoStore) -> dict[
              openapi_extra=request_body(StationProposal), responses=responses(400, 401, 403, 413, 415, 422, 429))
 def propose_station(user: Planner, body: Annotated[StationProposal, json_body(StationProposal)], ctx: Ctx,
                     db: Db) -> dict[str, Any]:
+    """Propose a new station at a point; its town and county come from the point (422 outside every town)."""
     town = ctx.catalog.town_at(body.lon, body.lat)
     if town is None:
         raise ApiProblem(422, f"point ({body.lon}, {body.lat}) lies in no town of the dataset", field="body.lon",
@@ -106,6 +108,7 @@ OptionalAction = Annotated[StationAction | None, json_body(StationAction, requir
              openapi_extra=request_body(StationAction, required=False),
              responses=responses(400, 401, 403, 404, 409, 413, 415, 422, 429))
 def close_station(user: Planner, station: StationDep, db: Db, body: OptionalAction) -> dict[str, Any]:
+    """Close a station (with an optional reason); the edit is stored and audited."""
     return _change(station, body or StationAction(), db, user, "close")
 
 
@@ -114,12 +117,14 @@ def close_station(user: Planner, station: StationDep, db: Db, body: OptionalActi
              openapi_extra=request_body(StationAction, required=False),
              responses=responses(400, 401, 403, 404, 409, 413, 415, 422, 429))
 def reopen_station(user: Planner, station: StationDep, db: Db, body: OptionalAction) -> dict[str, Any]:
+    """Reopen a closed station, or confirm a proposed one; the edit is stored and audited."""
     return _change(station, body or StationAction(), db, user, "reopen")
 
 
 @router.get("/stations/{station_id}/history", response_model=list[StationEdit], summary="Edits of one station",
             responses=responses(401, 403, 404, 422, 429))
 def station_history(user: Planner, station: StationDep, db: Db, _: NoStore) -> list[dict[str, Any]]:
+    """The edits of one station (a county planner: only its own county's stations)."""
     return _history(db, user, station)
 
 
@@ -131,6 +136,7 @@ def audit_log(user: Planner, request: Request, ctx: Ctx, db: Db, _: NoStore,
               actor: Annotated[str | None, Query(max_length=200)] = None,
               action: Annotated[str | None, Query(max_length=64)] = None,
               limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    """A page of the audit log, filtered by target, actor and action."""
     check_limit(limit, ctx.settings.max_page_size)
     rows, matched = crud.audit_entries(db, target_id=target_id, actor=actor, action=action, county=user.deputy_county,
                                        limit=limit, offset=offset)

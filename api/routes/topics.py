@@ -1,7 +1,8 @@
 """Committee topics ("1 + 5 + N") and their station visit plans (geoplan.operations.topics).
 
 Topics are the city standing committee's: city planners import them and plan the visits;
-every planner reads them, a county planner only the visits in their county."""
+every planner reads them, a county planner only the visits in their county.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,8 @@ PDF = "application/pdf"
 
 class TopicsImport(BaseModel):
     """Topic rows with the topics CSV's fields: id, committee_id, title, sectors, deliberation_date,
-    weeks_before. All rows are checked; one bad row (or an id already stored) rejects them all."""
+    weeks_before. All rows are checked; one bad row (or an id already stored) rejects them all.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -60,6 +62,7 @@ def _topic_out(r: TopicRow) -> dict[str, Any]:
 @router.post("/topics", status_code=201, summary="Import committee topics (all or nothing)",
              openapi_extra=request_body(TopicsImport), responses=responses(400, 401, 403, 409, 413, 415, 422, 429))
 def import_topics(body: Annotated[TopicsImport, json_body(TopicsImport)], ctx: Ctx, db: Db, user: Planner) -> Response:
+    """Import the special committees' topics: every row is stored, or none (409 if an id is taken); city-wide, so city planners only."""
     from geoplan.operations.tables import TableError
     from geoplan.operations.topics import topics_from_records
 
@@ -86,6 +89,7 @@ def import_topics(body: Annotated[TopicsImport, json_body(TopicsImport)], ctx: C
 
 @router.get("/topics", summary="Stored committee topics", responses=responses(401, 403))
 def list_topics(db: Db, user: Planner) -> Response:
+    """The stored committee topics."""
     rows = crud.topics(db)
     return json_response({"items": [_topic_out(r) for r in rows]})
 
@@ -116,6 +120,7 @@ def _busy(ctx: Any, db: Session, years: list[int], ds: Any, a: Any, wd: Any
              openapi_extra=request_body(VisitPlanRequest), responses=responses(400, 401, 403, 404, 413, 415, 422, 429))
 def create_visit_plan(body: Annotated[VisitPlanRequest, json_body(VisitPlanRequest)], request: Request, ctx: Ctx,
                       db: Db, user: Planner, _: NoStore) -> Response:
+    """Plan the station visits that carry the topics to their committees' groups (city-wide), and store the plan."""
     from geoplan.operations.topics import TopicRules, plan_topics
 
     require_edit(user, None, "plan topic visits")
@@ -173,12 +178,14 @@ def _plan(db: Session, plan_id: str) -> TopicPlanRow:
 @router.get("/topics/plans/{plan_id}", summary="A stored visit plan (a county planner sees its county's visits)",
             responses=responses(401, 403, 404, 422))
 def get_visit_plan(plan_id: PlanId, request: Request, db: Db, user: Planner, _: NoStore) -> Response:
+    """A stored visit plan: topics, visits, unmet rules and measures (a county planner sees its county's visits)."""
     return json_response(_plan_out(_plan(db, plan_id), request, user))
 
 
 @router.get("/topics/plans/{plan_id}/briefs/{topic_id}.pdf", summary="One topic's one-page brief (PDF, Chinese)",
             responses={200: {"content": {PDF: {}}}, **responses(401, 403, 404, 422)})
 def get_brief(plan_id: PlanId, topic_id: TopicId, db: Db, user: Planner, _: NoStore) -> Response:
+    """One topic's one-page brief of a stored plan, as a Chinese PDF."""
     import geopandas as gpd
 
     from geoplan.operations.schedules import topic_brief_pdf

@@ -38,8 +38,8 @@ from api.sessions import COOKIE, SessionAuth, SessionStore
 from api.workspace import STATIC_DIR
 from geoplan import crs, html_assets
 from geoplan.datasets import SITE_CATEGORIES
-from geoplan.scenario import Scenario, compare, plan
 from geoplan.i18n import GLOSSARY, LANGS, catalogue, localize_reason
+from geoplan.scenario import Scenario, compare, plan
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 Coords = Literal["wgs84", "gcj02"]
@@ -142,6 +142,10 @@ def _store(request: Request) -> SessionStore:
 
 @router.post("/session", summary="Sign in to the workspace with an API token", responses=responses(401, 403, 422))
 def sign_in(body: SignIn, request: Request, ctx: Ctx) -> Response:
+    """Sign in with a planner's API token: a new session cookie (HttpOnly, SameSite=Strict) and its CSRF token.
+
+    An unknown token is a 401, a service account's a 403; an earlier session of the browser is dropped.
+    """
     found = None
     for known, info in ctx.settings.tokens.items():
         if secrets.compare_digest(known.encode(), body.token.encode()):  # every token compared: constant time
@@ -164,6 +168,7 @@ def sign_in(body: SignIn, request: Request, ctx: Ctx) -> Response:
 
 @router.get("/session", summary="Who is signed in (and the CSRF token for state-changing requests)")
 def session_info(request: Request) -> Response:
+    """Whether a session is signed in, and if so who, with the CSRF token for state-changing requests."""
     s = getattr(request.state, "workspace_session", None)
     body = {"signed_in": False} if s is None else {"signed_in": True, **s.public()}
     return Response(json.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
@@ -171,6 +176,7 @@ def session_info(request: Request) -> Response:
 
 @router.delete("/session", status_code=204, summary="Sign out", response_class=Response)
 def sign_out(request: Request) -> Response:
+    """End the session and clear its cookie."""
     s = getattr(request.state, "workspace_session", None)
     if s is not None:
         _store(request).delete(s.id)
@@ -181,6 +187,7 @@ def sign_out(request: Request) -> Response:
 
 @router.get("/i18n/{lang}.json", summary="The workspace's message catalogue of one language")
 def messages(lang: Literal["zh", "en"], request: Request) -> Response:
+    """The workspace's messages and glossary in one language (zh or en)."""
     return compact_json({"lang": lang, "messages": catalogue(lang),
                          "glossary": {t.key: {"en": t.en, "zh": t.zh} for t in GLOSSARY}, "langs": list(LANGS)},
                         request)
@@ -188,6 +195,7 @@ def messages(lang: Literal["zh", "en"], request: Request) -> Response:
 
 @router.get("/config", summary="Basemaps and the signed-in planner's scope", responses=responses(401, 403))
 def config(request: Request, ctx: Ctx, user: Planner) -> Response:
+    """What the workspace needs to start: the planner's scope, counties, bounds, scenario defaults and basemaps."""
     import os
 
     key = os.environ.get("GEOPLAN_TIANDITU_KEY", "")
@@ -209,6 +217,7 @@ def config(request: Request, ctx: Ctx, user: Planner) -> Response:
             responses=responses(401, 403, 422))
 def layer(layer: WorkspaceLayer, request: Request, ctx: Ctx, db: Db, user: Planner, coords: CoordsQ = "wgs84",
           county: Annotated[str | None, Query(max_length=32)] = None) -> Response:
+    """A dataset layer for the map, with few properties and simplified outlines, in the basemap's coordinates."""
     view = ctx.view(db)
     ds = view.dataset
     def build() -> dict[str, Any]:
@@ -237,6 +246,7 @@ def layer(layer: WorkspaceLayer, request: Request, ctx: Ctx, db: Db, user: Plann
 @router.get("/crs/wgs84", summary="A clicked position on a GCJ-02 basemap back in WGS84")
 def to_wgs84(lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float, Query(ge=-90, le=90)],
              coords: CoordsQ = "gcj02") -> Response:
+    """Convert a position clicked on a GCJ-02 basemap back to WGS84."""
     x, y = crs.convert([lon], [lat], coords, "wgs84")
     return Response(json.dumps({"lon": round(float(x[0]), 7), "lat": round(float(y[0]), 7)}),
                     media_type="application/json")
@@ -245,6 +255,7 @@ def to_wgs84(lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float
 @router.get("/baseline", summary="Share of people within reach of the current network, per town and county",
             responses=responses(401, 403))
 def baseline(request: Request, ctx: Ctx, db: Db, user: Planner) -> Response:
+    """The share of people within reach of the current network, per town and county."""
     view = ctx.view(db)
 
     def build() -> dict[str, Any]:
@@ -266,6 +277,7 @@ class PlanName(BaseModel):
 
 @router.put("/plans/{scenario_id}/name", summary="Save a plan under a name", responses=responses(401, 403, 404, 422))
 def save_plan(user: Planner, row: LockedScenario, body: PlanName, request: Request, db: Db) -> Response:
+    """Save a plan under a name; the rename is audited."""
     require_edit(user, row.county_code, "save plans")
     crud.add_audit(db, user, "scenario.rename", "scenario", row.id, row.county_code, {"from": row.name, "to": body.name})
     row.name = body.name
@@ -275,6 +287,7 @@ def save_plan(user: Planner, row: LockedScenario, body: PlanName, request: Reque
 
 @router.get("/plans", summary="The planner's plans (own county for a county planner)", responses=responses(401, 403))
 def plans(request: Request, db: Db, user: Planner) -> Response:
+    """The planner's plans, newest first (a county planner: its own county's)."""
     q = select(ScenarioRow)
     if user.role != "city_planner":
         q = q.where(ScenarioRow.county_code == user.county_code)
@@ -286,6 +299,7 @@ def plans(request: Request, db: Db, user: Planner) -> Response:
             responses=responses(401, 403, 404, 409, 422))
 def plan_view(user: Planner, row: ScenarioDep, plan_row: PlanDep, request: Request, coords: CoordsQ = "wgs84",
               lang: LangQ = "zh") -> Response:
+    """A plan for the map: summary, towns and stations with the reasons for each decision."""
     _check_sees(user, row)
     fc = _convert_features(plan_row.stations_geojson, coords)
     feats = []
@@ -304,6 +318,7 @@ def plan_view(user: Planner, row: ScenarioDep, plan_row: PlanDep, request: Reque
             responses=responses(401, 403, 404, 409, 422, 503))
 def plan_assignment(user: Planner, row: ScenarioDep, plan_row: PlanDep, request: Request, ctx: Ctx, db: Db,
                     coords: CoordsQ = "wgs84") -> Response:
+    """A plan's deputy groups → stations links as GeoJSON lines."""
     _check_sees(user, row)
     view = ctx.view(db)
     assign = geoplan_function("assign", "assign")
@@ -328,6 +343,7 @@ def plan_assignment(user: Planner, row: ScenarioDep, plan_row: PlanDep, request:
             responses=responses(401, 403, 404, 409, 422))
 def export_csv(user: Planner, row: ScenarioDep, plan_row: PlanDep,
                table: Literal["stations", "towns"] = "stations", lang: LangQ = "zh") -> Response:
+    """A plan's stations or towns as CSV (UTF-8 with BOM, so that Excel opens it)."""
     _check_sees(user, row)
     if table == "towns":
         rows = plan_row.summary.get("towns") or []
@@ -348,6 +364,7 @@ def export_csv(user: Planner, row: ScenarioDep, plan_row: PlanDep,
 @router.get("/plans/{scenario_id}/map", summary="A plan as a standalone HTML map (works offline)",
             responses=responses(401, 403, 404, 409, 422, 503))
 def export_map(user: Planner, row: ScenarioDep, plan_row: PlanDep, ctx: Ctx, db: Db, lang: LangQ = "zh") -> Response:
+    """A plan as a standalone HTML map with every asset inlined, so that it opens offline."""
     _check_sees(user, row)
     plan_map = geoplan_function("maps", "plan_map")
     m = plan_map(ctx.view(db).dataset_for(row.county_code), load_plan(plan_row.gpkg), lang=lang)
@@ -360,6 +377,7 @@ def export_map(user: Planner, row: ScenarioDep, plan_row: PlanDep, ctx: Ctx, db:
             responses=responses(401, 403, 404, 409, 422))
 def compare_plans(request: Request, db: Db, user: Planner, a: Annotated[str, Query(min_length=1, max_length=64)],
                   b: Annotated[str, Query(min_length=1, max_length=64)], coords: CoordsQ = "wgs84") -> Response:
+    """Two plans compared: metrics, towns, and the stations whose decision differs."""
     ra, pa = _plan_for(db, user, a)
     rb, pb = _plan_for(db, user, b)
     cmp = compare(load_plan(pa.gpkg), load_plan(pb.gpkg))

@@ -1,5 +1,6 @@
 """Package-private flow kernel of :mod:`geoplan.assign`: bounded bipartite min-cost
-flow (networkx network simplex) and k-nearest candidate arcs (scipy KD-tree)."""
+flow (networkx network simplex) and k-nearest candidate arcs (scipy KD-tree).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """Package-private inputs of :mod:`geoplan.assign`: the dataset (and a plan's stations)
 as metric arrays — towns and how under-served they are, stations, groups, deputies
-and their sector shares."""
+and their sector shares.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

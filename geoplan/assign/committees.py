@@ -1,5 +1,6 @@
 """Rule 4, "1 + 5 + N": each special committee linked to ``committee_groups`` deputy groups
-matched by sector to its field, no group serving two committees unless too few exist."""
+matched by sector to its field, no group serving two committees unless too few exist.
+"""
 from __future__ import annotations
 
 import math
@@ -17,6 +18,29 @@ __all__ = ["committee_groups"]
 
 def committee_groups(inp: Inputs, links: pd.DataFrame, committees: pd.DataFrame,
                       rules: Rules) -> tuple[pd.DataFrame, list[Shortfall]]:
+    """Rule 4, "1 + 5 + N": link each special committee to ``rules.committee_groups`` deputy groups.
+
+    Groups are matched by sector to the committee's field (share of the group's deputies in the
+    field, the group's own sector, its linked industry stations in the field) as a min-cost flow;
+    no group serves two committees unless there are too few groups.
+
+    Parameters
+    ----------
+    inp
+        The prepared deputies, groups and stations (coordinates and sector codes).
+    links
+        The group ↔ station links of rule 1 (``group_id``, ``station_id``, ``sector``).
+    committees
+        The special committees (``id`` and a comma-separated ``sectors`` field).
+    rules
+        The assignment rules.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, list[Shortfall]]
+        One row per (committee, group) link with the sector match, and the rules left short (too few groups, groups outside
+        the committee's field, groups serving two committees).
+    """
     n_c, n_g, need = len(committees), len(inp.groups), rules.committee_groups
     field_idx = [sector_index(pd.Series([s.strip() for s in str(v).split(",") if s.strip()]))
                  for v in committees["sectors"]]

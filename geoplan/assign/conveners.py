@@ -1,7 +1,7 @@
 """Rule 2, conveners: each station gets ``conveners_per_station`` deputies of its linked
-groups (plus a liaison-officer slot); no deputy convenes more than ``max_convened_per_deputy``."""
+groups (plus a liaison-officer slot); no deputy convenes more than ``max_convened_per_deputy``.
+"""
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,27 @@ from geoplan.assign.rules import Rules
 __all__ = ["conveners"]
 
 def conveners(inp: Inputs, links: pd.DataFrame, rules: Rules) -> tuple[pd.DataFrame, list[Shortfall]]:
+    """Rule 2: choose the convener deputies of every station from the groups linked to it.
+
+    Each station gets ``rules.conveners_per_station`` deputies (nearest first, preferring the
+    convener levels and the station's sector) plus a liaison-officer slot; no deputy convenes
+    more than ``rules.max_convened_per_deputy`` stations.
+
+    Parameters
+    ----------
+    inp
+        The prepared deputies, groups and stations.
+    links
+        The group ↔ station links of rule 1.
+    rules
+        The assignment rules.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, list[Shortfall]]
+        One row per (station, slot) with role, deputy, group, level and distance, and the stations
+        left with fewer conveners than required.
+    """
     st, deps = inp.stations, inp.deputies
     n_s, n_d = len(st), len(deps)
     lo, hi = rules.conveners_per_station

@@ -1,5 +1,6 @@
 """The assignment's result: :class:`Assignment` (tables, shortfalls, metrics; CSV and
-GeoPackage output) and :class:`Shortfall` (one rule that could not hold)."""
+GeoPackage output) and :class:`Shortfall` (one rule that could not hold).
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence

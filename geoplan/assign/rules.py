@@ -1,5 +1,6 @@
 """The assignment rules' parameters: :class:`Rules`, a frozen pydantic model like
-:class:`~geoplan.planning.Scenario`, and the names of the rules a shortfall can refer to."""
+:class:`~geoplan.planning.Scenario`, and the names of the rules a shortfall can refer to.
+"""
 from __future__ import annotations
 
 import math

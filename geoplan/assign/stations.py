@@ -1,7 +1,7 @@
 """Rule 1, groups ↔ stations: every active station linked to a deputy group, every group to
-1..``max_stations_per_group`` stations; short links, industry stations to sector-rich groups."""
+1..``max_stations_per_group`` stations; short links, industry stations to sector-rich groups.
+"""
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,25 @@ from geoplan.assign.rules import Rules
 __all__ = ["group_stations"]
 
 def group_stations(inp: Inputs, rules: Rules) -> tuple[pd.DataFrame, list[Shortfall]]:
+    """Rule 1: link every active station to a deputy group and every group to its stations.
+
+    Candidate links are the ``rules.k_nearest`` stations/groups within ``rules.max_link_distance_m``
+    (plus sector-rich groups for industry stations); a min-cost flow picks 1..``max_stations_per_group``
+    short links per group, discounted when the group's deputies share the station's sector.
+
+    Parameters
+    ----------
+    inp
+        The prepared deputies, groups and stations.
+    rules
+        The assignment rules.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, list[Shortfall]]
+        One row per (group, station) link with its distance, and the rules left short (stations without a group, groups
+        without a station, deputies who cannot enter a station).
+    """
     n_g, n_s = len(inp.groups), len(inp.stations)
     k, r = rules.k_nearest, float(rules.max_link_distance_m)
     pairs = [knn_pairs(inp.gxy, inp.sxy, k, r)]  # k nearest stations of each group

@@ -1,6 +1,7 @@
 """Rule 3, visiting deputies → towns: national deputies one by one, provincial and city
 deputies by group; every town a visitor before any gets a second, under-served towns first
-(a rectangular linear assignment)."""
+(a rectangular linear assignment).
+"""
 from __future__ import annotations
 
 import math
@@ -17,6 +18,25 @@ from geoplan.datasets import DEPUTY_LEVELS
 __all__ = ["deputy_towns"]
 
 def deputy_towns(inp: Inputs, rules: Rules) -> tuple[pd.DataFrame, pd.DataFrame, list[Shortfall]]:
+    """Rule 3: send visiting deputies to towns, every town one visitor before any gets a second.
+
+    National deputies visit one by one, provincial and city deputies as their group's team; a
+    rectangular linear assignment spreads them over the towns, under-served towns first.
+
+    Parameters
+    ----------
+    inp
+        The prepared deputies, groups and towns.
+    rules
+        The assignment rules.
+
+    Returns
+    -------
+    tuple[pandas.DataFrame, pandas.DataFrame, list[Shortfall]]
+        One row per visiting deputy with the town, one row per town with its visitor counts,
+        and the towns left with fewer visiting units than
+        ``rules.min_visitors_per_town``.
+    """
     deps, towns = inp.deputies, inp.towns
     level = deps["level"].to_numpy()
     indiv = np.flatnonzero(np.isin(level, rules.individual_visitor_levels))

@@ -1,5 +1,6 @@
 """What the reception, topic and poster modules share: the network as flat arrays, the unmet
-rules, output writers. Package-private."""
+rules, output writers. Package-private.
+"""
 from __future__ import annotations
 
 import datetime as dt

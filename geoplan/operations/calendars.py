@@ -33,8 +33,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from geoplan.exceptions import InputError
-from geoplan.operations.tables import (RowProblem, TableError, check_rows, date_field, read_csv_records,
-                                       str_field, time_field)
+from geoplan.operations.tables import (
+    RowProblem,
+    TableError,
+    check_rows,
+    date_field,
+    read_csv_records,
+    str_field,
+    time_field,
+)
 from geoplan.operations.workdays import WorkdayCalendar
 
 __all__ = ["DayRule", "CalendarEntry", "ReceptionCalendar", "read_calendar", "calendar_from_records",

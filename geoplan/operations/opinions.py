@@ -31,9 +31,19 @@ import numpy as np
 import pandas as pd
 
 from geoplan.exceptions import InputError
-from geoplan.operations._opinion_helpers import (CATEGORIES, CHANNELS, LEVELS, OPEN_STATUSES, STATUSES,
-                                                  ImportRowsError, RowProblem, parse_date, read_table,
-                                                  require_columns, vocab_value)
+from geoplan.operations._opinion_helpers import (
+    CATEGORIES,
+    CHANNELS,
+    LEVELS,
+    OPEN_STATUSES,
+    STATUSES,
+    ImportRowsError,
+    RowProblem,
+    parse_date,
+    read_table,
+    require_columns,
+    vocab_value,
+)
 from geoplan.operations.workdays import WorkdayCalendar
 
 __all__ = ["COLUMNS", "EXPORT_COLUMNS", "PROTECTED", "TRANSITIONS", "ImportRowsError", "RowProblem",
@@ -151,7 +161,7 @@ def unresolved_by_town(opinions: pd.DataFrame) -> pd.Series:
 def read_opinions(source: str | Path | bytes, towns: pd.DataFrame, stations: pd.DataFrame | None = None,
                   name: str | None = None, submitted_by: str = "import",
                   existing_ids: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Read opinions from CSV or Excel, all or nothing.
+    r"""Read opinions from CSV or Excel, all or nothing.
 
     Columns: ``received_on, channel, text`` and ``station_id`` or ``town_code`` (the station's town is
     used when only the station is given); optional ``id, contact, category, level`` (given by the
@@ -166,7 +176,7 @@ def read_opinions(source: str | Path | bytes, towns: pd.DataFrame, stations: pd.
     Examples
     --------
     >>> towns = pd.DataFrame({"code": ["T1"], "county_code": ["C1"]})
-    >>> csv = "received_on,town_code,channel,text\\n2026-05-06,T1,接待日,村口路灯坏了\\n".encode()
+    >>> csv = "received_on,town_code,channel,text\n2026-05-06,T1,接待日,村口路灯坏了\n".encode()
     >>> read_opinions(csv, towns, name="x.csv").loc[0, ["id", "channel", "status"]].tolist()
     ['OP-20260506-0001', 'reception_day', 'received']
     """

@@ -287,7 +287,8 @@ def calendar_footnote(notes: list[str] | tuple[str, ...]) -> str | None:
 def write_county_posters(items: list[PosterItem], out_dir: str | Path, *, templates: PortalTemplates | None = None,
                          per_station: bool = False, footnote: str | None = None) -> list[Path]:
     """One PDF per county (``<out_dir>/posters_<county>.pdf``), optionally one per station too
-    (``<out_dir>/stations/<id>.pdf``). Returns the paths written."""
+    (``<out_dir>/stations/<id>.pdf``). Returns the paths written.
+    """
     out = Path(out_dir)
     paths = []
     by_county: dict[str, list[PosterItem]] = {}

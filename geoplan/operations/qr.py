@@ -48,7 +48,8 @@ def _check_template(kind: str, value: str) -> str:
 
 class PortalTemplates(BaseSettings):
     """Address templates of the deputy portal (environment ``GEOPLAN_PORTAL_URL_TEMPLATE``,
-    ``GEOPLAN_STATION_URL_TEMPLATE``)."""
+    ``GEOPLAN_STATION_URL_TEMPLATE``).
+    """
 
     model_config = SettingsConfigDict(env_prefix="GEOPLAN_", extra="ignore", frozen=True)
 

@@ -38,7 +38,6 @@ Examples
 """
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +52,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from geoplan.assign import shortfall_lines
 from geoplan.datasets import Dataset
 from geoplan.exceptions import InputError
-from geoplan.operations._helpers import (Network, Unmet, deputy_station_pairs, distances_m, fmt_number, network,
-                                         records, save_tables, unmet_frame, write_csvs)
+from geoplan.operations._helpers import (
+    Network,
+    Unmet,
+    deputy_station_pairs,
+    distances_m,
+    fmt_number,
+    network,
+    records,
+    save_tables,
+    unmet_frame,
+    write_csvs,
+)
 from geoplan.operations.calendars import ReceptionCalendar
 from geoplan.operations.tables import check_rows, date_field, read_csv_records, str_field
 from geoplan.operations.workdays import WorkdayCalendar

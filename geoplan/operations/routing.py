@@ -39,8 +39,17 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geoplan.exceptions import InputError
-from geoplan.operations._opinion_helpers import (CATEGORIES, LEVELS, ImportRowsError, RowProblem, add_workdays,
-                                                  quarter_bounds, quarter_of, read_table, require_columns)
+from geoplan.operations._opinion_helpers import (
+    CATEGORIES,
+    LEVELS,
+    ImportRowsError,
+    RowProblem,
+    add_workdays,
+    quarter_bounds,
+    quarter_of,
+    read_table,
+    require_columns,
+)
 from geoplan.operations.workdays import WorkdayCalendar
 
 __all__ = ["DEFAULT_RULES", "Routed", "RoutingRule", "RoutingRules", "Track", "read_rules", "route", "rules_frame"]

@@ -91,14 +91,14 @@ def _bool(text: str) -> bool | None:
 
 def read_checklist(source: str | Path | bytes, station_ids: frozenset[str] | None = None,
                    name: str | None = None) -> pd.DataFrame:
-    """Read a checklist (``station_id, item, ok, checked_on, evidence``) from CSV/Excel, all or nothing.
+    r"""Read a checklist (``station_id, item, ok, checked_on, evidence``) from CSV/Excel, all or nothing.
 
     ``item`` is a key of :data:`ITEMS` or its Chinese name; ``ok`` is yes/no (是/否, 1/0, true/false).
     A station may list some items only; the same (station, item) twice is an error.
 
     Examples
     --------
-    >>> csv = "station_id,item,ok,checked_on,evidence\\nS1,有场所,是,2026-03-01,现场照片\\n".encode()
+    >>> csv = "station_id,item,ok,checked_on,evidence\nS1,有场所,是,2026-03-01,现场照片\n".encode()
     >>> r = read_checklist(csv, name="c.csv"); r.loc[0, "item"], bool(r.loc[0, "ok"])
     ('venue', True)
     """

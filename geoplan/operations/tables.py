@@ -209,9 +209,9 @@ def check_rows(rows: Iterable[Mapping[str, Any]], source: str, fields: Mapping[s
 
 def read_csv_records(path: str | Path, required: Iterable[str], what: str
                      ) -> tuple[list[dict[str, str]], list[int], str]:
-    """The rows of a UTF-8 CSV as text records, their line numbers, and the file name for messages.
+    r"""The rows of a UTF-8 CSV as text records, their line numbers, and the file name for messages.
 
-    Missing required columns, an unreadable file and ragged rows are :class:`InputError`\\ s
+    Missing required columns, an unreadable file and ragged rows are :class:`InputError`\ s
     naming the file (and the line).
     """
     path = Path(path)

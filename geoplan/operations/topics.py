@@ -1,4 +1,4 @@
-"""\"1 + 5 + N\": the special committees' topics carried to their groups' stations.
+"""The "1 + 5 + N" rule: the special committees' topics carried to their groups' stations.
 
 Each special committee is linked to 5 deputy groups (the assignment's ``committee_groups``).
 Before the standing committee deliberates a topic, deputies of those groups study it at the
@@ -38,10 +38,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geoplan.datasets import SECTORS, Dataset
 from geoplan.exceptions import InputError
-from geoplan.operations._helpers import (Network, Unmet, deputy_station_pairs, distances_m, fmt_number, network,
-                                         records, save_tables, unmet_frame, write_csvs)
-from geoplan.operations.tables import (check_rows, choice_field, date_field, int_field, read_csv_records,
-                                       str_field)
+from geoplan.operations._helpers import (
+    Network,
+    Unmet,
+    deputy_station_pairs,
+    distances_m,
+    fmt_number,
+    network,
+    records,
+    save_tables,
+    unmet_frame,
+    write_csvs,
+)
+from geoplan.operations.tables import check_rows, choice_field, date_field, int_field, read_csv_records, str_field
 from geoplan.operations.workdays import WorkdayCalendar
 from geoplan.optimize.mip import run_highs
 from geoplan.settings import STORAGE_CRS
@@ -138,9 +147,14 @@ class VisitPlan:
     rules: TopicRules = field(default_factory=TopicRules)
 
     def unmet_table(self) -> pd.DataFrame:
+        """The unmet rules as a table (one row per rule, target and shortfall)."""
         return unmet_frame(self.unmet)
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The plan as named tables: topics, visits, stations, unmet, metrics and notes.
+
+        These are the layers :meth:`save` writes and the files :meth:`to_csv` writes.
+        """
         metrics = pd.DataFrame({"metric": list(self.metrics), "value": [float(v) for v in self.metrics.values()]})
         topics = self.topics.assign(sectors=self.topics["sectors"].map(lambda v: ",".join(v)))
         return {"topics": topics, "visits": self.visits, "stations": self.stations, "unmet": self.unmet_table(),
@@ -151,15 +165,18 @@ class VisitPlan:
         return save_tables(path, {f"topic_{k}": v for k, v in self.tables().items()})
 
     def to_csv(self, directory: str | Path) -> list[Path]:
+        """Write each of :meth:`tables` (without geometry) as ``<directory>/<name>.csv``; the paths written."""
         return write_csvs(directory, self.tables())
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data: rules, metrics, notes and the tables as lists of records."""
         t = self.tables()
         return {"rules": self.rules.model_dump(mode="json"), "metrics": dict(self.metrics), "notes": list(self.notes),
                 "topics": records(t["topics"]), "visits": records(self.visits), "stations": records(self.stations),
                 "unmet": records(self.unmet_table())}
 
     def report(self) -> str:
+        """A plain-text summary: notes, metrics and the first 20 unmet rules."""
         lines = [f"note: {n}" for n in self.notes]
         lines += [f"{k:<34} {fmt_number(v)}" for k, v in self.metrics.items()]
         if self.unmet:

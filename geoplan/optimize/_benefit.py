@@ -1,6 +1,7 @@
 """The benefit-model front end shared by attendance and p-median: fixed
 sites become per-row floors, useless columns go, the engine solves the
-reduced model, and the answer is valued and certified on the full matrix."""
+reduced model, and the answer is valued and certified on the full matrix.
+"""
 from __future__ import annotations
 
 import time

@@ -5,7 +5,8 @@ stored pairs take the LP route under ``solver="auto"`` instead: LP duals ->
 fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
 Everything here works on a reduced :class:`~geoplan.optimize.greedy.Model`
-and returns an :class:`EngineResult` in its (reduced) site indices."""
+and returns an :class:`EngineResult` in its (reduced) site indices.
+"""
 from __future__ import annotations
 
 import time
@@ -150,7 +151,8 @@ def _solve_exact(model: Model, g: np.ndarray, deadline: float, seed: int) -> Eng
 def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: float, window: float) -> _Lagrangian:
     """Subgradient bound and fixing, then the Lagrangian heuristic (swap from
     the relaxation's site set) with refixing; phases end at fixed shares of
-    ``[start, start + window]``."""
+    ``[start, start + window]``.
+    """
     ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0, start + 0.9 * window)
     if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
         s2 = swap_search(model, top, start + 0.7 * window)
@@ -269,7 +271,8 @@ def _kernel_incumbent(model: Model, s: np.ndarray, fix0: np.ndarray, fix1: np.nd
     """Incumbent from an exact MIP over the sites the LP and the reduced
     values point at (a kernel / RENS-like neighbourhood), time-capped;
     None if there was no time or no feasible answer.  Reduced-cost fixing
-    is strong only with a near-optimal incumbent, so this pays for itself."""
+    is strong only with a near-optimal incumbent, so this pays for itself.
+    """
     k = min(model.m, int(KERNEL_FACTOR * model.p))
     kernel = np.zeros(model.m, bool)
     kernel[np.argsort(-v, kind="stable")[:k]] = True
@@ -288,7 +291,8 @@ def _solve_restricted(model: Model, fix0: np.ndarray, fix1: np.ndarray, warm: np
     """MIP with ``fix0`` closed and ``fix1`` open, built on the restricted model
     (fixed sites removed, rows re-merged) and warm-started from ``warm`` when
     it respects the fixing.  Returns ``(selected, objective, bound, status)``
-    in the full model's terms."""
+    in the full model's terms.
+    """
     sub, free, open_, const = restrict(model, fix0, fix1)
     if sub.m == 0 or sub.p <= 0:
         return open_, const, const, "optimal"
@@ -311,7 +315,8 @@ def _no_incumbent(model: Model) -> EngineResult:
     """Time ran out before any feasible selection was found (only possible
     with group rules the greedy could not meet): open the best sites of each
     group up to its minimum, then the best others within caps.  The caller's
-    checks guarantee this is feasible; the bound is unknown (inf)."""
+    checks guarantee this is feasible; the bound is unknown (inf).
+    """
     m, p = model.m, model.p
     colv = np.asarray(model.B.sum(axis=0)).ravel() + model.bonus
     order = np.lexsort((np.arange(m), -colv))

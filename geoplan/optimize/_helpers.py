@@ -1,6 +1,7 @@
 """What the optimizer models share: candidate and group checks, coverage of
 a site set, filling a selection up to ``p`` within group caps, and the one
-certification step (clamp the bound, compute the gap, name the status)."""
+certification step (clamp the bound, compute the gap, name the status).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,7 +20,8 @@ OPT_GAP = 1e-6  # relative gap at or below which a solution is called optimal
 class Groups(NamedTuple):
     """Checked group rules: per-site labels, *remaining* minimum per group
     (fixed sites already counted) and maximum new sites per group; all None
-    when the model has no groups."""
+    when the model has no groups.
+    """
 
     grp: np.ndarray | None
     rmin: np.ndarray | None
@@ -45,7 +47,8 @@ def certify(objective: float, bound: float, sense: Sense, status: Status) -> Cer
     """The last step of every model: a bound can never be worse than the
     answer it certifies (clamped), the gap follows from both, and
     "optimal" is claimed exactly when the gap shows it (a solver's
-    "optimal" with a larger gap becomes "feasible")."""
+    "optimal" with a larger gap becomes "feasible").
+    """
     b = (max(float(bound), objective) if sense == "max" else min(float(bound), objective)) + 0.0  # no "-0"
     gap = relative_gap(objective, b, sense)
     if gap <= OPT_GAP:

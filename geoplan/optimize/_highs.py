@@ -1,6 +1,7 @@
 """HiGHS plumbing shared by every model: a silent ``Highs`` object, the one
 CSR -> ``HighsLp`` builder and :func:`run_highs` (solve, read back the
-answer, a *valid* bound and the status)."""
+answer, a *valid* bound and the status).
+"""
 from __future__ import annotations
 
 import os
@@ -75,7 +76,8 @@ def _flush_c_stdout() -> None:
 def highs_lp(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, A: sp.spmatrix, rlo: np.ndarray,
              rhi: np.ndarray, maximize: bool, integer: np.ndarray | None = None) -> highspy.HighsLp:
     """The one CSR -> ``highspy.HighsLp`` builder: ``max/min c·x`` s.t.
-    ``rlo <= A x <= rhi``, ``lo <= x <= hi``, ``x_j`` integer where ``integer``."""
+    ``rlo <= A x <= rhi``, ``lo <= x <= hi``, ``x_j`` integer where ``integer``.
+    """
     import highspy
 
     lp = highspy.HighsLp()

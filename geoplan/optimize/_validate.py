@@ -1,5 +1,6 @@
 """Input checks shared by the optimizers.  Every failure is an InputError
-(a ValueError) naming the argument and the rule."""
+(a ValueError) naming the argument and the rule.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

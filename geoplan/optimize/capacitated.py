@@ -1,7 +1,8 @@
 """Capacitated max coverage: each station serves at most its capacity,
 demand may be split (an assignment MIP on the sparse pairs).
 
-Reached through ``max_coverage(..., capacity=...)``."""
+Reached through ``max_coverage(..., capacity=...)``.
+"""
 from __future__ import annotations
 
 import heapq
@@ -22,7 +23,8 @@ __all__ = ["solve_capacitated"]
 
 class _Assignment(NamedTuple):
     """The MIP ``max c·x`` s.t. ``rlo <= M x <= rhi``, ``lo <= x <= hi``;
-    columns: ``y`` (one per site), then ``x`` (one per stored pair)."""
+    columns: ``y`` (one per site), then ``x`` (one per stored pair).
+    """
 
     c: np.ndarray
     M: sp.csr_matrix
@@ -46,7 +48,8 @@ def _pairs(A: sp.csr_matrix, w: np.ndarray) -> sp.csr_matrix:
 def _greedy_open(B: sp.csr_matrix, w: np.ndarray, cap: np.ndarray, bonus: np.ndarray, p: int,
                  fx: np.ndarray, g: Groups) -> np.ndarray:
     """Lazy greedy by ``min(cap, unserved weight in reach) + bonus``, filling
-    the fixed stations first, respecting group minimums and caps."""
+    the fixed stations first, respecting group minimums and caps.
+    """
     m = B.shape[1]
     isfix = np.zeros(m, bool)
     isfix[fx] = True
@@ -100,7 +103,8 @@ def _assignment_model(B: sp.csr_matrix, w: np.ndarray, cap: np.ndarray, bonus: n
                       fx: np.ndarray, g: Groups) -> _Assignment:
     """``max Σ w_i x_ij + Σ bonus_j y_j`` s.t. ``Σ_j x_ij <= 1``,
     ``Σ_i w_i x_ij <= cap_j y_j``, ``x_ij <= y_j``, ``Σ_{new} y_j <= p``,
-    group rows; fixed ``y_j = 1``."""
+    group rows; fixed ``y_j = 1``.
+    """
     n, m = B.shape
     rows = np.repeat(np.arange(n), np.diff(B.indptr))
     cols = B.indices
@@ -132,7 +136,8 @@ def _assignment_model(B: sp.csr_matrix, w: np.ndarray, cap: np.ndarray, bonus: n
 
 def _served_by(mod: _Assignment, m: int, open_sites: np.ndarray, deadline: float, seed: int) -> float:
     """The exact value of an open set: the best split of demand (an LP with
-    ``y`` fixed; small, so it gets at least a second even near the deadline)."""
+    ``y`` fixed; small, so it gets at least a second even near the deadline).
+    """
     nnz = len(mod.c) - m
     y = np.zeros(m)
     y[open_sites] = 1

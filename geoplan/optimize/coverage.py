@@ -1,6 +1,7 @@
 """Max coverage (MCLP with fixed stations, bonuses and group rules; the
 capacitated variant lives in :mod:`geoplan.optimize.capacitated`) and set
-cover."""
+cover.
+"""
 from __future__ import annotations
 
 import heapq
@@ -156,7 +157,8 @@ def _reduced_model(A: sp.csr_matrix, w: np.ndarray, p: int, fixcov: np.ndarray, 
                    cands: Candidates) -> tuple[Model, np.ndarray]:
     """The benefit model of max coverage (rows not yet covered by the fixed
     sites, identical rows merged, dominated sites dropped) and, per model
-    column, its position in ``cands.cand``."""
+    column, its position in ``cands.cand``.
+    """
     grp, rmin, gcap = cands.groups
     cand = cands.cand
     deg = np.diff(A.indptr)

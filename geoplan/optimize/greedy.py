@@ -36,14 +36,17 @@ class Model:
 
     @property
     def n(self) -> int:
+        """Number of demand rows."""
         return int(self.B.shape[0])
 
     @property
     def m(self) -> int:
+        """Number of candidate sites (columns)."""
         return int(self.B.shape[1])
 
     @property
     def Bc(self) -> sp.csc_matrix:
+        """The benefit matrix in CSC form with sorted indices (built once, for column access)."""
         if self._Bc is None:
             self._Bc = self.B.tocsc()
             self._Bc.sort_indices()
@@ -51,12 +54,14 @@ class Model:
 
     @property
     def rows(self) -> np.ndarray:
+        """The row index of every stored entry of ``B`` (built once)."""
         if self._rows is None:
             self._rows = np.repeat(np.arange(self.n), np.diff(self.B.indptr))
         return self._rows
 
     @property
     def constrained(self) -> bool:
+        """Whether the per-group minimum or maximum counts can bind."""
         # bool(): the numpy comparisons give np.bool_, the annotation promises bool
         return bool(self.grp is not None and (
             (self.gmin is not None and (self.gmin > 0).any())
@@ -73,10 +78,12 @@ class Model:
         return max(0.0, (ub - lb) / den)
 
     def tol(self, lb: float) -> float:
+        """Absolute tolerance for comparing objectives near the bound ``lb`` (1e-7, relative)."""
         ref = abs(lb) if self.cost_offset is None else abs(self.cost_offset - lb)
         return 1e-7 * max(1.0, ref)
 
     def feasible(self, sel: np.ndarray) -> bool:
+        """Whether the open set ``sel`` respects ``p`` and the per-group minimum and maximum counts."""
         if len(sel) > self.p:
             return False
         if self.grp is None:

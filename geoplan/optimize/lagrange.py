@@ -33,7 +33,8 @@ __all__ = ["subgradient", "bound_from_multipliers", "round_bound"]
 def _slack(x: float | np.ndarray) -> float | np.ndarray:
     """Rounding slack for floor(): relative, so that float error in a sum of
     ~1e8 (or a solver bound within its tolerances) never rounds a valid bound
-    below the integer optimum."""
+    below the integer optimum.
+    """
     return np.maximum(1e-6, 1e-9 * np.abs(x))
 
 
@@ -79,7 +80,8 @@ def subgradient(
     good start for a Lagrangian heuristic) and ``u`` those multipliers.
     Starting from given ones (``u0``, step factor ``lam0``) resumes a run:
     after a better incumbent is found, resuming from the best ``u`` with the
-    new ``lb`` fixes far more sites than starting over."""
+    new ``lb`` fixes far more sites than starting over.
+    """
     # ~75 lines of code: one subgradient loop (bound, fixing and step share
     # the reduced values of each iteration), kept together to stay readable.
     B, bonus, n, m = model.B, model.bonus, model.n, model.m

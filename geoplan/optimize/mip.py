@@ -38,7 +38,8 @@ def solve_highs(
     ``fix1`` open.  Returns ``(selected, objective, bound, status)``.
 
     Coverage models use the z-form ``z_i <= Σ_j a_ij y_j``; the others the
-    radius formulation (:func:`_solve_radius`)."""
+    radius formulation (:func:`_solve_radius`).
+    """
     if not model.coverage:
         return _solve_radius(model, fix0, fix1, warm, time_limit, seed)
     B, m, n = model.B, model.m, model.n
@@ -65,7 +66,8 @@ def solve_highs(
 
 def _group_rows(model: Model, ncols_extra: int) -> tuple[list[sp.csr_matrix], list[np.ndarray], list[np.ndarray]]:
     """The budget row (``Σ y_j <= p``) and the group minimum / cap rows, padded
-    with ``ncols_extra`` zero columns, with their lower and upper bounds."""
+    with ``ncols_extra`` zero columns, with their lower and upper bounds.
+    """
     m = model.m
     blocks = [sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, ncols_extra))], format="csr")]
     rlo: list[np.ndarray] = [np.array([-np.inf])]

@@ -105,7 +105,8 @@ class RobustResult:
 
     def regret_table(self) -> pd.DataFrame:
         """Per plan: regret in each scenario (``optimum - coverage``), its maximum and mean,
-        and ``max regret ≤`` (with each scenario's bound instead of its best plan)."""
+        and ``max regret ≤`` (with each scenario's bound instead of its best plan).
+        """
         rows = {}
         for name, cov in self.coverage.items():
             reg = self.optimum - cov
@@ -130,7 +131,7 @@ def _weights_matrix(weights: Any, n: int) -> np.ndarray:
 
 def _minmax(inst: C.CoverInstance, W: np.ndarray, shift: np.ndarray, seconds: float, start: np.ndarray | None
             ) -> tuple[np.ndarray, float, str]:
-    """max t s.t. objective_s(y) - shift_s >= t for every scenario; (sites, bound on t, status)."""
+    """Max t s.t. objective_s(y) - shift_s >= t for every scenario; (sites, bound on t, status)."""
     form = C.ZForm(inst, extra=1)
     form.lo[-1] = -np.inf
     form.c = np.zeros(form.ncols)

@@ -30,10 +30,17 @@ from __future__ import annotations
 
 from geoplan.planning._helpers import Progress
 from geoplan.planning.compare import Comparison, compare
-from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, coverage_matrices, planning_inputs, road_network
+from geoplan.planning.inputs import (
+    CoverFunction,
+    PlanningInputs,
+    coverage_function,
+    coverage_matrices,
+    planning_inputs,
+    road_network,
+)
+from geoplan.planning.models import fairness_report, robust_report, site_certainty
 from geoplan.planning.result import AREA_COLUMNS, PLAN_FORMAT, PLAN_LAYERS, STATION_COLUMNS, Plan, PlanMetrics
 from geoplan.planning.review import NetworkReview, review, review_network
-from geoplan.planning.models import fairness_report, robust_report, site_certainty
 from geoplan.planning.scenario import RobustSpec, Scenario, Tier
 from geoplan.planning.siting import SitingProblem, plan, siting_problem
 from geoplan.vocabulary import CATEGORY_LABELS

@@ -1,5 +1,6 @@
 """Package-private helpers of :mod:`geoplan.planning`: number formatting in reasons,
-progress reporting and canonical table dtypes (shared by siting, review and results)."""
+progress reporting and canonical table dtypes (shared by siting, review and results).
+"""
 from __future__ import annotations
 
 from typing import Callable

@@ -147,7 +147,8 @@ def fairness_report(plain: Any, fair: Any) -> FairnessSummary:
 
 def robust_report(dataset: "Dataset", scenario: Scenario, network: Any = None) -> pd.DataFrame:
     """The regret table of the robust plans and today's maximal-coverage plan over the scenario's
-    demand scenarios (``scenario.robust``, default :class:`RobustSpec`), on the plan's siting model."""
+    demand scenarios (``scenario.robust``, default :class:`RobustSpec`), on the plan's siting model.
+    """
     from geoplan.optimize import max_coverage
     from geoplan.optimize.robust import robust_siting
     from geoplan.planning.siting import siting_problem

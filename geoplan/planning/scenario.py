@@ -73,7 +73,8 @@ class RobustSpec(BaseModel):
 
 class StationNote(BaseModel):
     """How a station works (from :func:`geoplan.operations.planning_weights.station_performance`):
-    its performance in [0, 1], whether it "does not play its role", and why, in words."""
+    its performance in [0, 1], whether it "does not play its role", and why, in words.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -51,6 +51,7 @@ class SitingProblem:
 
     @property
     def n_kept(self) -> int:
+        """Number of kept stations (the first columns)."""
         return len(self.kept)
 
     @property
@@ -123,7 +124,8 @@ def siting_problem(dataset: Dataset, scenario: Scenario, network: Any = None) ->
 
 def _choose_sites(pb: SitingProblem, inp: PlanningInputs, scenario: Scenario) -> _Choice:
     """Run the optimizer for ``min(budget, venues)`` new points, the required venues among them
-    (none: the kept network as is)."""
+    (none: the kept network as is).
+    """
     n_req = len(pb.required)
     p = min(scenario.budget, len(inp.sites)) - n_req  # the optimizer picks the rest; required ones are fixed
     if p > 0:
