@@ -218,21 +218,11 @@ def opinions_train(history: Optional[Path] = typer.Argument(None, help="Labelled
 
     Example: geoplan opinions train routed.csv -o suggester.joblib
     """
-    from geoplan.operations._opinion_helpers import CATEGORIES, LEVELS, read_table, vocab_value
-    from geoplan.operations.classifier import evaluate, train
+    from geoplan.operations.classifier import evaluate, read_labelled, train
     from geoplan.operations.opinion_corpus import load_corpus
 
     with _errors():
-        if history is None:
-            df = load_corpus()
-        else:
-            df, _ = read_table(history)
-            # an office's own table may carry Chinese labels
-            for col, vocab in (("category", CATEGORIES), ("level", LEVELS)):
-                if col in df.columns:
-                    df[col] = [vocab_value(v, vocab) or v for v in df[col]]
-            if {"category", "level"} <= set(df.columns):  # only the rows a person labelled
-                df = df[(df["category"] != "") & (df["level"] != "")].reset_index(drop=True)
+        df = load_corpus() if history is None else read_labelled(history)
         ev = evaluate(df, test_size=test_size, seed=seed)
         model = train(df, seed=seed)
         model.save(out)

@@ -34,9 +34,28 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from geoplan.exceptions import InputError
-from geoplan.operations._opinion_helpers import CATEGORIES, LEVELS
+from geoplan.operations._opinion_helpers import CATEGORIES, LEVELS, read_table, vocab_value
 
-__all__ = ["Evaluation", "Suggester", "evaluate", "load_suggester", "train"]
+__all__ = ["Evaluation", "Suggester", "evaluate", "load_suggester", "read_labelled", "train"]
+
+
+def read_labelled(source: str | Path) -> pd.DataFrame:
+    """Read an office's labelled opinion history (CSV/Excel) for :func:`train`.
+
+    Category and level labels may be written in Chinese (the vocabularies' labels) or as their
+    codes; rows a person has not labelled (either label empty) are left out.
+
+    Examples
+    --------
+    >>> df = read_labelled("routed.csv")  # doctest: +SKIP
+    """
+    df, _ = read_table(source)
+    for col, vocab in (("category", CATEGORIES), ("level", LEVELS)):
+        if col in df.columns:
+            df[col] = [vocab_value(v, vocab) or v for v in df[col]]
+    if {"category", "level"} <= set(df.columns):  # only the rows a person labelled
+        df = df[(df["category"] != "") & (df["level"] != "")].reset_index(drop=True)
+    return df
 
 _FORMAT = "geoplan-opinion-suggester/1"
 
