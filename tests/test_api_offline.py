@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from api_helpers import CITY, dataset_path, loopback, make_settings, submit, wait_final  # noqa: F401
+from api_helpers import CITY, loopback, make_settings, submit, wait_final
 from fastapi.testclient import TestClient
 
 from api.main import create_app
