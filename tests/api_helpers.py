@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import socket
+import subprocess
 import threading
 import time
 from datetime import datetime, timedelta
@@ -190,3 +193,37 @@ def workflow(api_schema: Any, headers: dict[str, str], seen: set[str]) -> Any:
     return Workflow
 
 
+
+
+@contextlib.contextmanager
+def serve_subprocess(command: list[str], data_dir: Path, tokens: dict[str, dict[str, str]],
+                     what: str = "the service") -> Iterator[str]:
+    """Run ``command --host 127.0.0.1 --port N`` (a real server process) with its own SQLite folder and
+    tokens; yield its base URL once ``/health`` answers, stop it afterwards."""
+    port = free_port()
+    env = os.environ | {"GEOPLAN_DATA_DIR": str(data_dir), "GEOPLAN_TOKENS": json.dumps(tokens)}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read()[-3000:] if proc.stdout else ""
+                raise AssertionError(f"{what} exited with {proc.returncode}: {out}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not answer /health within 90 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

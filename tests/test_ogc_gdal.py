@@ -3,18 +3,14 @@
 token sent as an ``Authorization: Bearer`` header through GDAL's HTTP configuration."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pyogrio
 import pytest
 import shapely
-from api_helpers import free_port
+from api_helpers import serve_subprocess
 
 from geoplan.datasets import Dataset
 from geoplan.settings import BUNDLED_DATASET
@@ -28,33 +24,10 @@ BOX = (120.0, 33.0, 120.3, 33.5)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {"GEOPLAN_DATA_DIR": str(tmp_path_factory.mktemp("ogc-db")),
-                        "GEOPLAN_TOKENS": json.dumps({CITY_TOKEN: {"role": "city_planner", "name": "qgis"},
-                                                      PORTAL_TOKEN: {"role": "service", "name": "portal"}})}
-    env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"uvicorn exited with {proc.returncode}: {proc.stdout.read()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service did not answer /health within 90 s"
-            time.sleep(0.3)
+    tokens = {CITY_TOKEN: {"role": "city_planner", "name": "qgis"}, PORTAL_TOKEN: {"role": "service", "name": "portal"}}
+    with serve_subprocess([sys.executable, "-m", "uvicorn", "api.main:app"], tmp_path_factory.mktemp("ogc-db"),
+                          tokens, what="uvicorn") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ starts it again on the same database and finds the plan still there.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import free_port
+from api_helpers import serve_subprocess
 
 pytestmark = pytest.mark.slow
 
@@ -28,37 +27,10 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @contextmanager
 def serving(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {
-        "GEOPLAN_DATA_DIR": str(data_dir),
-        "GEOPLAN_TOKENS": json.dumps({TOKEN: {"role": "city_planner", "name": "test"},
-                                      PORTAL: {"role": "service", "name": "portal"}}),
-    }
-    env.pop("DATABASE_URL", None)
-    exe = Path(sys.executable).with_name("geoplan")
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"geoplan serve exited with {proc.returncode}: {proc.stdout.read()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("geoplan serve did not answer /health within 90 s")
-            time.sleep(0.3)
+    tokens = {TOKEN: {"role": "city_planner", "name": "test"}, PORTAL: {"role": "service", "name": "portal"}}
+    with serve_subprocess([str(Path(sys.executable).with_name("geoplan")), "serve"], data_dir, tokens,
+                          what="geoplan serve") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_serve_bundled_dataset_over_http(tmp_path: Path) -> None:
