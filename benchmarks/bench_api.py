@@ -45,6 +45,22 @@ ABUSE_TOKENS = {TOKEN: {"role": "city_planner", "name": "bench"},
                 "portal": {"role": "service", "name": "portal"}}
 
 
+
+def _healthy(proc: subprocess.Popen, port: int) -> subprocess.Popen:
+    """Wait (up to 180 s) until the server on ``port`` answers /health; exit if it dies or never does."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("server did not become healthy")
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -60,18 +76,7 @@ def start_server(port: int, workdir: Path, concurrency: int) -> subprocess.Popen
     }
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
                              "--log-level", "warning"], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit("server did not become healthy")
+    return _healthy(proc, port)
 
 
 async def read_loop(client: httpx.AsyncClient, urls: list[str], stop: asyncio.Event, lat: list[float],
@@ -181,18 +186,7 @@ def start_serve(port: int, workdir: Path, code: Path) -> subprocess.Popen:
     }
     proc = subprocess.Popen([sys.executable, "-c", f"from api.main import serve; serve('127.0.0.1', {port})"],
                             cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit("server did not become healthy")
+    return _healthy(proc, port)
 
 
 async def abuse_async(base: str, jobs: int, readers: int) -> dict:
