@@ -45,7 +45,6 @@ ABUSE_TOKENS = {TOKEN: {"role": "city_planner", "name": "bench"},
                 "portal": {"role": "service", "name": "portal"}}
 
 
-
 def _healthy(proc: subprocess.Popen, port: int) -> subprocess.Popen:
     """Wait (up to 180 s) until the server on ``port`` answers /health; exit if it dies or never does."""
     deadline = time.monotonic() + 180
@@ -61,6 +60,7 @@ def _healthy(proc: subprocess.Popen, port: int) -> subprocess.Popen:
     proc.terminate()
     raise SystemExit("server did not become healthy")
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -73,6 +73,9 @@ def start_server(port: int, workdir: Path, concurrency: int) -> subprocess.Popen
         "GEOPLAN_TOKENS": json.dumps({TOKEN: {"role": "city_planner", "name": "bench"}}),
         "GEOPLAN_SOLVE_CONCURRENCY": str(concurrency),
         "GEOPLAN_SOLVE_TIME_LIMIT": "600",
+        # the load test measures throughput of one trusted client, not the abuse limits (--abuse does)
+        "GEOPLAN_RATE_LIMIT_PER_MINUTE": "1000000", "GEOPLAN_RATE_LIMIT_BURST": "100000",
+        "GEOPLAN_MAX_JOBS_PER_USER": "1000",
     }
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
                              "--log-level", "warning"], cwd=ROOT, env=env)
