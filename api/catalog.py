@@ -101,6 +101,8 @@ class View:
     layers: dict[str, LayerIndex]
     #: results derived from this version (county subsets, review features, map pages), bounded
     cache: Memo = field(default_factory=Memo)
+    #: the station edits applied (worker processes rebuild the same dataset from them)
+    edits: tuple[StationEdit, ...] = ()
 
     def dataset_for(self, county_code: str | None) -> Dataset:
         """The edited dataset, cut to one county when given (``InputError`` for an unknown county)."""
@@ -108,20 +110,23 @@ class View:
             return self.dataset
         return self.cache.get(("county", county_code), lambda: _warm(self.dataset.subset(county_code)))
 
-    def review_features(self, county_code: str | None, scenario: Scenario) -> list[dict[str, Any]]:
-        """``geoplan.scenario.review`` of the county (or city) under ``scenario`` as GeoJSON features.
+    def review_features(self, county_code: str | None, scenario: Scenario, compute: Any) -> list[dict[str, Any]]:
+        """:func:`review_features` of the county (or city) under ``scenario``, computed once per scenario by
+        ``compute`` (an :class:`api.workers.Compute`: in a worker process by default).
 
         Raises the library's ``InputError`` for ids the scenario names that the dataset lacks,
         which makes this the check a scenario passes before it is stored.
         """
-        def compute() -> list[dict[str, Any]]:
-            table = review(self.dataset_for(county_code), scenario)
-            feats = features(table.to_crs(STORAGE_CRS), "id")
-            for f in feats:
-                f["properties"] = jsonable(f["properties"])  # infinities → null
-            return feats
+        return self.cache.get(("review", county_code, scenario.model_dump_json()),
+                              lambda: compute.review(self, county_code, scenario))
 
-        return self.cache.get(("review", county_code, scenario.model_dump_json()), compute)
+
+def review_features(dataset: Dataset, scenario: Scenario) -> list[dict[str, Any]]:
+    """``geoplan.scenario.review`` of ``dataset`` under ``scenario`` as GeoJSON features (infinities → null)."""
+    feats = features(review(dataset, scenario).to_crs(STORAGE_CRS), "id")
+    for f in feats:
+        f["properties"] = jsonable(f["properties"])
+    return feats
 
 
 class Catalog:
@@ -153,10 +158,11 @@ class Catalog:
             return v
         with self._lock:
             if self._view.version != version:
-                edits = [StationEdit(e.station_id, e.action, e.town_code, e.data) for e in load_edits()]
+                edits = tuple(StationEdit(e.station_id, e.action, e.town_code, dict(e.data or {}))
+                              for e in load_edits())
                 ds = _warm(self.base.with_station_edits(edits))
                 self._view = View(version, ds, self._static | {"stations": _index("stations", ds, self.town_county)},
-                                  Memo(self.cache_entries))
+                                  Memo(self.cache_entries), edits)
             return self._view
 
     def deputies_outside(self, county_code: str | None) -> frozenset[str]:
@@ -173,4 +179,4 @@ class Catalog:
         return str(towns["code"].iloc[int(hit[0])]) if len(hit) else None
 
 
-__all__ = ["Catalog", "View", "LayerIndex", "PUBLIC_LAYERS", "LAYER_TITLES", "features"]
+__all__ = ["Catalog", "View", "LayerIndex", "PUBLIC_LAYERS", "LAYER_TITLES", "features", "review_features"]

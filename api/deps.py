@@ -25,6 +25,7 @@ from api.limits import RateLimiter, retry_after
 from api.models import PlanRow, ScenarioRow
 from api.problems import ApiProblem, validation_problem
 from api.settings import Settings
+from api.workers import Compute
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,6 +39,8 @@ class AppContext:
     sessions: sessionmaker[Session]
     catalog: Catalog
     jobs: JobRunner
+    solver: Compute  # solves (worker processes by default)
+    renderer: Compute  # map pages and assignments (worker processes of their own by default)
     reads: Offload  # expensive reads (maps, assignments): a bounded pool, single flight, memoised
     limiter: RateLimiter
     health_engine: Engine  # /health's own small pool: it never waits behind busy request threads

@@ -1,15 +1,17 @@
-"""Solving scenarios off the event loop and off the threads that serve requests.
+"""Scheduling scenario solves: quotas, a round-robin queue, progress, cancel, and one-transaction results.
 
 A :class:`JobRunner` owns a thread pool of ``solve_concurrency`` workers, admits at most
 ``max_queue`` scenarios queued or running in all and ``max_per_user`` per user
 (:meth:`JobRunner.reserve` raises :class:`QueueFull` / :class:`QuotaExceeded`, which the
 API answers with 503 / 429 and ``Retry-After``). A request waiting for a small ("sync")
-solve awaits its future on the event loop, so it holds no server thread. Each solve:
+solve awaits its future on the event loop, so it holds no server thread. Each job is a
+``work(progress, check)`` callable (in the service: :meth:`api.workers.Compute.plan`, which runs
+the solve in a worker process — the pool thread only waits on its pipe). Each solve:
 
-* marks the scenario ``running`` and reports progress through geoplan's ``progress``
-  callback, which also raises :class:`Cancelled` when a cancel was requested and
-  :class:`SolveTimeout` past the per-solve time limit — so a solve stops at its next
-  progress report;
+* marks the scenario ``running`` and reports progress through ``progress``, which (like
+  ``check``, called every 0.1 s while a worker process solves) raises :class:`Cancelled` when a
+  cancel was requested and :class:`SolveTimeout` past the per-solve time limit — the worker
+  process is then killed, so even a solve deep inside HiGHS stops at once;
 * writes its result (plan row + ``done``) in ONE transaction after the solve, so a
   crash leaves no half-written plan; any exception marks it ``failed`` with the message;
 * on start-up, :func:`recover` marks scenarios left ``queued``/``running`` by a crash as failed.
@@ -29,12 +31,14 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import PlanRow, ScenarioRow, utcnow
-from api.planner import serialise
+from api.planner import PlanResult
 from geoplan.exceptions import InputError
 
 log = logging.getLogger("api.jobs")
 _INTERRUPTED = "interrupted: the service stopped before the solve finished"
-Planner = Callable[..., Any]  # plan(dataset, scenario, progress=...) -> Plan
+#: ``work(progress, check) -> PlanResult``: one solve; ``progress(fraction, message)`` and ``check()``
+#: raise to stop it
+Work = Callable[[Callable[[float, str], None], Callable[[], None]], PlanResult]
 
 
 def lower_priority(niceness: int = 10) -> None:
@@ -83,12 +87,11 @@ def recover(sm: sessionmaker[Session]) -> int:
 
 
 class JobRunner:
-    """Thread pool running ``planner`` for stored scenarios."""
+    """Thread pool running the solves of stored scenarios (each a :data:`Work` callable)."""
 
-    def __init__(self, sm: sessionmaker[Session], planner: Planner, concurrency: int,
+    def __init__(self, sm: sessionmaker[Session], concurrency: int,
                  time_limit: float, *, max_per_user: int = 10, max_queue: int = 100) -> None:
         self._sm = sm
-        self._planner = planner
         self._time_limit = time_limit
         self._concurrency = concurrency
         self.max_per_user = max_per_user
@@ -98,7 +101,7 @@ class JobRunner:
         self._owner: dict[str, str] = {}  # scenario id → owner, from reserve() until its solve ends
         self._futures: dict[str, Future] = {}
         # queued solves per owner, served round-robin: one user's flood never delays another's job
-        self._queues: dict[str, deque[tuple[str, Any, Any, Future]]] = {}
+        self._queues: dict[str, deque[tuple[str, Work, Future]]] = {}
         self._turns: deque[str] = deque()
         self._lock = threading.Lock()
         self._stopping = False
@@ -132,8 +135,8 @@ class JobRunner:
             if scenario_id not in self._futures:
                 self._owner.pop(scenario_id, None)
 
-    def submit(self, scenario_id: str, dataset: Any, scenario: Any) -> Future:
-        """Queue a solve of ``scenario`` on ``dataset`` for a reserved ``scenario_id``; return its future."""
+    def submit(self, scenario_id: str, work: Work) -> Future:
+        """Queue ``work`` (the solve) for a reserved ``scenario_id``; return its future."""
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="geoplan-solve",
@@ -144,7 +147,7 @@ class JobRunner:
             queue = self._queues.setdefault(owner, deque())
             if not queue:
                 self._turns.append(owner)
-            queue.append((scenario_id, dataset, scenario, future))
+            queue.append((scenario_id, work, future))
             self._futures[scenario_id] = future
             self._pool.submit(self._next)  # one pool task per queued solve: it runs whichever is next
         future.add_done_callback(lambda _f: self._forget(scenario_id))
@@ -157,7 +160,7 @@ class JobRunner:
                 return
             owner = self._turns.popleft()
             queue = self._queues[owner]
-            sid, dataset, scenario, future = queue.popleft()
+            sid, work, future = queue.popleft()
             if queue:
                 self._turns.append(owner)
             else:
@@ -165,7 +168,7 @@ class JobRunner:
         if not future.set_running_or_notify_cancel():
             return  # cancelled while queued
         try:
-            future.set_result(self._run(sid, dataset, scenario))
+            future.set_result(self._run(sid, work))
         except BaseException as exc:  # noqa: BLE001 — handed to whoever waits for the solve
             future.set_exception(exc)
 
@@ -200,7 +203,7 @@ class JobRunner:
             pending = list(self._cancel)
             for ev in self._cancel.values():
                 ev.set()
-            queued = [item[3] for q in self._queues.values() for item in q]
+            queued = [item[2] for q in self._queues.values() for item in q]
             self._queues.clear()
             self._turns.clear()
         for future in queued:
@@ -222,7 +225,7 @@ class JobRunner:
         with self._sm.begin() as s:
             s.execute(update(ScenarioRow).where(ScenarioRow.id == sid).values(updated_at=utcnow(), **values))
 
-    def _run(self, sid: str, dataset: Any, scenario: Any) -> str:
+    def _run(self, sid: str, work: Work) -> str:
         ev = self._cancel.get(sid) or threading.Event()
         try:
             with self._sm.begin() as s:
@@ -238,25 +241,27 @@ class JobRunner:
             start = time.monotonic()
             last = [0.0, -1.0]  # time and value of the last progress written
 
-            def progress(fraction: float, message: str = "") -> None:
+            def check() -> None:
                 if ev.is_set():
                     raise Cancelled()
-                now = time.monotonic()
-                if now - start > self._time_limit:
+                if time.monotonic() - start > self._time_limit:
                     raise SolveTimeout()
+
+            def progress(fraction: float, message: str = "") -> None:
+                check()
+                now = time.monotonic()
                 f = min(max(float(fraction), 0.0), 1.0)
                 if now - last[0] > 0.25 or f - last[1] >= 0.1:  # keep DB writes few
                     last[0], last[1] = now, f
                     self._set(sid, progress=f, message=str(message)[:500])
 
-            plan = self._planner(dataset, scenario, progress=progress)
+            gpkg, summary, geojson = work(progress, check)
             with self._lock:
                 self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - start)
             if ev.is_set():
                 raise Cancelled()
             if time.monotonic() - start > self._time_limit:
                 raise SolveTimeout()
-            gpkg, summary, geojson = serialise(plan)
             with self._sm.begin() as s:  # the one transaction that publishes the result
                 row = s.get(ScenarioRow, sid, with_for_update=True)
                 if row is None:

@@ -24,7 +24,7 @@ from api.catalog import Catalog
 from api.db import make_engine, make_sessionmaker, migrate
 from api.deps import AppContext
 from api.http import BodyGuard, SecurityHeaders
-from api.jobs import JobRunner, Planner, recover
+from api.jobs import JobRunner, recover
 from api.limits import RateLimiter
 from api.retention import prune
 from api.routes import (  # operations: rotas, topic visits, posters
@@ -43,6 +43,7 @@ from api.routes import opinions as opinion_routes
 from api.routes import standards as standard_routes
 from api.schemas import REQUEST_MODELS, FeatureCollection
 from api.settings import Settings, TokenInfo
+from api.workers import Planner, WorkerPool, make_compute
 from geoplan.datasets import Dataset
 from geoplan.scenario import plan
 
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         Defaults to ``Settings()`` read from ``GEOPLAN_*`` / ``DATABASE_URL`` environment variables.
     planner : callable, optional
         ``planner(dataset, scenario, progress=...) -> Plan``; :func:`geoplan.scenario.plan` by
-        default (tests pass a slow or failing one).
+        default (tests pass a slow or failing one). An injected planner runs in the server's
+        threads; the default one in worker processes unless ``settings.compute`` is ``"thread"``.
     """
     settings = settings or Settings()
     # a connection per request thread in flight plus one per solve worker
@@ -77,10 +79,15 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         log.warning("no GEOPLAN_TOKENS configured: every request except /health and /version will get 401 "
                     "(see api/README.md; `geoplan serve` prints a one-off token instead)")
     dataset = Dataset.load(settings.dataset_path)
-    jobs = JobRunner(sessions, planner, settings.solve_concurrency, settings.solve_time_limit,
+    jobs = JobRunner(sessions, settings.solve_concurrency, settings.solve_time_limit,
                      max_per_user=settings.max_jobs_per_user, max_queue=settings.max_queue)
+    # solves and the expensive reads each get their own workers: a long solve never delays a map
+    solver = make_compute(settings.compute, settings.dataset_path, settings.solve_concurrency,
+                          None if planner is plan else planner)
+    renderer = make_compute(settings.compute, settings.dataset_path, settings.read_workers, name="read")
     ctx = AppContext(settings=settings, engine=engine, sessions=sessions, catalog=Catalog(dataset, settings.cache_entries),
-                     jobs=jobs, reads=Offload(settings.read_workers, settings.cache_entries),
+                     jobs=jobs, solver=solver, renderer=renderer,
+                     reads=Offload(settings.read_workers, settings.cache_entries),
                      limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
                      health_engine=make_engine(settings.db_url, pool_size=1))
 
@@ -89,6 +96,8 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
         yield
         jobs.shutdown()
         ctx.reads.shutdown()
+        solver.shutdown()
+        renderer.shutdown()
         engine.dispose()
         ctx.health_engine.dispose()  # (its idle threads stay: a restarted lifespan reuses them)
 
@@ -168,7 +177,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     # hand the GIL to the event loop more often than every 5 ms, so requests are not held up by the
     # solve and read threads' Python work (this process only serves the API)
     sys.setswitchinterval(0.001)
-    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
+    app = create_app(settings)
+    for pool in (app.state.ctx.solver, app.state.ctx.renderer):
+        if isinstance(pool, WorkerPool):
+            pool.start(1)  # load the dataset in one worker of each now, not on the first request
+    uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
 
 
 def __getattr__(name: str) -> Any:

@@ -54,7 +54,11 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return jsonable(frame.to_dict(orient="records"))
 
 
-def serialise(plan: Plan) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
+#: A stored plan: ``(GeoPackage bytes, summary JSON, stations GeoJSON)``.
+PlanResult = tuple[bytes, dict[str, Any], dict[str, Any]]
+
+
+def serialise(plan: Plan) -> PlanResult:
     """``(GeoPackage bytes from Plan.save, summary JSON, stations GeoJSON)`` of a plan."""
     with tempfile.TemporaryDirectory(prefix="geoplan-plan-") as tmp:
         path = Path(tmp) / "plan.gpkg"
@@ -68,6 +72,17 @@ def serialise(plan: Plan) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
         "towns": records(plan.towns),
     }
     return gpkg, summary, plan.to_geojson()  # already JSON-safe
+
+
+#: Keys of ``Assignment.to_dict`` that are not tables.
+_NOT_TABLES = ("rules", "metrics", "unmet")
+
+
+def assignment_json(a: Any) -> dict[str, Any]:
+    """``Assignment.to_dict`` as the API shows it: the tables under ``tables``, then rules, unmet, metrics."""
+    d = jsonable(a.to_dict())  # NaN/inf → null
+    return {"tables": {k: v for k, v in d.items() if k not in _NOT_TABLES},
+            "rules": d["rules"], "unmet": d["unmet"], "metrics": d["metrics"]}
 
 
 def load_plan(gpkg: bytes) -> Plan:

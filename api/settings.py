@@ -74,7 +74,12 @@ class Settings(BaseSettings):
     # -- limits against abuse (SECURITY.md) --------------------------------------------------------
     max_jobs_per_user: int = Field(10, ge=1, description="Scenarios one user may have queued or running; more get 429")
     max_queue: int = Field(100, ge=1, description="Scenarios queued or running in all; more get 503")
-    read_workers: int = Field(2, ge=1, le=32, description="Threads computing expensive reads (maps, assignments)")
+    read_workers: int = Field(2, ge=1, le=32, description="Expensive reads (maps, assignments) computed at the "
+                                                          "same time, each in a worker process")
+    compute: Literal["process", "thread"] = Field(
+        "process", description="Where solves, maps and assignments run: 'process' (worker processes that hold "
+                               "the dataset; requests and /health never wait for their CPU) or 'thread' (in the "
+                               "server process: less memory, but a solve slows every request)")
     cache_entries: int = Field(32, ge=1, description="Derived results (maps, reviews, subsets) kept per dataset version")
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests one token (or one client without a "
                                                                 "valid token) may make per minute; more get 429")

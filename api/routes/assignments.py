@@ -15,23 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from api import crud
 from api.deps import Ctx, CurrentUser, Db, NoStore, PlanDep, ScenarioDep, User
 from api.models import PlanRow
-from api.planner import geoplan_function, jsonable, load_plan
+from api.planner import assignment_json
 from api.problems import ApiProblem, responses
 from api.schemas import AssignmentOut
 
 router = APIRouter(tags=["assignments"])
 #: Tables listing deputies one per row.
 PER_DEPUTY_TABLES = {"deputy_towns", "deputies"}
-#: Keys of ``Assignment.to_dict`` that are not tables.
-_NOT_TABLES = ("rules", "metrics", "unmet")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
-
-
-def assignment_json(a: Any) -> dict[str, Any]:
-    """``Assignment.to_dict`` as the API shows it: the tables under ``tables``, then rules, unmet, metrics."""
-    d = jsonable(a.to_dict())  # NaN/inf → null
-    return {"tables": {k: v for k, v in d.items() if k not in _NOT_TABLES},
-            "rules": d["rules"], "unmet": d["unmet"], "metrics": d["metrics"]}
 
 
 def _holds(v: Any, ids: frozenset[str]) -> bool:
@@ -97,7 +88,6 @@ async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ct
     data: dict[str, Any] | None = await run_in_threadpool(lambda: plan.assignment)  # deferred column
     if data is None or "rules" not in data:  # none yet, or stored by a version before Assignment.to_dict
         view = await run_in_threadpool(ctx.view, db)
-        assign = geoplan_function("assign", "assign")
         sid, county = row.id, row.county_code
 
         def compute() -> dict[str, Any]:
@@ -105,7 +95,7 @@ async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ct
                 gpkg = crud.plan_gpkg(s, sid)
             if gpkg is None:
                 raise ApiProblem(404, f"unknown scenario id {sid!r}", field="path.scenario_id", kind="unknown-id")
-            out = assignment_json(assign(view.dataset_for(county), plan=load_plan(gpkg)))
+            out = assignment_json(ctx.renderer.assignment(view, county, gpkg))  # computed in a worker by default
             with ctx.sessions() as s:
                 stored = s.get(PlanRow, sid)
                 if stored is not None:
@@ -113,6 +103,7 @@ async def get_assignments(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ct
                     s.commit()
             return out
 
+        # once per plan however many ask at once (single flight), then stored with the plan
         data = await ctx.reads.get(("assignment", sid), compute)
     assert data is not None
     hidden = hidden_deputies(user, ctx)

@@ -27,7 +27,7 @@ router = APIRouter(tags=["review"])
 
 def _review_features(ctx: AppContext, db: Any, county: str | None, scenario: Scenario) -> list[dict[str, Any]]:
     try:
-        return ctx.view(db).review_features(county, scenario)
+        return ctx.view(db).review_features(county, scenario, ctx.renderer)
     except InputError as exc:  # e.g. a stored scenario naming a station that no longer exists
         raise input_problem(exc, "stored") from exc
 

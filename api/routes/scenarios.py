@@ -28,7 +28,6 @@ from api.deps import (
 from api.jobs import QueueFull, QuotaExceeded
 from api.limits import retry_after
 from api.models import FINAL_STATUSES, ScenarioRow
-from api.planner import geoplan_function, load_plan
 from api.problems import ApiProblem, input_problem, responses
 from api.routes.common import (
     GEOJSON,
@@ -49,7 +48,6 @@ from api.schemas import (
     ScenarioStatusName,
     ScenarioSubmit,
 )
-from geoplan import html_assets
 from geoplan.exceptions import InputError
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
@@ -91,7 +89,7 @@ def _admit(ctx: AppContext, user: User, body: ScenarioSubmit) -> tuple[ScenarioR
     with ctx.sessions() as db:
         view = ctx.view(db)
         try:
-            ds = view.dataset_for(county)  # unknown county → InputError
+            view.dataset_for(county)  # unknown county → InputError
         except InputError as exc:
             raise input_problem(exc) from exc
         require_edit(user, county, "run scenarios")
@@ -103,7 +101,8 @@ def _admit(ctx: AppContext, user: User, body: ScenarioSubmit) -> tuple[ScenarioR
             raise ApiProblem(503, str(exc), kind="queue-full", headers={"Retry-After": retry_after(exc.retry_after)})
         try:
             try:
-                view.review_features(county, sc)  # the library checks every id the scenario names
+                # the library checks every id the scenario names (in a read worker: no GIL held here)
+                view.review_features(county, sc, ctx.renderer)
             except InputError as exc:
                 raise input_problem(exc) from exc
             if sc.time_limit > ctx.settings.solve_time_limit:
@@ -116,7 +115,10 @@ def _admit(ctx: AppContext, user: User, body: ScenarioSubmit) -> tuple[ScenarioR
         except BaseException:
             ctx.jobs.release(sid)
             raise
-        return row, ctx.jobs.submit(row.id, ds, sc)
+        def work(progress: Any, check: Any) -> Any:  # runs on the job pool, the solve in a worker process
+            return ctx.solver.plan(view, county, sc, progress, check)
+
+        return row, ctx.jobs.submit(row.id, work)
 
 
 def _withdraw(ctx: AppContext, user: User, row: ScenarioRow, reason: str) -> None:
@@ -241,7 +243,6 @@ def get_summary(user: CurrentUser, plan: PlanDep) -> dict[str, Any]:
 async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, db: Db) -> HTMLResponse:
     """The plan as a self-contained interactive map (nothing loads from a CDN)."""
     view = await run_in_threadpool(ctx.view, db)
-    plan_map = geoplan_function("maps", "plan_map")
     sid, county = row.id, row.county_code
 
     def render() -> str:
@@ -249,8 +250,7 @@ async def get_map(user: CurrentUser, row: ScenarioDep, plan: PlanDep, ctx: Ctx, 
             gpkg = crud.plan_gpkg(s, sid)
         if gpkg is None:
             raise ApiProblem(404, f"unknown scenario id {sid!r}", field="path.scenario_id", kind="unknown-id")
-        # self-contained (Leaflet & co. inlined from geoplan/vendor): intranets cannot reach a CDN
-        return html_assets.render(plan_map(view.dataset_for(county), load_plan(gpkg)))
+        return ctx.renderer.map_page(view, county, gpkg)  # in a worker process by default
 
     # rendered once per plan and station-edit version, on the read pool; kept in a bounded cache
     return HTMLResponse(await ctx.reads.get(("map", sid, view.version), render))

@@ -31,12 +31,12 @@ from starlette.staticfiles import StaticFiles
 from api import crud
 from api.deps import Ctx, Db, LockedScenario, PlanDep, Planner, ScenarioDep, User, require_edit
 from api.models import PlanRow, ScenarioRow
-from api.planner import geoplan_function, load_plan, records
+from api.planner import load_plan, records
 from api.problems import ApiProblem, responses
 from api.routes.common import utc
 from api.sessions import COOKIE, SessionAuth, SessionStore
 from api.workspace import STATIC_DIR
-from geoplan import crs, html_assets
+from geoplan import crs
 from geoplan.datasets import SITE_CATEGORIES
 from geoplan.i18n import GLOSSARY, LANGS, catalogue, localize_reason
 from geoplan.scenario import Scenario, compare, plan
@@ -321,9 +321,8 @@ def plan_assignment(user: Planner, row: ScenarioDep, plan_row: PlanDep, request:
     """A plan's deputy groups → stations links as GeoJSON lines."""
     _check_sees(user, row)
     view = ctx.view(db)
-    assign = geoplan_function("assign", "assign")
     a = view.cache.get(("workspace-assignment", row.id),
-                       lambda: assign(view.dataset_for(row.county_code), plan=load_plan(plan_row.gpkg)))
+                       lambda: ctx.renderer.assignment(view, row.county_code, plan_row.gpkg))
     links = a.links_geodataframe()
     lines = feature_collection(links.assign(link=np.arange(len(links)).astype(str)),
                                ["group_id", "station_id", "distance_m", "sector_match"], "link", coords,
@@ -366,9 +365,10 @@ def export_csv(user: Planner, row: ScenarioDep, plan_row: PlanDep,
 def export_map(user: Planner, row: ScenarioDep, plan_row: PlanDep, ctx: Ctx, db: Db, lang: LangQ = "zh") -> Response:
     """A plan as a standalone HTML map with every asset inlined, so that it opens offline."""
     _check_sees(user, row)
-    plan_map = geoplan_function("maps", "plan_map")
-    m = plan_map(ctx.view(db).dataset_for(row.county_code), load_plan(plan_row.gpkg), lang=lang)
-    html = html_assets.render(m)  # self-contained: opens on a PC with no internet
+    view = ctx.view(db)
+    # self-contained (opens on a PC with no internet); rendered once per plan, version and language
+    html = view.cache.get(("workspace-map", row.id, lang),
+                          lambda: ctx.renderer.map_page(view, row.county_code, plan_row.gpkg, lang))
     return Response(html, media_type="text/html; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="plan-{row.id}.html"'})
 
