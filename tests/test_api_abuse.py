@@ -26,8 +26,6 @@ from api_helpers import (
     raw_http,
 )
 
-import geoplan.assign
-import geoplan.maps
 from api.main import create_app
 from geoplan.exceptions import InputError
 from geoplan.scenario import plan as real_plan
@@ -136,7 +134,7 @@ def test_concurrent_first_reads_of_assignments_and_maps_compute_once(server: tup
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     base, app = server
     calls = {"assign": 0, "plan_map": 0}
-    real_assign, real_map = geoplan.assign.assign, geoplan.maps.plan_map
+    renderer = app.state.ctx.renderer  # the worker processes that compute them
 
     def slow(name: str, fn: Any) -> Any:
         def wrapped(*a: Any, **k: Any) -> Any:
@@ -145,8 +143,8 @@ def test_concurrent_first_reads_of_assignments_and_maps_compute_once(server: tup
             return fn(*a, **k)
         return wrapped
 
-    monkeypatch.setattr(geoplan.assign, "assign", slow("assign", real_assign))
-    monkeypatch.setattr(geoplan.maps, "plan_map", slow("plan_map", real_map))
+    monkeypatch.setattr(renderer, "assignment", slow("assign", renderer.assignment))
+    monkeypatch.setattr(renderer, "map_page", slow("plan_map", renderer.map_page))
     with httpx.Client(base_url=base, timeout=60) as c:
         sid = c.post("/scenarios", headers=CITY, json=body(2)).json()["id"]
 
