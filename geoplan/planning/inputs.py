@@ -150,7 +150,7 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
     sites = sites[keep].reset_index(drop=True)
     demand_town = town_idx.get_indexer(demand["town_code"].astype(str))
     counties = pd.DataFrame(m["counties"]).reset_index(drop=True)
-    county_of_town = pd.Index(counties["code"].astype(str)).get_indexer(towns["county_code"].astype(str))
+    county_of_town = pd.Index(counties["code"].astype(str)).get_indexer(pd.Index(towns["county_code"].astype(str)))
     for col in ("urban_population", "rural_population"):
         counties[col] = pd.to_numeric(counties[col], errors="coerce") if col in counties.columns else np.nan
     return PlanningInputs(

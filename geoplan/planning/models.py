@@ -161,12 +161,11 @@ def siting_solution(cov: sp.csr_matrix, inp: PlanningInputs, p: int, fixed: np.n
         W = scenario_weights(inp, scenario.robust) * inp.demand_weight
         r = robust_siting(cov, p, weights=W, fixed=fixed, site_bonus=bonus, time_limit=tl, seed=seed,
                           groups=groups, min_per_group=min_per_group)
-        row = r.regret_table().loc[ROBUST_ROW[scenario.robust.objective]]
+        row = r.regret_table().loc[ROBUST_ROW[scenario.robust.objective]].astype(float).to_dict()
         return ({"worst": r.worst, "expected": r.expected, "regret": r.regret}[scenario.robust.objective],
-                {"robust_scenarios": float(len(W)), "robust_worst_coverage": float(row["worst coverage"]),
-                 "robust_expected_coverage": float(row["expected coverage"]),
-                 "robust_max_regret": float(row["max regret"]), "robust_mean_regret": float(row["mean regret"]),
-                 "robust_max_regret_bound": float(row["max regret ≤"])})
+                {"robust_scenarios": float(len(W)), "robust_worst_coverage": row["worst coverage"],
+                 "robust_expected_coverage": row["expected coverage"], "robust_max_regret": row["max regret"],
+                 "robust_mean_regret": row["mean regret"], "robust_max_regret_bound": row["max regret ≤"]})
     return max_coverage(cov, p, weights=inp.pop * inp.demand_weight, fixed=fixed, site_bonus=bonus, groups=groups,
                         min_per_group=min_per_group,
                         solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=tl, seed=seed), {}
