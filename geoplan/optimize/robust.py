@@ -6,7 +6,10 @@ scenario's coverage >= t), the plan with the best *expected* coverage
 (:func:`geoplan.optimize.max_coverage` on the probability-weighted demand), the plan with
 the smallest *maximum regret*, and each scenario's own optimum; ``regret_table`` reports
 every plan's regret in every scenario against that scenario's optimum, bracketed by the
-scenario's certificate.
+scenario's certificate.  The scenarios themselves: :func:`census_scenarios` carries each
+place's census trend forward (:func:`census_trend_rates`: per-county urban growth and rural
+decline from the 2020 census and the 2010 → 2020 trend, :data:`JIANGSU_YANCHENG_2010_2020`);
+:func:`demand_scenarios` draws from plain ranges.
 
 >>> import numpy as np
 >>> from geoplan.optimize.robust import robust_siting
