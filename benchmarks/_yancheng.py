@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 import geoplan
 from geoplan.access import coverage_matrix
-from geoplan.scenario import DEFAULT_RADIUS_M
+from geoplan.settings import DEFAULT_RADIUS_M
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ robust siting over demand scenarios, backup coverage and E2SFCA — time, object
 
 Every active station is kept (fixed, its tier's radius), every venue is a candidate (the
 new-point radius), demand is people.  The peer in each row family is plain maximal coverage
-(``geoplan.optimize.max_coverage``) on the same instance in the same run.
+(``geoplan.optimize.max_coverage``) on the same instance in the same run.  Robust rows use the
+census rule (``RobustSpec``'s default generator: each county's census trend over 5 years, pace
+U(0.5, 1.5), 5 % noise); the last line is a plan's access to deputies (E2SFCA) before / after.
 
     .venv/bin/python benchmarks/bench_planning_questions.py [--budgets 20,50,150] [--seeds 0,1,2] [--quick]
 """
@@ -19,12 +21,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _yancheng import yancheng  # noqa: E402
 
-from geoplan.accessibility import e2sfca  # noqa: E402
 from geoplan.optimize import max_coverage  # noqa: E402
 from geoplan.optimize.alternatives import alternatives  # noqa: E402
 from geoplan.optimize.backup import max_backup_coverage  # noqa: E402
 from geoplan.optimize.fairness import max_coverage_town_floor, max_min_town_share, share_spread, town_shares  # noqa: E402
-from geoplan.optimize.robust import demand_scenarios, robust_siting  # noqa: E402
+from geoplan.optimize.robust import census_scenarios, robust_siting  # noqa: E402
 
 TODAY = "today's optimum"  # the plain plan, judged in every scenario
 
@@ -48,6 +49,14 @@ def main() -> None:
     seeds = [0] if a.quick else [int(x) for x in a.seeds.split(",")]
     t = time.perf_counter()
     inst = yancheng()
+    import geoplan
+    from geoplan.planning import census_trend, planning_inputs
+
+    ds = geoplan.load()
+    inp = planning_inputs(ds)  # demand in dataset order, as the instance's
+    trend = census_trend(inp)
+    county = np.maximum(inp.demand_county, 0)
+    rate = np.where(inp.demand_urban, trend["urban_growth"].to_numpy()[county], -trend["rural_decline"].to_numpy()[county])
     print(f"instance: {inst.A.shape[0]:,} demand points × {inst.A.shape[1]:,} sites ({inst.n_stations} fixed stations), "
           f"nnz {inst.A.nnz:,}, {len(inst.town_names)} towns; built in {time.perf_counter() - t:.2f} s\n")
     A, w, towns, fx, tl = inst.A, inst.pop, inst.towns, inst.fixed, a.time_limit
@@ -87,7 +96,7 @@ def main() -> None:
             f"{len(alt.plans)} plans{' (exhausted)' if alt.exhausted else ''}; {kinds}; "
             f"{zero:,} candidates free to force (best swap), {len(alt.exact)} exact")
         for seed in seeds:
-            W = demand_scenarios(w, inst.urban, 10, seed=seed)
+            W = census_scenarios(w, rate, 10, seed=seed)
             t = time.perf_counter()
             r = robust_siting(A, p, weights=W, fixed=fx, time_limit=tl, plans={TODAY: plain.selected})
             tab = r.regret_table()
@@ -104,18 +113,17 @@ def main() -> None:
         b1 = max_backup_coverage(A, p, weights=w, fixed=fx, coverage_tolerance=0.01, time_limit=tl)
         row("backup (≤ 1 % coverage)", p, f"{time.perf_counter() - t:.2f}", fmt(b1.objective), fmt(b1.bound),
             f"{b1.gap:.2e}", f"coverage {fmt(b1.extra['covered_new'])} of {fmt(b1.extra['coverage_plain'])}")
-    # E2SFCA before/after the largest budget's plan (capacity: 1 per station)
-    import geoplan
+    # access to deputies (E2SFCA, as every plan measures it) before/after a plan of the largest budget
+    from geoplan.planning import Scenario, plan
 
-    ds = geoplan.load()
     t = time.perf_counter()
-    xy_all = np.vstack([np.asarray(ds.to_metric()["stations"].geometry.get_coordinates()), ds.xy("sites")])
-    before = e2sfca(ds.xy("demand"), w, xy_all[fx], 1.0, 3000.0)
-    sel = plain.selected
-    after = e2sfca(ds.xy("demand"), w, xy_all[np.concatenate([fx, sel])], 1.0, 3000.0)
-    print(f"\nE2SFCA (3 km, Gaussian zones, 1 per station) before/after the p={budgets[-1]} plan: "
-          f"{time.perf_counter() - t:.2f} s; stations per 10,000 people, median {np.median(before) * 1e4:.2f} → "
-          f"{np.median(after) * 1e4:.2f}, villages with none {int((before == 0).sum())} → {int((after == 0).sum())}")
+    pl = plan(ds, Scenario(budget=budgets[-1], allow_closures=False, time_limit=tl))
+    m = pl.metrics
+    print(f"\nplan(budget={budgets[-1]}, no closures): {time.perf_counter() - t:.2f} s in all; access to deputies "
+          f"(E2SFCA, a town's deputies shared by its stations, tier radii, Gaussian zones), deputies per 10,000 "
+          f"people: median {m.access_median_before:.2f} → {m.access_median_after:.2f}, p10 {m.access_p10_before:.2f} "
+          f"→ {m.access_p10_after:.2f}, villages with none {m.villages_without_access_before:,.0f} → "
+          f"{m.villages_without_access_after:,.0f}")
 
 
 if __name__ == "__main__":

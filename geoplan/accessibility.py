@@ -21,6 +21,7 @@ CRS (:func:`geoplan.access.cost_matrix`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,11 +31,14 @@ import scipy.sparse as sp
 from geoplan.access import cost_matrix
 from geoplan.exceptions import InputError
 
-__all__ = ["e2sfca", "station_capacity", "GAUSSIAN_ZONES", "GAUSSIAN_WEIGHTS"]
+__all__ = ["e2sfca", "station_capacity", "weighted_quantile", "AccessSummary", "access_summary", "PER_PEOPLE",
+           "GAUSSIAN_ZONES", "GAUSSIAN_WEIGHTS"]
 
 #: Zone edges as shares of the radius and their weights: Luo & Qi's three Gaussian zones.
 GAUSSIAN_ZONES: tuple[float, ...] = (1 / 3, 2 / 3, 1.0)
 GAUSSIAN_WEIGHTS: tuple[float, ...] = (1.0, 0.68, 0.22)
+#: Plans report the index per this many people ("deputies per 10,000 people within reach").
+PER_PEOPLE = 10_000
 
 
 def _vector(x: Any, n: int, name: str) -> np.ndarray:
@@ -121,3 +125,67 @@ def station_capacity(stations: pd.DataFrame, groups: pd.DataFrame, deputies: pd.
     towns = stations["town_code"].astype(str)
     n_st = towns.map(towns.value_counts())
     return (towns.map(per_town).fillna(0.0) / n_st).to_numpy(dtype=float)
+
+
+def weighted_quantile(values: Any, weights: Any, q: float) -> float:
+    """The ``q``-quantile of ``values`` with each counted ``weights`` times (no interpolation).
+
+    The smallest value ``v`` such that the weight of values ``<= v`` is at least ``q`` of the
+    total: with weights = people per village, "the 10th-percentile person's access".  NaN when
+    the weights sum to 0.
+
+    Examples
+    --------
+    >>> weighted_quantile([3.0, 1.0, 2.0], [1, 1, 2], 0.5)
+    2.0
+    >>> weighted_quantile([3.0, 1.0, 2.0], [1, 1, 2], 0.1)
+    1.0
+    """
+    v = np.asarray(values, float).ravel()
+    w = np.asarray(weights, float).ravel()
+    if v.shape != w.shape:
+        raise InputError(f"weights: expected {len(v)} values, got {len(w)}")
+    if not 0 <= q <= 1:
+        raise InputError(f"q: must be in [0, 1], got {q!r}")
+    keep = w > 0
+    v, w = v[keep], w[keep]
+    if not len(v):
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    # the tolerance keeps q·total == a cumulative sum (e.g. the median of two equal halves) on its value
+    k = int(np.searchsorted(cum, q * cum[-1] * (1 - 1e-12), side="left"))
+    return float(v[order][min(k, len(v) - 1)])
+
+
+@dataclass(frozen=True)
+class AccessSummary:
+    """The spread of an accessibility index over the people of the demand points.
+
+    ``median`` and ``p10`` are population-weighted (the median / 10th-percentile person's
+    access); ``zero`` counts the demand points with people and no supply within reach, and
+    ``people_zero`` their people.
+    """
+
+    median: float
+    p10: float
+    zero: int
+    people_zero: float
+
+
+def access_summary(access: Any, population: Any) -> AccessSummary:
+    """Population-weighted median and 10th percentile of ``access``, and who has none.
+
+    Examples
+    --------
+    >>> s = access_summary([0.0, 2.0, 4.0, 0.0], [100, 100, 200, 0])
+    >>> s.median, s.p10, s.zero, s.people_zero
+    (2.0, 0.0, 1, 100.0)
+    """
+    a = np.asarray(access, float).ravel()
+    pop = _vector(population, len(a), "population")
+    if not np.isfinite(a).all():
+        raise InputError("access: every value must be a finite number")
+    none = (pop > 0) & (a <= 0)
+    return AccessSummary(median=weighted_quantile(a, pop, 0.5), p10=weighted_quantile(a, pop, 0.1),
+                         zero=int(none.sum()), people_zero=float(pop[none].sum()))

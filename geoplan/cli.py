@@ -294,6 +294,14 @@ def _print_plan(p: "Plan") -> None:
         f"10th percentile {m.town_share_p10_before:.1%} → {m.town_share_p10_after:.1%}, "
         f"Gini {m.town_gini_before:.3f} → {m.town_gini_after:.3f}"
     )
+    console.print(  # E2SFCA: a town's deputies shared by its stations, over the people within their reach
+        f"代表可达性 access to deputies (E2SFCA, 每万人代表数 per 10,000 people within reach): "
+        f"中位数 median {m.access_median_before:.2f} → {m.access_median_after:.2f}, "
+        f"第10百分位 p10 {m.access_p10_before:.2f} → {m.access_p10_after:.2f}; "
+        f"无代表可及的村（社区） villages with none {m.villages_without_access_before:,.0f} → "
+        f"{m.villages_without_access_after:,.0f}",
+        highlight=False,
+    )
     _print_frame(p.summary_table(), "Plan summary")  # metric/value rows, shares already formatted
     radii = ", ".join(f"{t} {r / 1000:g} km" for t, r in p.scenario.radius_m.items())
     console.print(f"(within reach = inside the service radius of a station's tier: {radii})")
@@ -341,8 +349,9 @@ def plan_cmd(
     min_town_share: Optional[float] = typer.Option(
         None, "--min-town-share", help="Fairness floor: every town's share of people within reach at least this (0-1)"),
     fair: Optional[str] = typer.Option(None, "--fair", help="maxmin: best worst-town share first, then most people"),
-    robust: Optional[Path] = typer.Option(
-        None, "--robust", help="JSON of demand scenarios (RobustSpec: objective, k, seed, ranges or town_factors)"),
+    robust: Optional[str] = typer.Option(
+        None, "--robust", help="Demand scenarios: census (each county's census trend), ranges, or a RobustSpec "
+                               "JSON file (objective, k, seed, generator, ranges or town_factors)"),
     n_alternatives: int = typer.Option(
         0, "--alternatives", min=0, max=50, help="Find this many plans within 0.5 %: firm / swappable sites"),
     lang: str = LangOpt,
@@ -351,21 +360,44 @@ def plan_cmd(
     """Review the network and site new contact points; write GeoPackage, map and summary.
 
     Example: geoplan plan --budget 150 --out out/b150 --lang zh   (or: --roads jiangsu.osm.pbf --speed-kmh 15;
-    --min-town-share 0.6, --fair maxmin, --robust scenarios.json, --alternatives 5)
+    --min-town-share 0.6, --fair maxmin, --robust census (or ranges, or scenarios.json), --alternatives 5)
     """
     with _friendly_errors():
         sc = _scenario(scenario, {"budget": budget, "footfall_weight": footfall_weight, "solver": solver,
                                   "time_limit": time_limit, "allow_closures": closures,
                                   "distance": "road" if roads else None, "speed_kmh": speed_kmh,
                                   "min_town_share": min_town_share, "fair": fair,
-                                  "robust": _json_object(robust, "robust") if robust else None})
+                                  "robust": _robust_spec(robust)})
         check_lang(lang)
         ds = _load(dataset)
         network = _road_network(ds, roads)
         p = _run_plan(ds, sc, network)
         _print_plan(p)
+        certainty = _site_certainty(ds, sc, network, n_alternatives)
+        if certainty is not None:  # the counts go into the saved plan's metrics too
+            from geoplan.planning import with_site_certainty
+
+            p = with_site_certainty(p, certainty[0], certainty[2], n_alternatives)
         _write_plan_outputs(ds, p, out, lang=lang, cdn=cdn)
-        _print_planning_questions(ds, sc, p, network, n_alternatives, out)
+        _print_planning_questions(ds, sc, p, network, certainty, out)
+
+
+def _robust_spec(value: Optional[str]) -> Optional[dict[str, Any]]:
+    """``--robust``: a generator's name (census, ranges) or a RobustSpec JSON file."""
+    if value is None:
+        return None
+    if value in ("census", "ranges"):
+        return {"generator": value}
+    return _json_object(Path(value), "robust")
+
+
+def _site_certainty(ds: "Dataset", sc: "Scenario", network: Any, n_alternatives: int) -> Any:
+    if not n_alternatives:
+        return None
+    from geoplan.planning import site_certainty
+
+    with console.status(f"Looking for {n_alternatives} plans within 0.5 % …"):
+        return site_certainty(ds, sc, n_plans=n_alternatives, network=network)
 
 
 def _json_object(path: Path, what: str) -> dict[str, Any]:
@@ -380,10 +412,10 @@ def _json_object(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _print_planning_questions(ds: "Dataset", sc: "Scenario", p: "Plan", network: Any, n_alternatives: int,
+def _print_planning_questions(ds: "Dataset", sc: "Scenario", p: "Plan", network: Any, certainty: Any,
                               out: Path) -> None:
     """What fairness, robustness and the alternatives cost and gain (issue 16), after the plan."""
-    from geoplan.planning import fairness_report, robust_report, site_certainty
+    from geoplan.planning import fairness_report, robust_report
 
     if sc.min_town_share is not None or sc.fair != "none":
         plain = _run_plan(ds, sc.model_copy(update={"min_town_share": None, "fair": "none"}), network)
@@ -396,9 +428,8 @@ def _print_planning_questions(ds: "Dataset", sc: "Scenario", p: "Plan", network:
         _print_frame(table[["max regret", "mean regret", "max regret ≤", "worst coverage", "expected coverage"]]
                      .reset_index(names="plan"), f"Regret over {sc.robust.k if not sc.robust.town_factors else 1 + len(sc.robust.town_factors)} demand scenarios (people)")
         table.to_csv(out / "regret.csv")
-    if n_alternatives:
-        with console.status(f"Looking for {n_alternatives} plans within 0.5 % …"):
-            sites, force, info = site_certainty(ds, sc, n_plans=n_alternatives, network=network)
+    if certainty is not None:
+        sites, force, info = certainty
         counts = sites["kind"].value_counts()
         console.print(f"[bold]How sure each new point is[/bold]: {info['plans']} plans within 0.5 % of the optimum "
                       f"({'every one proven' if info['certified'] else 'against the plan found'}"

@@ -143,9 +143,10 @@ def test_plan_map_in_browser(browser, assets, tiny_dataset, tmp_path):
 
     # The layer control lists every overlay.
     names = mp.overlay_names()
-    for key in ("towns", "counties", "demand", "keep", "open", "close", "reach"):
+    for key in ("towns", "counties", "demand", "keep", "open", "close", "reach", "access_after", "access_before"):
         assert maps.LAYER[key] in names, (maps.LAYER[key], names)
     assert any(n.startswith("Venues: ") for n in names)
+    assert "deputies per 10,000 people" in legend.inner_text()
     if assignment is not None:
         assert maps.LAYER["links"] in names
 
@@ -164,6 +165,8 @@ def test_plan_map_in_browser(browser, assets, tiny_dataset, tmp_path):
     page.locator(".leaflet-control-layers-overlays label", has_text="Venues: farmers' markets").locator("input").check()
     page.wait_for_selector(".gp-venue, .marker-cluster", state="visible")
     page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER["reach"]).locator("input").check()
+    # the villages' access to deputies (E2SFCA) switch on without an error
+    page.locator(".leaflet-control-layers-overlays label", has_text=maps.LAYER["access_after"]).locator("input").check()
 
     mp.assert_clean()
     shot = mp.screenshot("plan_map.png", tmp_path)

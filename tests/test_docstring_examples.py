@@ -8,7 +8,8 @@ import pytest
 
 MODULES = [
     "geoplan.planning", "geoplan.planning.scenario", "geoplan.planning.inputs", "geoplan.planning.review",
-    "geoplan.planning.siting", "geoplan.planning.result", "geoplan.planning.compare",
+    "geoplan.planning.siting", "geoplan.planning.result", "geoplan.planning.compare", "geoplan.planning.models",
+    "geoplan.accessibility",
     "geoplan.assign", "geoplan.assign.rules", "geoplan.network", "geoplan.maps", "geoplan.maps.assignment",
 ]
 

@@ -89,6 +89,38 @@ def test_plan_map_highlights_decisions_with_reasons(tiny_dataset, tiny_plan, tmp
     assert f"{100 * share:.1f}%" in html_text
 
 
+def test_plan_map_has_access_layers_before_and_after(tiny_dataset, tiny_plan, tmp_path):
+    """Villages by access to deputies (E2SFCA): two overlays, off by default, one legend section."""
+    import dataclasses
+
+    from geoplan.i18n import translator
+    from geoplan.maps._helpers import access_class, access_classes, access_palette
+
+    html_text = render(maps.plan_map(tiny_dataset, tiny_plan), tmp_path)
+    for key in ("access_after", "access_before"):
+        assert has_name(html_text, maps.LAYER[key]), maps.LAYER[key]
+    assert "Village: deputies per 10,000 people within reach (E2SFCA; off)" in html_text
+    assert "no deputy within reach" in html_text and "Deputies per 10,000 people (median)" in html_text
+    v = tiny_plan.villages
+    edges = access_classes(v)
+    colors = access_palette(edges)
+    assert edges == sorted(set(edges)) and len(colors) == len(edges) + 2
+    # every village's class colour is drawn; villages with no access are grey
+    used = {colors[access_class(x, edges)] for x in v["access_after"]} | {colors[access_class(x, edges)]
+                                                                            for x in v["access_before"]}
+    for c in used:
+        assert c in html_text
+    assert (v["access_before"] == 0).any() and colors[0] in html_text
+    # a value is rounded in the tooltip data: the first village's access after
+    assert repr(round(float(v["access_after"].iloc[0]), 2)) in html_text
+    zh = render(maps.plan_map(tiny_dataset, tiny_plan, lang="zh"), tmp_path, "zh.html")
+    assert has_name(zh, translator("zh")(maps.LAYER["access_after"]))
+    assert has_name(zh, "村（社区）代表可达性·规划后 Access to deputies after the plan (E2SFCA)")
+    # a plan saved before villages existed draws no access layer
+    old = render(maps.plan_map(tiny_dataset, dataclasses.replace(tiny_plan, villages=None)), tmp_path, "old.html")
+    assert not has_name(old, maps.LAYER["access_after"]) and "no deputy within reach" not in old
+
+
 def test_plan_map_with_assignment_links(tiny_dataset, tiny_plan, tmp_path):
     from geoplan.assign import assign
 

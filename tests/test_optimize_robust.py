@@ -70,3 +70,45 @@ def test_scenarios_follow_the_documented_rules() -> None:
 def test_bad_input_is_a_clear_error(call, match: str) -> None:  # noqa: ANN001
     with pytest.raises(InputError, match=match):
         call()
+
+
+# -- the census rule ---------------------------------------------------------------------------------
+def test_census_rates_follow_the_documented_derivation() -> None:
+    from geoplan.optimize.robust import JIANGSU_YANCHENG_2010_2020, CensusTrend, census_trend_rates
+
+    # Yancheng as a whole, 2020: 4,301,656 urban, 2,407,973 rural (6,709,629); 2010: about 7,260,200 residents
+    U, R = 4_301_656.0, 2_407_973.0
+    u0 = U / (U + R) - (0.7344 - 0.6058)  # Jiangsu's +12.86 points, back from 64.11 % to 51.25 %
+    T0 = 7_260_200.0
+    g, d = census_trend_rates([U, 0.0, 500.0], [R, 0.0, 0.0])
+    assert g[0] == pytest.approx((U / (u0 * T0)) ** 0.1 - 1) and d[0] == pytest.approx(1 - (R / ((1 - u0) * T0)) ** 0.1)
+    assert 0.014 < g[0] < 0.015 and 0.037 < d[0] < 0.038  # +1.46 % urban, −3.78 % rural a year
+    assert (g[1], d[1], d[2]) == (0.0, 0.0, 0.0)  # nobody (or no rural people): no rate
+    assert JIANGSU_YANCHENG_2010_2020.population_ratio == pytest.approx(6_709_629 / 7_260_200)
+    # a more urban county loses its rural people faster and grows its towns slower
+    g2, d2 = census_trend_rates([880.0, 585.0], [120.0, 415.0])
+    assert d2[0] > d2[1] and g2[0] < g2[1]
+    # no urbanisation and no population change: no trend at all
+    g3, d3 = census_trend_rates([600.0], [400.0], CensusTrend(urban_share_rise=0.0, population_ratio=1.0))
+    assert g3[0] == pytest.approx(0.0) and d3[0] == pytest.approx(0.0)
+    with pytest.raises(InputError, match="census trend"):
+        CensusTrend(urban_share_rise=1.5, population_ratio=1.0)
+
+
+def test_census_scenarios_carry_each_places_rate_forward() -> None:
+    from geoplan.optimize.robust import census_scenarios
+
+    pop = np.array([100.0, 200.0, 300.0])
+    rate = np.array([0.02, -0.04, -0.04])
+    W = census_scenarios(pop, rate, k=30, seed=5, horizon_years=5, pace=(0.5, 1.5), noise=0.0)
+    assert (W[0] == pop).all()
+    ratio = W[1:] / pop
+    t = np.log(ratio[:, 0]) / (5 * np.log1p(0.02))  # the pace each scenario drew
+    assert ((t >= 0.5 - 1e-9) & (t <= 1.5 + 1e-9)).all()
+    assert np.allclose(ratio[:, 1], 0.96 ** (5 * t)) and np.allclose(ratio[:, 1], ratio[:, 2])
+    assert (census_scenarios(pop, rate, k=30, seed=5, noise=0.0) == W).all()
+    assert not (census_scenarios(pop, rate, k=5, seed=1) == census_scenarios(pop, rate, k=5, seed=2)).all()
+    with pytest.raises(InputError, match="annual_rate"):
+        census_scenarios(pop, [0.1, -1.0, 0.0])
+    with pytest.raises(InputError, match="pace"):
+        census_scenarios(pop, rate, pace=(1.0, 0.5))

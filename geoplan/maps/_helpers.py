@@ -50,6 +50,8 @@ LAYER: dict[str, str] = {
     "reach": N_("Reach circles"),
     "links": N_("Deputy groups → stations"),
     "venues": N_("Venues: {}"),
+    "access_after": N_("Villages: access to deputies after the plan (E2SFCA) 代表可达性"),
+    "access_before": N_("Villages: access to deputies before the plan (E2SFCA) 代表可达性"),
 }
 
 TIER_LABEL: dict[str, str] = {
@@ -71,6 +73,9 @@ CATEGORY_COLOR = {
 # Share of people within reach: red (poorly served) → yellow → green (well served).
 SHARE_COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]
 DIFF_COLORS = ["#b2182b", "#f4a582", "#f7f7f7", "#92c5de", "#2166ac"]
+# Access to deputies (E2SFCA classes): none (grey), then light → dark purple.
+ACCESS_NONE = "#bdbdbd"
+ACCESS_COLORS = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"]
 PRECISION = 5  # decimals of a degree ≈ 1 m
 TOWN_SIMPLIFY_M = 30.0
 
@@ -292,6 +297,92 @@ def add_demand(m: folium.Map, dataset: Dataset, tr: Translator) -> None:
     ).add_to(m)
 
 
+def _round2(x: float) -> float:
+    """Two significant digits (class edges people can read)."""
+    return float(f"{x:.2g}") if x > 0 else 0.0
+
+
+def access_classes(villages: pd.DataFrame) -> list[float]:
+    """Upper edges of the access classes above 0: the people-weighted quintiles of the villages'
+    access after the plan (with access), two significant digits, strictly increasing.
+    """
+    from geoplan.accessibility import weighted_quantile
+
+    a = pd.to_numeric(villages["access_after"], errors="coerce").to_numpy(float)
+    w = pd.to_numeric(villages["population"], errors="coerce").fillna(0).to_numpy(float)
+    ok = np.isfinite(a) & (a > 0) & (w > 0)
+    if not ok.any():
+        return [1.0]
+    edges: list[float] = []
+    for q in (0.2, 0.4, 0.6, 0.8):
+        e = _round2(weighted_quantile(a[ok], w[ok], q))
+        if e > 0 and (not edges or e > edges[-1]):
+            edges.append(e)
+    return edges or [_round2(float(a[ok].max()))]
+
+
+def access_class(v: float, edges: list[float]) -> int:
+    """0 for no access, else 1 + the class of ``v`` among ``edges`` (above the last: the last + 1)."""
+    if not np.isfinite(v) or v <= 0:
+        return 0
+    return 1 + int(np.searchsorted(edges, v, side="left"))
+
+
+def access_palette(edges: list[float]) -> list[str]:
+    """A colour per class: none, then ``len(edges) + 1`` steps from the light end of ACCESS_COLORS."""
+    return [ACCESS_NONE] + ACCESS_COLORS[len(ACCESS_COLORS) - len(edges) - 1:]
+
+
+def add_access(m: folium.Map, dataset: Dataset, villages: gpd.GeoDataFrame, tr: Translator) -> list[float]:
+    """Two overlays (off by default) of villages coloured by access to deputies after / before the plan.
+
+    ``villages`` is :attr:`geoplan.planning.Plan.villages` (access per 10,000 people); both
+    layers share the classes (:func:`access_classes`), so switching them shows the change.
+    Returns the class edges, for the legend.
+    """
+    edges = access_classes(villages)
+    colors = access_palette(edges)
+    v = villages.merge(town_names(dataset), on="town_code", how="left") if "town" not in villages.columns else villages
+    props = {"name": "text", "town": "text", "population": "int", "access_before": "num", "access_after": "num"}
+    aliases = [tr("Place"), tr("Town"), tr("People"), tr("Deputies per 10,000 people before"),
+               tr("Deputies per 10,000 people after")]
+    for key, column in (("access_after", "access_after"), ("access_before", "access_before")):
+        fc = feature_collection(v, props)
+        vals = pd.to_numeric(v[column], errors="coerce").to_numpy(float)
+        for f, x in zip(fc["features"], vals):
+            f["properties"]["_c"] = access_class(float(x), edges)
+        if not fc["features"]:
+            empty_layer(m, tr(LAYER[key]), show=False)
+            continue
+        folium.GeoJson(
+            fc,
+            name=tr(LAYER[key]),
+            show=False,
+            marker=folium.CircleMarker(radius=4, weight=0.6, color="#37474f", fill=True, fill_opacity=0.9),
+            # one style per class keeps folium's shared style table tiny
+            style_function=lambda f, colors=colors: {"fillColor": colors[f["properties"]["_c"]]},
+            tooltip=folium.GeoJsonTooltip(fields=list(props), aliases=aliases),
+        ).add_to(m)
+    return edges
+
+
+def access_legend(edges: list[float], tr: Translator) -> list[str]:
+    """Legend rows of the access layers: the caption and one swatch per class."""
+    colors = access_palette(edges)
+    labels = [tr("no deputy within reach")]
+    lo = 0.0
+    for e in edges:
+        labels.append(f"{lo:g} – {e:g}")
+        lo = e
+    labels.append(f"> {lo:g}")
+    caption = tr("Village: deputies per 10,000 people within reach (E2SFCA; off)")
+    rows = [f'<div class="gp-sub">{html.escape(caption)}</div>']
+    for c, label in zip(colors, labels):
+        rows.append(f'<div class="gp-row"><span class="gp-sw" style="width:10px;height:10px;border-radius:50%;'
+                    f'border:1px solid #37474f;background:{c}"></span>{html.escape(label)}</div>')
+    return rows
+
+
 def icon_html(tier: str, state: str = "") -> str:
     cls = f"gp-icon gp-{tier}" + (f" gp-{state}" if state else "")
     return f'<div class="{cls}"></div>'
@@ -490,6 +581,11 @@ def fmt_pct(v: Any) -> str:
 def fmt_int(v: Any) -> str:
     x = as_number(v)
     return f"{x:,.0f}" if np.isfinite(x) else "–"
+
+
+def fmt_num(v: Any) -> str:
+    x = as_number(v)
+    return f"{x:,.2f}" if np.isfinite(x) else "–"
 
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 import folium
+import geopandas as gpd
 
 from geoplan import html_assets
 from geoplan.datasets import Dataset
 from geoplan.i18n import translator
 from geoplan.maps._helpers import (
+    access_legend,
+    add_access,
     base_map,
     fmt_int,
+    fmt_num,
     fmt_pct,
     legend_element,
     legend_extras,
@@ -39,6 +43,10 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None, lang: s
     lang : {"en", "zh"}, default "en"
         Language of the layer names, legend, popups and reasons (:mod:`geoplan.i18n`).
 
+    The plan's villages (``plan.villages``, when it has them) add two overlays, off by
+    default: access to deputies (E2SFCA, deputies per 10,000 people within reach) after and
+    before the plan, in the same classes.
+
     Returns
     -------
     folium.Map
@@ -50,6 +58,10 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None, lang: s
     scenario_name = getattr(getattr(plan, "scenario", None), "name", "plan")
     m = base_map(dataset, f"{dataset.name}: {scenario_name}")
     st = plan_layers(m, dataset, plan, assignment, True, tr)
+    villages = getattr(plan, "villages", None)
+    has_access = isinstance(villages, gpd.GeoDataFrame) and {"access_before", "access_after", "population",
+                                                             "town_code"} <= set(villages.columns)
+    edges = add_access(m, dataset, villages, tr) if has_access else []
     mt = metrics_of(plan)
     n_keep, n_open, n_close = (int((st["decision"] == d).sum()) for d in ("keep", "open", "close"))
     metrics = [
@@ -61,12 +73,15 @@ def plan_map(dataset: Dataset, plan: Any, assignment: Any | None = None, lang: s
     ]
     if "gap" in mt:
         metrics.append((tr("Optimality gap"), fmt_pct(mt.get("gap"))))
+    if has_access:
+        metrics.append((tr("Deputies per 10,000 people (median)"),
+                        f"{fmt_num(mt.get('access_median_before'))} → {fmt_num(mt.get('access_median_after'))}"))
     legend_element(
         f"{dataset.name}: {scenario_name}",
         metrics,
         [("open", tr("Opened by the plan (ring)")), ("close", tr("Closed by the plan (cross)"))],
         (tr("Town: share within reach after the plan"), share_colormap(), ["0%", "50%", "100%"]),
-        legend_extras(tr, links=assignment is not None), tr,
+        (access_legend(edges, tr) if has_access else []) + legend_extras(tr, links=assignment is not None), tr,
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return html_assets.trim(m)

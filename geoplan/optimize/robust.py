@@ -6,7 +6,10 @@ scenario's coverage >= t), the plan with the best *expected* coverage
 (:func:`geoplan.optimize.max_coverage` on the probability-weighted demand), the plan with
 the smallest *maximum regret*, and each scenario's own optimum; ``regret_table`` reports
 every plan's regret in every scenario against that scenario's optimum, bracketed by the
-scenario's certificate.
+scenario's certificate.  The scenarios themselves: :func:`census_scenarios` carries each
+place's census trend forward (:func:`census_trend_rates`: per-county urban growth and rural
+decline from the 2020 census and the 2010 → 2020 trend, :data:`JIANGSU_YANCHENG_2010_2020`);
+:func:`demand_scenarios` draws from plain ranges.
 
 >>> import numpy as np
 >>> from geoplan.optimize.robust import robust_siting
@@ -30,7 +33,143 @@ from geoplan.optimize import _cover_mip as C
 from geoplan.optimize import _validate as V
 from geoplan.optimize.solution import Solution, Status
 
-__all__ = ["RobustResult", "demand_scenarios", "robust_siting"]
+__all__ = ["RobustResult", "CensusTrend", "JIANGSU_YANCHENG_2010_2020", "census_trend_rates", "census_scenarios",
+           "demand_scenarios", "robust_siting"]
+
+
+@dataclass(frozen=True)
+class CensusTrend:
+    """A decade of urbanisation between two censuses, for :func:`census_trend_rates`.
+
+    Attributes
+    ----------
+    urban_share_rise
+        Rise of the urban share of the population over the decade, as a fraction
+        (0.1286 = 12.86 percentage points).
+    population_ratio
+        Resident population at the end of the decade over the start (e.g. 0.924: a
+        7.6 % fall).
+    years
+        Length of the decade in years.
+    min_urban_share
+        Floor of a county's back-cast urban share at the start (keeps the rates finite
+        where the end share is below the rise).
+    """
+
+    urban_share_rise: float
+    population_ratio: float
+    years: float = 10.0
+    min_urban_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.urban_share_rise < 1 and self.population_ratio > 0 and self.years > 0
+                and 0 < self.min_urban_share < 1):
+            raise InputError("census trend: urban_share_rise in [0, 1), population_ratio > 0, years > 0 and "
+                             f"min_urban_share in (0, 1), got {self!r}")
+
+
+#: Yancheng, 2010 → 2020 (6th → 7th national census).  The rise of the urban share is
+#: Jiangsu's: 60.58 % (2010) → 73.44 % (2020), +12.86 points (Jiangsu Provincial Bureau of
+#: Statistics, communiqué of the 7th national census of Jiangsu, 2021; not checked against the
+#: communiqué's text offline).  The population ratio is Yancheng's: 6,709,629 residents in 2020
+#: (the census rows of ``data/raw/yancheng/census2020/counties_2020.csv``) over about 7,260,200
+#: in 2010 (the 6th census, "726.02万", as quoted in reports of the 7th census' results; the
+#: unrounded 2010 figure was not checked).  Yancheng's own 2010 urban share is not in the
+#: bundled sources, hence Jiangsu's rise.
+JIANGSU_YANCHENG_2010_2020 = CensusTrend(urban_share_rise=0.7344 - 0.6058, population_ratio=6_709_629 / 7_260_200)
+
+
+def census_trend_rates(urban: Any, rural: Any, trend: CensusTrend = JIANGSU_YANCHENG_2010_2020
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Annual urban growth and rural decline per county from its census urban/rural population.
+
+    Back-casts each county to the start of the decade with the city's trend and reads the
+    change as a compound annual rate.  For a county with ``U`` urban and ``R`` rural people
+    at the end (urban share ``u = U / (U + R)``)::
+
+        u0 = max(u - rise, min_urban_share)            # its urban share a decade earlier
+        T0 = (U + R) / population_ratio                 # its population a decade earlier
+        urban growth  g = (U / (u0 T0)) ** (1 / years) - 1
+        rural decline d = 1 - (R / ((1 - u0) T0)) ** (1 / years)
+
+    Assumptions (the sources give no per-county 2010 split): every county's urban share
+    rose by the province's points and its population changed by the city's ratio.  Counties
+    already mostly urban thus lose their few rural people fast (亭湖区: 88 % urban, rural
+    −7.8 % a year), mostly rural ones grow their towns fast (响水县: urban +1.7 % a year).
+    Part of the census' "urban growth" is villages reclassified as urban; here it shows as
+    urban places growing and rural ones shrinking — a rule for stress scenarios, not a forecast.
+
+    Returns
+    -------
+    (growth, decline) : numpy.ndarray
+        Per county, annual rates (``decline`` < 1, negative if the rural population grew;
+        ``growth`` > -1).  A county without urban (rural) people gets 0 growth (decline).
+
+    Examples
+    --------
+    >>> g, d = census_trend_rates([4_301_656], [2_407_973])  # Yancheng as a whole, 2020
+    >>> round(float(g[0]), 4), round(float(d[0]), 4)
+    (0.0146, 0.0378)
+    """
+    U = V.weights(urban, len(np.atleast_1d(np.asarray(urban))), "urban")
+    R = V.weights(rural, len(U), "rural")
+    T = U + R
+    people = T > 0
+    u = np.divide(U, T, out=np.zeros_like(T), where=people)
+    u0 = np.maximum(u - trend.urban_share_rise, trend.min_urban_share)
+    T0 = np.where(people, T / trend.population_ratio, 1.0)
+    # a county without urban (rural) people has no urban (rural) rate to speak of: 0
+    fu = np.where(U > 0, U / (u0 * T0), 1.0)
+    fr = np.where(R > 0, R / ((1 - u0) * T0), 1.0)
+    return fu ** (1 / trend.years) - 1, 1 - fr ** (1 / trend.years)
+
+
+def census_scenarios(population: Any, annual_rate: Any, k: int = 10, *, seed: int = 0, horizon_years: float = 5.0,
+                     pace: tuple[float, float] = (0.5, 1.5), noise: float = 0.05) -> np.ndarray:
+    """K demand scenarios that carry each place's census trend forward over a horizon.
+
+    Scenario 0 is today's population.  Scenario ``s >= 1`` draws one pace ``t_s ~ U(pace)``
+    (how fast the trend runs: 1 is the census decade's own pace) and multiplies every point
+    by its compound annual rate (urban growth ``+g``, rural decline ``-d`` of its county,
+    :func:`census_trend_rates`) over ``t_s × horizon_years``, and by ``exp(N(0, noise))``
+    for local variation::
+
+        w_si = population_i × (1 + rate_i) ** (t_s × horizon_years) × exp(ε_si)
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, n)`` non-negative weights; deterministic for a given ``seed``.
+
+    Examples
+    --------
+    >>> w = census_scenarios([100, 100], [0.02, -0.04], k=3, seed=1, noise=0.0)
+    >>> w[0].tolist(), bool((w[1:, 0] > 100).all() and (w[1:, 1] < 100).all())
+    ([100.0, 100.0], True)
+    """
+    pop = V.weights(population, len(np.asarray(population)), "population")
+    rate = np.asarray(annual_rate, dtype=float)
+    if rate.shape != pop.shape or not np.isfinite(rate).all() or (rate <= -1).any():
+        raise InputError(f"annual_rate: expected one finite rate > -1 per demand point ({len(pop)}), "
+                         f"got shape {rate.shape}")
+    k = V.count(k, "k")
+    if k < 1:
+        raise InputError("k: at least one scenario")
+    lo, hi = pace
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
+        raise InputError(f"pace: expected (low, high) with 0 <= low <= high, got {pace!r}")
+    h = V.number(horizon_years, "horizon_years")
+    noise = V.number(noise, "noise")
+    if h < 0 or noise < 0:
+        raise InputError("horizon_years, noise: must be >= 0")
+    rng = np.random.default_rng(V.seed(seed))
+    out = np.empty((k, len(pop)))
+    out[0] = pop
+    log_rate = np.log1p(rate)
+    for s in range(1, k):
+        t = rng.uniform(lo, hi)
+        out[s] = pop * np.exp(log_rate * t * h + rng.normal(0.0, noise, len(pop)))
+    return np.maximum(out, 0.0)
 
 
 def demand_scenarios(population: Any, urban: Any, k: int = 10, *, seed: int = 0,
@@ -46,9 +185,8 @@ def demand_scenarios(population: Any, urban: Any, k: int = 10, *, seed: int = 0,
 
         w_si = population_i × (1 + g_s if urban_i else 1 - d_s) × exp(ε_si)
 
-    The default ranges are placeholders, not census figures: set them from the county's
-    census trend (e.g. the change of urban and rural population between the last two
-    censuses, projected to the plan's horizon).
+    The default ranges are placeholders, not census figures; :func:`census_scenarios` with
+    :func:`census_trend_rates` is the rule derived from the census.
 
     Returns
     -------

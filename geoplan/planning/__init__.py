@@ -13,7 +13,8 @@
 * :mod:`~geoplan.planning.compare` — :func:`compare`, the differences between two plans.
 * :mod:`~geoplan.planning.models` — the siting model a scenario asks for (maximal coverage, a town share
   floor, max-min, robust over demand scenarios) and the reports around a plan: :func:`fairness_report`,
-  :func:`robust_report`, :func:`site_certainty` (firm / swappable / only-one sites).
+  :func:`robust_report`, :func:`site_certainty` (firm / swappable / only-one sites); :func:`census_trend`,
+  the per-county rates of the census demand scenarios.
 
 Everything is deterministic: the same dataset and scenario give the same tables
 and metrics (only the ``seconds`` metrics, wall-clock times, differ).
@@ -38,8 +39,16 @@ from geoplan.planning.inputs import (
     planning_inputs,
     road_network,
 )
-from geoplan.planning.models import fairness_report, robust_report, site_certainty
-from geoplan.planning.result import AREA_COLUMNS, PLAN_FORMAT, PLAN_LAYERS, STATION_COLUMNS, Plan, PlanMetrics
+from geoplan.planning.models import census_trend, fairness_report, robust_report, site_certainty, with_site_certainty
+from geoplan.planning.result import (
+    AREA_COLUMNS,
+    PLAN_FORMAT,
+    PLAN_LAYERS,
+    STATION_COLUMNS,
+    VILLAGE_COLUMNS,
+    Plan,
+    PlanMetrics,
+)
 from geoplan.planning.review import NetworkReview, review, review_network
 from geoplan.planning.scenario import RobustSpec, Scenario, Tier
 from geoplan.planning.siting import SitingProblem, plan, siting_problem
@@ -50,5 +59,5 @@ __all__ = [
     "Progress", "plan", "review", "review_network", "compare", "planning_inputs", "coverage_matrices",
     "coverage_function", "road_network", "CATEGORY_LABELS", "STATION_COLUMNS", "AREA_COLUMNS", "PLAN_LAYERS",
     "PLAN_FORMAT", "RobustSpec", "SitingProblem", "siting_problem", "fairness_report", "robust_report",
-    "site_certainty",
+    "site_certainty", "with_site_certainty", "census_trend", "VILLAGE_COLUMNS",
 ]

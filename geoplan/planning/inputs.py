@@ -46,6 +46,8 @@ class PlanningInputs:
         Demand points (metric x, y), their population and town index (-1: none).
     towns, counties : pandas.DataFrame
         code, name (and county_code, kind) in dataset order; indices refer to these rows.
+        ``counties`` also has ``urban_population`` and ``rural_population`` when the dataset's
+        counties layer has them (the census), NaN otherwise.
     stations : geopandas.GeoDataFrame
         The active stations, metric CRS, index 0..k-1.
     station_xy, station_town, station_radius : numpy.ndarray
@@ -60,6 +62,10 @@ class PlanningInputs:
         Weight of each demand point's people in the siting objective: 1, or more where the town's
         unresolved opinions press (``scenario.opinion_weight``; see
         :func:`geoplan.operations.planning_weights.opinion_weights`).
+    demand_urban, demand_county : numpy.ndarray
+        Whether each demand point is urban — its NBS urban-rural class (``ur_code``) is 1xx, or,
+        for a demand layer without classes, its town is a street (街道) — and its county index
+        (-1: none).
     """
 
     demand_xy: np.ndarray
@@ -77,6 +83,8 @@ class PlanningInputs:
     site_weight: np.ndarray
     metric_crs: str
     demand_weight: np.ndarray
+    demand_urban: np.ndarray
+    demand_county: np.ndarray
 
 
 def _check_ids(field: str, values: tuple[str, ...], known: pd.Series, what: str) -> None:
@@ -140,12 +148,17 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
         & ~in_excluded_town
     )
     sites = sites[keep].reset_index(drop=True)
+    demand_town = town_idx.get_indexer(demand["town_code"].astype(str))
+    counties = pd.DataFrame(m["counties"]).reset_index(drop=True)
+    county_of_town = pd.Index(counties["code"].astype(str)).get_indexer(pd.Index(towns["county_code"].astype(str)))
+    for col in ("urban_population", "rural_population"):
+        counties[col] = pd.to_numeric(counties[col], errors="coerce") if col in counties.columns else np.nan
     return PlanningInputs(
         demand_xy=dataset.xy("demand"),
         pop=demand["population"].to_numpy(dtype=float),
-        demand_town=town_idx.get_indexer(demand["town_code"].astype(str)),
+        demand_town=demand_town,
         towns=towns,
-        counties=pd.DataFrame(m["counties"][["code", "name"]]).reset_index(drop=True),
+        counties=counties[["code", "name", "urban_population", "rural_population"]],
         stations=st,
         station_xy=shapely.get_coordinates(st.geometry.values).reshape(-1, 2),
         station_town=town_idx.get_indexer(st["town_code"].astype(str)),
@@ -158,7 +171,21 @@ def planning_inputs(dataset: Dataset, scenario: Scenario | None = None) -> Plann
         demand_weight=opinion_weights(demand["town_code"].astype(str).to_numpy(),
                                       demand["population"].to_numpy(dtype=float),
                                       pd.Series(scenario.unresolved_opinions, dtype=float), scenario.opinion_weight),
+        demand_urban=_urban(demand, towns, demand_town),
+        demand_county=np.where(demand_town >= 0, county_of_town[np.maximum(demand_town, 0)], -1),
     )
+
+
+def _urban(demand: pd.DataFrame, towns: pd.DataFrame, demand_town: np.ndarray) -> np.ndarray:
+    """Urban demand points: NBS class 1xx (城镇, the census' urban), else a street's (街道) points."""
+    by_kind = np.where(demand_town >= 0, towns["kind"].astype(str).to_numpy()[np.maximum(demand_town, 0)] == "street",
+                       False)
+    if "ur_code" not in demand.columns:
+        return by_kind
+    code = demand["ur_code"].astype("string").str.strip()
+    known = code.str.fullmatch(r"[12]\d\d").fillna(False).to_numpy(dtype=bool)
+    # a point without a valid class falls back to its town's kind, so no point is silently rural
+    return np.where(known, code.str.startswith("1").fillna(False).to_numpy(dtype=bool), by_kind)
 
 
 def road_network(network: Any, metric_crs: str) -> access.RoadNetwork:

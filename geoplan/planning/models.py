@@ -11,7 +11,8 @@ venues and towns by their ids.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from geoplan.datasets import Dataset
     from geoplan.optimize import Solution
 
-__all__ = ["solve_siting", "scenario_weights", "demand_towns", "FairnessSummary", "fairness_report",
-           "robust_report", "site_certainty"]
+__all__ = ["solve_siting", "siting_solution", "ROBUST_ROW", "certainty_metrics", "census_trend",
+           "scenario_weights", "demand_towns", "FairnessSummary", "fairness_report",
+           "robust_report", "site_certainty", "certainty_tables", "with_site_certainty"]
 
 
 def demand_towns(inp: PlanningInputs) -> tuple[np.ndarray, list[str]]:
@@ -35,6 +37,45 @@ def demand_towns(inp: PlanningInputs) -> tuple[np.ndarray, list[str]]:
     labels = np.asarray(inp.demand_town, np.int64)
     names = inp.towns["name"].astype(str) + " (" + inp.towns["code"].astype(str) + ")"
     return labels, [names.iloc[t] if t >= 0 else "no town" for t in np.unique(labels)]
+
+
+def census_trend(inp: PlanningInputs) -> pd.DataFrame:
+    """Per county its 2020 urban / rural people and the annual rates the ``census`` rule uses.
+
+    The people come from the counties layer's census columns (``urban_population``,
+    ``rural_population``) when every county has them, else from the demand points (their
+    people by urban / rural class) — for the bundled dataset both are the 2020 census, since
+    the builder shares each county's census urban (rural) people among its urban (rural)
+    places.  Rates: :func:`geoplan.optimize.robust.census_trend_rates` with
+    :data:`~geoplan.optimize.robust.JIANGSU_YANCHENG_2010_2020`.
+
+    Examples
+    --------
+    >>> import geoplan
+    >>> from geoplan.planning import planning_inputs
+    >>> t = census_trend(planning_inputs(geoplan.load()))
+    >>> t.set_index("code").loc["320902", ["urban_2020", "rural_2020"]].tolist()
+    [702800.0, 95203.0]
+    """
+    from geoplan.optimize.robust import census_trend_rates
+
+    c = inp.counties
+    n = len(c)
+    if c["urban_population"].notna().all() and c["rural_population"].notna().all():
+        urban = c["urban_population"].to_numpy(float)
+        rural = c["rural_population"].to_numpy(float)
+        source = "census columns of the counties layer"
+    else:
+        ok = inp.demand_county >= 0
+        urban = np.bincount(inp.demand_county[ok], weights=(inp.pop * inp.demand_urban)[ok], minlength=n)
+        rural = np.bincount(inp.demand_county[ok], weights=(inp.pop * ~inp.demand_urban)[ok], minlength=n)
+        source = "demand points by urban / rural class"
+    growth, decline = census_trend_rates(urban, rural)
+    total = urban + rural
+    return pd.DataFrame({"code": c["code"].astype(str), "name": c["name"].astype(str), "urban_2020": urban,
+                         "rural_2020": rural,
+                         "urban_share_2020": np.divide(urban, total, out=np.zeros(n), where=total > 0),
+                         "urban_growth": growth, "rural_decline": decline, "source": source})
 
 
 def scenario_weights(inp: PlanningInputs, spec: RobustSpec) -> np.ndarray:
@@ -48,13 +89,20 @@ def scenario_weights(inp: PlanningInputs, spec: RobustSpec) -> np.ndarray:
     >>> scenario_weights(inp, RobustSpec(k=4)).shape[0]
     4
     """
-    from geoplan.optimize.robust import demand_scenarios
+    from geoplan.optimize.robust import census_scenarios, demand_scenarios
 
     if not spec.town_factors:
-        kind = inp.towns["kind"].astype(str).to_numpy()
-        urban = np.where(inp.demand_town >= 0, kind[np.maximum(inp.demand_town, 0)] == "street", False)
-        return demand_scenarios(inp.pop, urban, spec.k, seed=spec.seed, urban_growth=spec.urban_growth,
-                                rural_decline=spec.rural_decline, noise=spec.noise)
+        if spec.generator == "ranges":
+            return demand_scenarios(inp.pop, inp.demand_urban, spec.k, seed=spec.seed, urban_growth=spec.urban_growth,
+                                    rural_decline=spec.rural_decline, noise=spec.noise)
+        t = census_trend(inp)
+        county = np.maximum(inp.demand_county, 0)
+        # a point outside every county keeps today's people (rate 0) but still gets the noise
+        rate = np.where(inp.demand_county < 0, 0.0,
+                        np.where(inp.demand_urban, t["urban_growth"].to_numpy()[county],
+                                 -t["rural_decline"].to_numpy()[county]))
+        return census_scenarios(inp.pop, rate, spec.k, seed=spec.seed, horizon_years=spec.horizon_years,
+                                pace=spec.pace, noise=spec.noise)
     codes = inp.towns["code"].astype(str).to_numpy()
     known = set(codes)
     rows = [inp.pop]
@@ -74,32 +122,53 @@ def solve_siting(cov: sp.csr_matrix, inp: PlanningInputs, p: int, fixed: np.ndar
     Maximal coverage; with ``min_town_share`` the town floor; with ``fair="maxmin"`` the
     lexicographic max-min; with ``robust`` the plan its ``objective`` names (its
     ``objective`` is then the worst scenario's coverage, the expected coverage, or minus
-    the largest regret).
+    the largest regret).  :func:`siting_solution` also returns what the model's question
+    measures (the price of fairness, the robust plan's regret).
+    """
+    return siting_solution(cov, inp, p, fixed, bonus, groups, min_per_group, scenario)[0]
+
+
+#: :attr:`RobustSpec.objective` → its plan's row in :meth:`RobustResult.regret_table`.
+ROBUST_ROW = {"worst": "worst-case", "expected": "expected", "regret": "min-max regret"}
+
+
+def siting_solution(cov: sp.csr_matrix, inp: PlanningInputs, p: int, fixed: np.ndarray, bonus: np.ndarray,
+                    groups: np.ndarray | None, min_per_group: Any, scenario: Scenario
+                    ) -> tuple["Solution", dict[str, float]]:
+    """:func:`solve_siting` and the :class:`~geoplan.planning.PlanMetrics` its question adds.
+
+    With a fairness rule, plain maximal coverage of the same model is solved too
+    (:func:`geoplan.optimize.fairness.price_of_fairness`, half the time limit each):
+    ``fairness_price`` (plain − fair objective) and its certified bracket.  With ``robust``,
+    the chosen plan's row of the regret table: scenarios, worst and expected coverage, largest
+    and mean regret and the bound on the largest.  Otherwise no extra metric.
     """
     from geoplan.optimize import max_coverage
-    from geoplan.optimize.fairness import max_coverage_town_floor, max_min_town_share
+    from geoplan.optimize.fairness import price_of_fairness
     from geoplan.optimize.robust import robust_siting
 
     tl, seed = scenario.time_limit, scenario.seed
     towns, names = demand_towns(inp)
-    if scenario.min_town_share is not None:
-        return max_coverage_town_floor(cov, p, weights=inp.pop, towns=towns, min_town_share=scenario.min_town_share,
-                                       fixed=fixed, site_bonus=bonus, time_limit=tl, seed=seed,
-                                       town_names=names, groups=groups, min_per_group=min_per_group)
-    if scenario.fair == "maxmin":
-        return max_min_town_share(cov, p, weights=inp.pop, towns=towns, fixed=fixed, site_bonus=bonus, time_limit=tl,
-                                  seed=seed, town_names=names,
-                                  groups=groups, min_per_group=min_per_group)
+    if scenario.min_town_share is not None or scenario.fair == "maxmin":
+        floor = scenario.min_town_share is not None
+        rep = price_of_fairness(cov, p, weights=inp.pop, towns=towns, fair="floor" if floor else "maxmin",
+                                min_town_share=scenario.min_town_share, fixed=fixed, site_bonus=bonus, time_limit=tl,
+                                seed=seed, town_names=names, groups=groups, min_per_group=min_per_group)
+        return rep.fair, {"fairness_price": float(rep.price), "fairness_price_low": float(rep.price_low),
+                          "fairness_price_high": float(rep.price_high)}
     if scenario.robust is not None:
         # people weigh more where their town's unresolved opinions press (demand_weight is 1 by default)
-        r = robust_siting(cov, p, weights=scenario_weights(inp, scenario.robust) * inp.demand_weight, fixed=fixed,
-                          site_bonus=bonus,
-                          time_limit=tl, seed=seed,
+        W = scenario_weights(inp, scenario.robust) * inp.demand_weight
+        r = robust_siting(cov, p, weights=W, fixed=fixed, site_bonus=bonus, time_limit=tl, seed=seed,
                           groups=groups, min_per_group=min_per_group)
-        return {"worst": r.worst, "expected": r.expected, "regret": r.regret}[scenario.robust.objective]
+        row = r.regret_table().loc[ROBUST_ROW[scenario.robust.objective]].astype(float).to_dict()
+        return ({"worst": r.worst, "expected": r.expected, "regret": r.regret}[scenario.robust.objective],
+                {"robust_scenarios": float(len(W)), "robust_worst_coverage": row["worst coverage"],
+                 "robust_expected_coverage": row["expected coverage"], "robust_max_regret": row["max regret"],
+                 "robust_mean_regret": row["mean regret"], "robust_max_regret_bound": row["max regret ≤"]})
     return max_coverage(cov, p, weights=inp.pop * inp.demand_weight, fixed=fixed, site_bonus=bonus, groups=groups,
                         min_per_group=min_per_group,
-                        solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=tl, seed=seed)
+                        solver=OPTIMIZER_SOLVER[scenario.solver], time_limit=tl, seed=seed), {}
 
 
 # -- reports around a plan ------------------------------------------------------------------
@@ -178,12 +247,20 @@ def site_certainty(dataset: "Dataset", scenario: Scenario, n_plans: int = 5, tol
         only-one), ``n_plans`` and ``swaps`` (venue ids); ``force``: per candidate venue not
         chosen, ``force_low``/``force_high`` people the plan would lose if it were forced in,
         cheapest first; ``info``: plans found, their objectives, threshold, ``certified``,
-        ``exhausted``, seconds.
+        ``exhausted``, seconds.  :func:`certainty_metrics` turns ``sites`` and ``info`` into
+        the plan's metrics (:func:`with_site_certainty`).
     """
-    from geoplan.optimize.alternatives import alternatives
     from geoplan.planning.siting import siting_problem
 
     inp, pb = siting_problem(dataset, scenario, network)
+    return certainty_tables(inp, pb, scenario, n_plans, tolerance, exact_force)
+
+
+def certainty_tables(inp: PlanningInputs, pb: Any, scenario: Scenario, n_plans: int, tolerance: float,
+                     exact_force: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """:func:`site_certainty` on a siting model already built (``pb``: a ``SitingProblem``)."""
+    from geoplan.optimize.alternatives import alternatives
+
     p = min(scenario.budget, len(inp.sites)) - len(pb.required)  # required venues are fixed, in the budget
     alt = alternatives(pb.cov.tocsr(), p, weights=inp.pop, fixed=pb.fixed, site_bonus=pb.bonus, tolerance=tolerance,
                        n_plans=n_plans, exact_force=exact_force, time_limit=scenario.time_limit, seed=scenario.seed,
@@ -205,3 +282,26 @@ def site_certainty(dataset: "Dataset", scenario: Scenario, n_plans: int = 5, tol
     info = {"plans": len(alt.plans), "objectives": alt.objectives.tolist(), "threshold": alt.threshold,
             "certified": alt.certified, "exhausted": alt.exhausted, "seconds": alt.seconds}
     return sites, force, info
+
+
+def certainty_metrics(sites: pd.DataFrame, info: Mapping[str, Any]) -> dict[str, float]:
+    """The :class:`~geoplan.planning.PlanMetrics` of :func:`site_certainty`'s answer.
+
+    Examples
+    --------
+    >>> certainty_metrics(pd.DataFrame({"kind": ["firm", "firm", "swappable"]}), {"plans": 4})
+    {'alternatives_plans': 4.0, 'sites_firm': 2.0, 'sites_swappable': 1.0, 'sites_only_one': 0.0}
+    """
+    kinds = sites["kind"].astype(str)
+    return {"alternatives_plans": float(info["plans"]), "sites_firm": float((kinds == "firm").sum()),
+            "sites_swappable": float((kinds == "swappable").sum()), "sites_only_one": float((kinds == "only-one").sum())}
+
+
+def with_site_certainty(plan: Any, sites: pd.DataFrame, info: Mapping[str, Any], n_plans: int,
+                        tolerance: float = 0.005) -> Any:
+    """The :class:`~geoplan.planning.Plan` with :func:`site_certainty`'s counts in its metrics and
+    ``alternatives`` / ``alternatives_tolerance`` in its scenario (what :func:`~geoplan.planning.plan`
+    gives for that scenario, without searching again).
+    """
+    scenario = plan.scenario.model_copy(update={"alternatives": int(n_plans), "alternatives_tolerance": float(tolerance)})
+    return replace(plan, scenario=scenario, metrics=replace(plan.metrics, **certainty_metrics(sites, info)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ from geoplan.planning._helpers import canon_table
 from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
 
-__all__ = ["Plan", "PlanMetrics", "STATION_COLUMNS", "AREA_COLUMNS", "PLAN_LAYERS", "PLAN_FORMAT"]
+__all__ = ["Plan", "PlanMetrics", "STATION_COLUMNS", "AREA_COLUMNS", "VILLAGE_COLUMNS", "PLAN_LAYERS",
+           "OPTIONAL_PLAN_LAYERS", "PLAN_FORMAT"]
 
 #: Columns of :attr:`Plan.stations` (besides geometry), in order.
 STATION_COLUMNS: tuple[str, ...] = (
@@ -35,10 +36,14 @@ STATION_COLUMNS: tuple[str, ...] = (
 #: Per-area columns of :attr:`Plan.towns` and :attr:`Plan.counties` (after code, name).
 AREA_COLUMNS: tuple[str, ...] = (
     "population", "covered_before", "covered_after", "share_before", "share_after",
-    "stations_before", "stations_after",
+    "stations_before", "stations_after", "access_before", "access_after",
 )
+#: Columns of :attr:`Plan.villages` (besides geometry), in order.
+VILLAGE_COLUMNS: tuple[str, ...] = ("id", "name", "town_code", "population", "access_before", "access_after")
 #: The GeoPackage layers a saved plan consists of.
 PLAN_LAYERS: tuple[str, ...] = ("plan_stations", "plan_towns", "plan_counties", "plan_meta")
+#: Layers written since the first plan format: a saved plan without them still loads.
+OPTIONAL_PLAN_LAYERS: tuple[str, ...] = ("plan_villages",)
 #: Value of the ``format`` row of ``plan_meta``.
 PLAN_FORMAT = "geoplan.plan/1"
 
@@ -76,6 +81,31 @@ class PlanMetrics(Mapping[str, Any]):
         (towns with people only; NaN when there are none, and in plans saved before these existed).
     town_gini_before, town_gini_after : float
         Gini coefficient of the town shares before / after (0: every town served alike).
+    access_median_before, access_median_after, access_p10_before, access_p10_after : float
+        Access to deputies (enhanced two-step floating catchment, :func:`geoplan.accessibility.e2sfca`):
+        deputies per 10,000 people within reach of the median and of the 10th-percentile person
+        (population-weighted over the villages), before / after.  A station's supply is its town's
+        deputies shared by the town's stations (:func:`~geoplan.accessibility.station_capacity`),
+        its catchment its tier's radius with Luo & Qi's three distance zones, straight-line.
+    villages_without_access_before, villages_without_access_after : float
+        Villages (demand points with people) no station reaches, before / after.
+    fairness_price, fairness_price_low, fairness_price_high : float
+        With ``min_town_share`` or ``fair="maxmin"``: people (+ venue bonus) the fair plan gives up
+        against plain maximal coverage of the same scenario, and the certified bracket of the price
+        of the optima (plain bound − fair objective is the high end).  NaN otherwise.
+    robust_scenarios, robust_worst_coverage, robust_expected_coverage : float
+        With ``robust``: the demand scenarios, and the plan's coverage (people newly reached
+        + bonus, over the kept network) in its worst scenario and on average.  NaN otherwise.
+    robust_max_regret, robust_mean_regret, robust_max_regret_bound : float
+        The plan's largest and mean regret over the scenarios (each scenario's best plan found
+        minus this plan), and the certified upper bound on the largest (each scenario's bound).
+    alternatives_plans, sites_firm, sites_swappable, sites_only_one : float
+        With ``Scenario.alternatives``: the plans found within ``alternatives_tolerance`` of the
+        optimum and how many of the optimum's new points are in all of them (firm), some
+        (swappable) or only the optimum (only-one).  NaN when not run.
+
+    Metrics after ``town_share_min_before`` are optional: they are NaN in plans saved before
+    they existed (and when their question was not asked).
 
     Examples
     --------
@@ -115,6 +145,33 @@ class PlanMetrics(Mapping[str, Any]):
     town_share_p10_after: float = math.nan
     town_gini_before: float = math.nan
     town_gini_after: float = math.nan
+    access_median_before: float = math.nan
+    access_median_after: float = math.nan
+    access_p10_before: float = math.nan
+    access_p10_after: float = math.nan
+    villages_without_access_before: float = math.nan
+    villages_without_access_after: float = math.nan
+    fairness_price: float = math.nan
+    fairness_price_low: float = math.nan
+    fairness_price_high: float = math.nan
+    robust_scenarios: float = math.nan
+    robust_worst_coverage: float = math.nan
+    robust_expected_coverage: float = math.nan
+    robust_max_regret: float = math.nan
+    robust_mean_regret: float = math.nan
+    robust_max_regret_bound: float = math.nan
+    alternatives_plans: float = math.nan
+    sites_firm: float = math.nan
+    sites_swappable: float = math.nan
+    sites_only_one: float = math.nan
+
+    def __post_init__(self) -> None:
+        # every NaN (a question not asked) is the one math.nan object, so metrics read back from
+        # JSON compare equal to themselves — as a dataclass and as a dict (`is` before `==`)
+        for k in _NAN_FIELDS:
+            v = getattr(self, k)
+            if isinstance(v, float) and math.isnan(v) and v is not math.nan:
+                object.__setattr__(self, k, math.nan)
 
     # -- the mapping view --------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -153,6 +210,8 @@ class PlanMetrics(Mapping[str, Any]):
             if k not in data:  # an optional metric of a plan saved before it existed
                 continue
             v = data[k]
+            if v is None and k in _OPTIONAL_METRICS:  # NaN served as JSON null (the API's metrics)
+                continue
             ok = isinstance(v, str) if t is str else isinstance(v, (int, float)) and not isinstance(v, bool)
             if not ok:
                 raise InputError(f"{where}: {k} must be {'text' if t is str else 'a number'}, got {v!r}")
@@ -177,15 +236,22 @@ _METRIC_TYPES: dict[str, type] = {
     f.name: {"float": float, "int": int, "str": str}[str(f.type)] for f in fields(PlanMetrics)
 }
 
-#: Metrics added after the first plan format: a saved plan without them still loads (they stay NaN).
-_OPTIONAL_METRICS: frozenset[str] = frozenset(
-    f.name for f in fields(PlanMetrics) if f.name.startswith(("town_share_", "town_gini_")))
+_NAN_FIELDS: tuple[str, ...] = tuple(k for k, t in _METRIC_TYPES.items() if t is float)
+
+#: Metrics added after the first plan format (those with a default): a saved plan without them still
+#: loads (they stay NaN).
+_OPTIONAL_METRICS: frozenset[str] = frozenset(f.name for f in fields(PlanMetrics) if f.default is not MISSING)
 
 
 def _canon_geo(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geom = g.geometry.values
     out = canon_table(pd.DataFrame(g.drop(columns=g.geometry.name)))
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=g.crs).values, crs=g.crs)
+
+
+def _no_villages() -> gpd.GeoDataFrame:
+    cols = {c: pd.Series(dtype=object if c in ("id", "name", "town_code") else float) for c in VILLAGE_COLUMNS}
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,11 +271,18 @@ class Plan:
     towns : geopandas.GeoDataFrame
         WGS84 polygons; code, name, county_code, population, covered_before,
         covered_after, share_before, share_after, stations_before, stations_after.
+        Also ``access_before`` / ``access_after``: the people-weighted mean access to
+        deputies of the town's villages (deputies per 10,000 people, see ``villages``).
     counties : pandas.DataFrame
         The same columns per county (code, name, ...).
     metrics : PlanMetrics
         The headline numbers (coverage before/after, counts, distances, the
         optimizer's objective, bound and gap, timings).
+    villages : geopandas.GeoDataFrame or None
+        WGS84 points, one per demand point: id, name, town_code, population, access_before,
+        access_after — the enhanced two-step floating catchment index (deputies per 10,000
+        people within reach, :mod:`geoplan.accessibility`) before and after the plan.  None for
+        a plan saved before villages were (layer ``plan_villages``).
     """
 
     scenario: Scenario
@@ -218,6 +291,7 @@ class Plan:
     towns: gpd.GeoDataFrame
     counties: pd.DataFrame
     metrics: PlanMetrics
+    villages: gpd.GeoDataFrame | None = None
 
     # -- views -----------------------------------------------------------
     @property
@@ -302,7 +376,9 @@ class Plan:
                       json.dumps(self.metrics.to_dict(), sort_keys=True)],
         })
         frames = {"plan_stations": self.stations, "plan_towns": self.towns,
-                  "plan_counties": self.counties, "plan_meta": meta}
+                  "plan_counties": self.counties, "plan_meta": meta,
+                  # always written (empty without villages), so no older plan's villages linger in the file
+                  "plan_villages": self.villages if self.villages is not None else _no_villages()}
         return write_gpkg(path, frames, keep_other_layers=True)
 
     @classmethod
@@ -331,6 +407,11 @@ class Plan:
         stations = pyogrio.read_dataframe(path, layer="plan_stations").to_crs(STORAGE_CRS)
         towns = pyogrio.read_dataframe(path, layer="plan_towns").to_crs(STORAGE_CRS)
         counties = pd.DataFrame(pyogrio.read_dataframe(path, layer="plan_counties", read_geometry=False))
+        villages = None
+        if "plan_villages" in layers:
+            v = pyogrio.read_dataframe(path, layer="plan_villages")
+            villages = _canon_geo(v.set_crs(STORAGE_CRS, allow_override=True) if v.crs is None else v.to_crs(STORAGE_CRS))
+            villages = villages if len(villages) else None
         return cls(
             scenario=Scenario.model_validate_json(meta["scenario"]),
             dataset_name=meta["dataset_name"],
@@ -338,4 +419,5 @@ class Plan:
             towns=_canon_geo(towns),
             counties=canon_table(counties),
             metrics=PlanMetrics.from_dict(json.loads(meta["metrics"]), where=f"plan: {path} layer plan_meta metrics"),
+            villages=villages,
         )

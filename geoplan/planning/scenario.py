@@ -1,7 +1,7 @@
 """The :class:`Scenario`: a frozen, JSON-serialisable set of planning parameters."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,18 +25,34 @@ OPTIMIZER_SOLVER: "dict[SolverChoice, SolverName]" = {"auto": "auto", "exact": "
 
 
 class RobustSpec(BaseModel):
-    """Robust siting over demand scenarios (``Scenario.robust``; the CLI's ``--robust FILE``).
+    """Robust siting over demand scenarios (``Scenario.robust``; the CLI's ``--robust census|ranges|FILE``).
 
-    Without ``town_factors`` the scenarios come from
-    :func:`geoplan.optimize.robust.demand_scenarios`: today, then ``k - 1`` draws of urban
-    growth (streets), rural decline (every other town kind) and local noise.  With
-    ``town_factors`` they are today plus one scenario per mapping, each town's population
+    Without ``town_factors`` the scenarios are today plus ``k - 1`` generated ones, by
+    ``generator``:
+
+    - ``census`` (the default): each county's census trend carried forward
+      (:func:`geoplan.optimize.robust.census_scenarios`): urban places grow and rural ones
+      shrink at the county's annual rates derived from its 2020 census urban/rural population
+      and the 2010 → 2020 trend (:func:`geoplan.optimize.robust.census_trend_rates`), over
+      ``horizon_years`` at a pace drawn from ``pace``, with local noise;
+    - ``ranges``: one urban growth from ``urban_growth`` and one rural decline from
+      ``rural_decline`` per scenario, the same everywhere
+      (:func:`geoplan.optimize.robust.demand_scenarios`).
+
+    A place is urban when its NBS urban-rural class (the demand layer's ``ur_code``) is 1xx,
+    else by its town's kind (streets are urban) when the layer has no class.  With
+    ``town_factors`` the scenarios are today plus one per mapping, each town's population
     multiplied by its factor (towns not named keep theirs).
+
+    A JSON object without ``generator`` that sets ``urban_growth`` or ``rural_decline`` (such as
+    a scenario saved before the census rule existed) reads as ``ranges``.
 
     Examples
     --------
-    >>> RobustSpec(objective="worst", k=5).k
-    5
+    >>> RobustSpec(objective="worst", k=5).generator
+    'census'
+    >>> RobustSpec.model_validate({"urban_growth": [0.0, 0.3]}).generator
+    'ranges'
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -45,11 +61,23 @@ class RobustSpec(BaseModel):
         "regret", description="The plan to keep: least maximum regret, best worst case or best expected coverage")
     k: int = Field(10, ge=2, le=100, description="Scenarios to generate, today included")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the generated scenarios")
-    urban_growth: tuple[float, float] = Field((0.0, 0.15), description="Range of urban (street) growth")
-    rural_decline: tuple[float, float] = Field((0.0, 0.20), description="Range of rural decline, within [0, 1]")
+    generator: Literal["census", "ranges"] = Field(
+        "census", description="census: each county's census trend; ranges: urban_growth / rural_decline ranges")
+    horizon_years: float = Field(5.0, ge=0, le=50, description="census: years the trend runs (a congress term: 5)")
+    pace: tuple[float, float] = Field(
+        (0.5, 1.5), description="census: range of the trend's pace per scenario (1 = the census decade's pace)")
+    urban_growth: tuple[float, float] = Field((0.0, 0.15), description="ranges: range of urban growth")
+    rural_decline: tuple[float, float] = Field((0.0, 0.20), description="ranges: range of rural decline, within [0, 1]")
     noise: float = Field(0.05, ge=0, le=1, description="Standard deviation of the log-normal local variation")
     town_factors: tuple[dict[str, float], ...] = Field(
         (), max_length=100, description="Your own scenarios: town code → population multiplier (instead of k)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ranges_without_generator(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "generator" not in data and ({"urban_growth", "rural_decline"} & set(data)):
+            return {**data, "generator": "ranges"}
+        return data
 
     @field_validator("town_factors")
     @classmethod
@@ -68,6 +96,9 @@ class RobustSpec(BaseModel):
         lo, hi = self.rural_decline
         if not 0 <= lo <= hi <= 1:
             raise ValueError("rural_decline: expected (low, high) with 0 <= low <= high <= 1")
+        lo, hi = self.pace
+        if not 0 <= lo <= hi <= 10:
+            raise ValueError("pace: expected (low, high) with 0 <= low <= high <= 10")
         return self
 
 
@@ -140,6 +171,10 @@ class Scenario(BaseModel):
     fair: Literal["none", "maxmin"] = Field(
         "none", description="maxmin: the best worst-town share first, then the most people (lexicographic)")
     robust: RobustSpec | None = Field(None, description="Site for demand scenarios instead of today's demand only")
+    alternatives: int = Field(
+        0, ge=0, le=50, description="Also look for this many plans within alternatives_tolerance of the maximal-"
+                                    "coverage optimum: how many new points are firm or swappable (0: off)")
+    alternatives_tolerance: float = Field(0.005, ge=0, le=0.5, description="Relative tolerance of the alternatives")
     # -- feedback from running the network (geoplan.operations): plain inputs, computed there --------
     opinion_weight: float = Field(
         0.0, ge=0, le=100,

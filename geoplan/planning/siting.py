@@ -24,8 +24,8 @@ from geoplan.exceptions import InputError
 from geoplan.i18n.reasons import reason
 from geoplan.planning._helpers import Progress, canon_table, km, people, report
 from geoplan.planning.inputs import CoverFunction, PlanningInputs, coverage_function, planning_inputs
-from geoplan.planning.models import solve_siting
-from geoplan.planning.result import STATION_COLUMNS, Plan, PlanMetrics
+from geoplan.planning.models import certainty_metrics, certainty_tables, siting_solution
+from geoplan.planning.result import STATION_COLUMNS, VILLAGE_COLUMNS, Plan, PlanMetrics
 from geoplan.planning.review import NetworkReview, review_network
 from geoplan.planning.scenario import Scenario
 from geoplan.settings import STORAGE_CRS
@@ -69,6 +69,7 @@ class _Choice:
     solver: str
     status: str
     seconds: float
+    extra: dict[str, float] = field(default_factory=dict)  # metrics of the model's question (price, regret)
 
 
 def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, cover_fn: CoverFunction) -> SitingProblem:
@@ -106,9 +107,9 @@ def _siting_problem(inp: PlanningInputs, rv: NetworkReview, scenario: Scenario, 
                     required=required.astype(np.int64))
 
 
-def _solve(pb: SitingProblem, inp: PlanningInputs, p: int, scenario: Scenario) -> Solution:
+def _solve(pb: SitingProblem, inp: PlanningInputs, p: int, scenario: Scenario) -> tuple[Solution, dict[str, float]]:
     # the scenario's model: maximal coverage, a town floor, max-min or robust (geoplan.planning.models)
-    return solve_siting(pb.cov.tocsr(), inp, p, pb.fixed, pb.bonus, pb.groups, pb.min_per_group, scenario)
+    return siting_solution(pb.cov.tocsr(), inp, p, pb.fixed, pb.bonus, pb.groups, pb.min_per_group, scenario)
 
 
 def siting_problem(dataset: Dataset, scenario: Scenario, network: Any = None) -> tuple[PlanningInputs, SitingProblem]:
@@ -129,12 +130,12 @@ def _choose_sites(pb: SitingProblem, inp: PlanningInputs, scenario: Scenario) ->
     n_req = len(pb.required)
     p = min(scenario.budget, len(inp.sites)) - n_req  # the optimizer picks the rest; required ones are fixed
     if p > 0:
-        sol = _solve(pb, inp, p, scenario)
+        sol, extra = _solve(pb, inp, p, scenario)
         if sol.status == "infeasible":
             raise InputError(f"scenario: the siting model is infeasible ({sol.solver}); check min_per_town and budget")
         new = np.concatenate([pb.required, np.asarray(sol.selected, dtype=np.int64) - pb.n_kept])
         return _Choice(np.sort(new), float(sol.objective), float(sol.bound), float(sol.gap), str(sol.solver),
-                       str(sol.status), float(sol.seconds))
+                       str(sol.status), float(sol.seconds), extra)
     obj = float(inp.pop[np.asarray(pb.cov[:, pb.fixed].sum(axis=1)).ravel() > 0].sum())
     return _Choice(np.sort(pb.required), obj, obj, 0.0, "none", "optimal", 0.0)
 
@@ -192,30 +193,77 @@ def _station_table(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, ne
     ).to_crs(STORAGE_CRS)
 
 
+@dataclass(frozen=True, eq=False)
+class _Access:
+    """E2SFCA access to deputies per demand point, per 10,000 people, before / after the plan."""
+
+    before: np.ndarray
+    after: np.ndarray
+
+
+def _access(dataset: Dataset, inp: PlanningInputs, kept: np.ndarray, new: np.ndarray, scenario: Scenario) -> _Access:
+    """Each network's stations share their town's deputies (:func:`~geoplan.accessibility.station_capacity`)
+    and reach as far as their tier's radius, straight-line, with Luo & Qi's three distance zones.
+
+    Straight-line even when the plan's coverage is by road: the index is a second view of the
+    network, comparable between plans whatever their distance mode.
+    """
+    from geoplan.accessibility import PER_PEOPLE, e2sfca, station_capacity
+
+    codes = inp.towns["code"].astype(str).to_numpy()
+
+    def index(xy: np.ndarray, town: np.ndarray, radius: np.ndarray) -> np.ndarray:
+        if not len(xy):
+            return np.zeros(len(inp.pop))
+        towns = pd.DataFrame({"town_code": codes[town]})
+        cap = station_capacity(towns, dataset.groups, dataset.deputies)
+        return PER_PEOPLE * e2sfca(inp.demand_xy, inp.pop, xy, cap, radius)
+
+    before = index(inp.station_xy, inp.station_town, inp.station_radius)
+    after = index(np.vstack([inp.station_xy[kept], inp.site_xy[new]]),
+                  np.concatenate([inp.station_town[kept], inp.site_town[new]]),
+                  np.concatenate([inp.station_radius[kept], np.full(len(new), scenario.radius_m["point"])]))
+    return _Access(before=before, after=after)
+
+
+def _village_table(dataset: Dataset, inp: PlanningInputs, acc: _Access) -> gpd.GeoDataFrame:
+    """One WGS84 point per demand point with its access before / after (:data:`VILLAGE_COLUMNS`)."""
+    d = dataset.demand.reset_index(drop=True)
+    names = d["name"].astype(object).where(d["name"].notna(), None) if "name" in d.columns else [None] * len(d)
+    table = pd.DataFrame({"id": d["id"].astype(str), "name": names, "town_code": d["town_code"].astype(str),
+                          "population": inp.pop, "access_before": acc.before, "access_after": acc.after})
+    return gpd.GeoDataFrame(canon_table(table[list(VILLAGE_COLUMNS)]), geometry=d.geometry.values,
+                            crs=dataset.demand.crs).to_crs(STORAGE_CRS)
+
+
 def _area_table(keys: np.ndarray, n: int, pop: np.ndarray, before: np.ndarray, after: np.ndarray,
-                st_before: np.ndarray, st_after: np.ndarray) -> pd.DataFrame:
+                st_before: np.ndarray, st_after: np.ndarray, acc: _Access) -> pd.DataFrame:
     """Per-area sums: ``keys`` are area indices per demand point (``st_*`` per station)."""
     ok = keys >= 0
     p = np.bincount(keys[ok], weights=pop[ok], minlength=n)
-    cb = np.bincount(keys[ok], weights=(pop * before)[ok], minlength=n)
-    ca = np.bincount(keys[ok], weights=(pop * after)[ok], minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sb = np.where(p > 0, cb / np.where(p > 0, p, 1), 0.0)
-        sa = np.where(p > 0, ca / np.where(p > 0, p, 1), 0.0)
+
+    def per_head(x: np.ndarray) -> np.ndarray:  # people-weighted mean of x over the area (0 without people)
+        tot = np.bincount(keys[ok], weights=(pop * x)[ok], minlength=n)
+        return np.divide(tot, p, out=np.zeros(n), where=p > 0)
+
     return pd.DataFrame({
-        "population": p, "covered_before": cb, "covered_after": ca, "share_before": sb, "share_after": sa,
+        "population": p, "covered_before": np.bincount(keys[ok], weights=(pop * before)[ok], minlength=n),
+        "covered_after": np.bincount(keys[ok], weights=(pop * after)[ok], minlength=n),
+        "share_before": per_head(before.astype(float)), "share_after": per_head(after.astype(float)),
         "stations_before": np.bincount(st_before[st_before >= 0], minlength=n).astype(np.int64),
         "stations_after": np.bincount(st_after[st_after >= 0], minlength=n).astype(np.int64),
+        "access_before": per_head(acc.before), "access_after": per_head(acc.after),
     })
 
 
 def _area_tables(dataset: Dataset, inp: PlanningInputs, kept: np.ndarray, new: np.ndarray,
-                 covered_before: np.ndarray, covered_after: np.ndarray) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+                 covered_before: np.ndarray, covered_after: np.ndarray,
+                 acc: _Access) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Per town (WGS84 polygons) and per county: population, covered, shares, stations before/after."""
     pop = inp.pop
     st_town_after = np.concatenate([inp.station_town[kept], inp.site_town[new]])
     tt = _area_table(inp.demand_town, len(inp.towns), pop, covered_before, covered_after, inp.station_town,
-                     st_town_after)
+                     st_town_after, acc)
     towns_wgs = dataset.towns.reset_index(drop=True)
     towns = gpd.GeoDataFrame(
         canon_table(pd.concat([inp.towns[["code", "name", "county_code"]], tt], axis=1)),
@@ -226,7 +274,7 @@ def _area_tables(dataset: Dataset, inp: PlanningInputs, kept: np.ndarray, new: n
     d_county = np.where(inp.demand_town >= 0, tc[np.maximum(inp.demand_town, 0)], -1)
     s_county_b = tc[inp.station_town]
     s_county_a = tc[st_town_after] if len(st_town_after) else np.zeros(0, np.int64)
-    ct = _area_table(d_county, len(county_idx), pop, covered_before, covered_after, s_county_b, s_county_a)
+    ct = _area_table(d_county, len(county_idx), pop, covered_before, covered_after, s_county_b, s_county_a, acc)
     counties = canon_table(pd.concat([inp.counties[["code", "name"]], ct], axis=1))
     return towns, counties
 
@@ -240,7 +288,7 @@ def _pop_mean(d: np.ndarray, pop: np.ndarray) -> float:
 
 def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, choice: _Choice,
                   covered_before: np.ndarray, covered_after: np.ndarray, towns: gpd.GeoDataFrame,
-                  t0: float) -> PlanMetrics:
+                  acc: _Access, t0: float, extra: dict[str, float]) -> PlanMetrics:
     pop, k, nk = inp.pop, len(inp.stations), pb.n_kept
     d_before, _ = access.nearest_distance(inp.demand_xy, inp.station_xy)
     d_after, _ = access.nearest_distance(inp.demand_xy, np.vstack([inp.station_xy[pb.kept],
@@ -251,6 +299,9 @@ def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, cho
     peopled = towns["population"].to_numpy() > 0
     spread_b = share_spread(towns["share_before"].to_numpy()[peopled])
     spread_a = share_spread(towns["share_after"].to_numpy()[peopled])
+    from geoplan.accessibility import access_summary
+
+    acc_b, acc_a = access_summary(acc.before, pop), access_summary(acc.after, pop)
     return PlanMetrics(
         population=total,
         people_before=float(pop[covered_before].sum()),
@@ -272,6 +323,10 @@ def _plan_metrics(inp: PlanningInputs, rv: NetworkReview, pb: SitingProblem, cho
         town_share_min_before=spread_b.min, town_share_min_after=spread_a.min,
         town_share_p10_before=spread_b.p10, town_share_p10_after=spread_a.p10,
         town_gini_before=spread_b.gini, town_gini_after=spread_a.gini,
+        access_median_before=acc_b.median, access_median_after=acc_a.median,
+        access_p10_before=acc_b.p10, access_p10_after=acc_a.p10,
+        villages_without_access_before=float(acc_b.zero), villages_without_access_after=float(acc_a.zero),
+        **(choice.extra | extra),
     )
 
 
@@ -329,8 +384,16 @@ def plan(dataset: Dataset, scenario: Scenario | None = None, network: Any = None
     covered_after = cnt_after > 0
     covered_before = np.asarray(rv.cover.sum(axis=1)).ravel() > 0
     stations = _station_table(inp, rv, pb, choice.new, final, cnt_after)
-    towns, counties = _area_tables(dataset, inp, pb.kept, choice.new, covered_before, covered_after)
-    metrics = _plan_metrics(inp, rv, pb, choice, covered_before, covered_after, towns, t0)
+    acc = _access(dataset, inp, pb.kept, choice.new, scenario)
+    towns, counties = _area_tables(dataset, inp, pb.kept, choice.new, covered_before, covered_after, acc)
+    extra: dict[str, float] = {}
+    if scenario.alternatives:
+        report(progress, 0.9, f"looking for {scenario.alternatives} plans within "
+                              f"{scenario.alternatives_tolerance:.1%} of the optimum")
+        sites, _, info = certainty_tables(inp, pb, scenario, scenario.alternatives, scenario.alternatives_tolerance,
+                                          exact_force=0)
+        extra = certainty_metrics(sites, info)
+    metrics = _plan_metrics(inp, rv, pb, choice, covered_before, covered_after, towns, acc, t0, extra)
     report(progress, 1.0, "done")
     return Plan(scenario=scenario, dataset_name=dataset.name, stations=stations, towns=towns,
-                counties=counties, metrics=metrics)
+                counties=counties, metrics=metrics, villages=_village_table(dataset, inp, acc))
