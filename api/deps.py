@@ -48,6 +48,15 @@ class AppContext:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="geoplan-health"))
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
+    def close(self) -> None:
+        """Stop what the app runs (the end of its lifespan): solves, reads, worker processes, DB pools."""
+        self.jobs.shutdown()
+        self.reads.shutdown()
+        self.solver.shutdown()
+        self.renderer.shutdown()
+        self.engine.dispose()
+        self.health_engine.dispose()  # (its idle threads stay: a restarted lifespan reuses them)
+
     def view(self, session: Session) -> View:
         """The dataset with all stored station edits applied."""
         def load() -> list[Any]:

@@ -94,12 +94,7 @@ def create_app(settings: Settings | None = None, *, planner: Planner = plan) -> 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        jobs.shutdown()
-        ctx.reads.shutdown()
-        solver.shutdown()
-        renderer.shutdown()
-        engine.dispose()
-        ctx.health_engine.dispose()  # (its idle threads stay: a restarted lifespan reuses them)
+        ctx.close()
 
     app = FastAPI(
         title="geoplan API",

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from geoplan.scenario import Scenario
 
 log = logging.getLogger("api.workers")
-JobKind = Literal["plan", "map", "assign", "review"]
+JobKind = Literal["plan", "map", "assign", "review", "ping"]
 Progress = Callable[[float, str], None]
 Check = Callable[[], None]  # raises to stop the job (cancelled, timed out)
 Planner = Callable[..., Any]  # plan(dataset, scenario, progress=...) -> Plan
@@ -85,6 +85,9 @@ class Compute(Protocol):
 
     def review(self, view: View, county: str | None, scenario: Scenario) -> list[dict[str, Any]]:
         """The network review under ``scenario`` as GeoJSON features."""
+
+    def warm(self) -> int:
+        """Be ready to work (a worker with the dataset loaded); return the process id that will work."""
 
     def shutdown(self) -> None:
         """Stop whatever runs the work."""
@@ -142,6 +145,10 @@ class InProcess:
 
         return review_features(view.dataset_for(county), scenario)
 
+    def warm(self) -> int:
+        """Always ready: the server's own process does the work."""
+        return os.getpid()
+
     def shutdown(self) -> None:
         """Nothing to stop."""
 
@@ -188,6 +195,9 @@ def _worker_main(conn: Connection, dataset_path: str, niceness: int) -> None:
             return
         if job is None:
             return
+        if job.kind == "ping":  # answered once the dataset is loaded (WorkerPool.warm)
+            conn.send(("done", os.getpid()))
+            continue
         last = [0.0]
 
         def progress(fraction: float, message: str = "") -> None:
@@ -282,6 +292,11 @@ class WorkerPool:
         with self._lock:
             while len(self._idle) + len(self._busy) < n and not self._stopping:
                 self._idle.append(self._spawn())
+
+    def warm(self) -> int:
+        """Wait until a worker has loaded the dataset (starting one if none runs); return its process id."""
+        pid: int = self.run(Job("ping", 0, (), None))
+        return pid
 
     def _spawn(self) -> _Worker:
         parent, child = self._mp.Pipe(duplex=True)

@@ -385,11 +385,12 @@ def test_schemathesis_stateful_phase_on_postgresql(settings: Settings) -> None:
 
     app = create_app(settings.model_copy(update={"max_jobs_per_user": 10_000, "max_queue": 10_000}))
     seen: set[str] = set()
+    for pool in (app.state.ctx.solver, app.state.ctx.renderer):
+        pool.warm()  # a worker with the dataset loaded, so the first solve does not wait for one
     try:
         workflow(schemathesis.openapi.from_asgi("/openapi.json", app), CITY, seen).run(settings=STATEFUL)
     finally:
-        app.state.ctx.jobs.shutdown()
-        app.state.ctx.engine.dispose()
+        app.state.ctx.close()
     assert len(seen) >= 3, seen
 
 

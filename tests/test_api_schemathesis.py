@@ -53,5 +53,7 @@ def test_stateful_links_from_a_scenario_never_give_a_server_error() -> None:
     links = schema.raw_schema["paths"]["/scenarios"]["post"]["responses"]["201"]["links"]
     assert {"get_status", "get_plan", "get_assignments", "post_cancel", "delete_status"} <= set(links)
     seen: set[str] = set()
+    for pool in (_APP.state.ctx.solver, _APP.state.ctx.renderer):
+        pool.warm()  # a worker with the dataset loaded, so the first solve does not wait for one
     workflow(schema, CITY, seen).run(settings=STATEFUL)
     assert len(seen) >= 3, seen  # it did follow the links to several reads and writes
