@@ -34,11 +34,12 @@ def compute_off_thread(ctx: AppContext, key: Any, compute: Callable[[], T]) -> T
 
 
 def network_inputs(ctx: AppContext, db: Session) -> tuple[Dataset, Any]:
-    """The current dataset (station edits applied) and its group assignment, computed once per version."""
-    from geoplan.assign import assign
-
+    """The current dataset (station edits applied) and its group assignment, computed once per version
+    (in a worker process by default: the city-wide assignment is seconds of CPU).
+    """
     view = ctx.view(db)
-    return view.dataset, compute_off_thread(ctx, ("operations.assignment", view.version), lambda: assign(view.dataset))
+    return view.dataset, compute_off_thread(ctx, ("operations.assignment", view.version),
+                                            lambda: ctx.renderer.assignment(view, None, b""))
 
 
 def workdays_from(rows: list[dict[str, Any]]) -> Any:

@@ -81,7 +81,7 @@ class Compute(Protocol):
         """The stored plan ``gpkg`` as a self-contained HTML page."""
 
     def assignment(self, view: View, county: str | None, gpkg: bytes) -> Any:
-        """The ``geoplan.assign.Assignment`` of the stored plan ``gpkg``."""
+        """The ``geoplan.assign.Assignment`` of the stored plan ``gpkg`` (empty: of the current network)."""
 
     def review(self, view: View, county: str | None, scenario: Scenario) -> list[dict[str, Any]]:
         """The network review under ``scenario`` as GeoJSON features."""
@@ -112,7 +112,8 @@ def _map_page(dataset: Dataset, gpkg: bytes, lang: str) -> str:
 def _assignment(dataset: Dataset, gpkg: bytes) -> Any:
     from api.planner import geoplan_function, load_plan
 
-    return geoplan_function("assign", "assign")(dataset, plan=load_plan(gpkg))
+    # no plan: the groups of the current network (the operations routes plan on it)
+    return geoplan_function("assign", "assign")(dataset, plan=load_plan(gpkg) if gpkg else None)
 
 
 class InProcess:

@@ -14,10 +14,12 @@ issue 11's attack against ``geoplan serve`` (its timeouts and limits): a county 
 queue ``--jobs`` (300) scenarios as fast as it can while the service role reads the map of a
 city-wide plan with ``--map-readers`` clients, another county's planner runs one budget-3
 scenario, and a probe measures ``/health`` every 50 ms. ``--code DIR`` serves another checkout
-(e.g. the code before the fix) so both can be compared in one session. Usage::
+(e.g. the code before the fix) so both can be compared in one session; ``--compute thread`` serves
+with ``GEOPLAN_COMPUTE=thread`` (solves and maps in the server's process) instead of the default
+worker processes. Usage::
 
     python benchmarks/bench_api.py [--clients 16] [--scenarios 6] [--seconds 10]
-    python benchmarks/bench_api.py --abuse [--jobs 300] [--map-readers 8] [--code DIR]
+    python benchmarks/bench_api.py --abuse [--jobs 300] [--map-readers 8] [--code DIR] [--compute thread]
 """
 from __future__ import annotations
 
@@ -181,11 +183,12 @@ async def main_async(args: argparse.Namespace, base: str) -> str:
     return "\n".join(lines)
 
 
-def start_serve(port: int, workdir: Path, code: Path) -> subprocess.Popen:
-    """``geoplan serve`` (uvicorn with the service's timeouts and limits) from the checkout ``code``."""
+def start_serve(port: int, workdir: Path, code: Path, compute: str) -> subprocess.Popen:
+    """``geoplan serve`` (uvicorn with the service's timeouts and limits) from the checkout ``code``;
+    ``compute`` is ``GEOPLAN_COMPUTE`` (worker processes or threads; code before it ignores it)."""
     env = os.environ | {
         "DATABASE_URL": f"sqlite:///{workdir / 'abuse.db'}", "GEOPLAN_TOKENS": json.dumps(ABUSE_TOKENS),
-        "GEOPLAN_SOLVE_TIME_LIMIT": "600", "PYTHONPATH": str(code),
+        "GEOPLAN_SOLVE_TIME_LIMIT": "600", "PYTHONPATH": str(code), "GEOPLAN_COMPUTE": compute,
     }
     proc = subprocess.Popen([sys.executable, "-c", f"from api.main import serve; serve('127.0.0.1', {port})"],
                             cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -210,6 +213,7 @@ async def abuse_async(base: str, jobs: int, readers: int) -> dict:
         maps: list[float] = []
         map_codes: dict[int, int] = {}
         submit_codes: dict[int, int] = {}
+        submit_lat: list[float] = []
 
         async def probe() -> None:
             while not stop.is_set():
@@ -232,9 +236,11 @@ async def abuse_async(base: str, jobs: int, readers: int) -> dict:
 
             async def one(i: int) -> None:
                 async with sem:
+                    t = time.perf_counter()
                     a = await c.post("/scenarios", params={"mode": "async"}, headers=auth("county-a"),
                                      json={"county_code": COUNTY, "scenario": {"name": f"flood {i}", "budget": 3,
                                                                                 "seed": i}})
+                    submit_lat.append(time.perf_counter() - t)
                     submit_codes[a.status_code] = submit_codes.get(a.status_code, 0) + 1
 
             await asyncio.gather(*[one(i) for i in range(jobs)])
@@ -261,13 +267,14 @@ async def abuse_async(base: str, jobs: int, readers: int) -> dict:
     return {"idle_p50": float(np.percentile(i, 50)), "idle_p95": float(np.percentile(i, 95)), "health_n": len(h), "health_p50": float(np.percentile(h, 50)), "health_p95": float(np.percentile(h, 95)),
             "health_p99": float(np.percentile(h, 99)), "health_max": float(h.max()), "submit": submit_codes,
             "flood_s": flood_s, "other_s": other_s, "maps": map_codes, "map_p50": float(np.percentile(mp, 50)),
-            "map_p95": float(np.percentile(mp, 95))}
+            "map_p95": float(np.percentile(mp, 95)),
+            "submit_p50": float(np.percentile(submit_lat, 50)) * 1000, "submit_p95": float(np.percentile(submit_lat, 95)) * 1000}
 
 
 def abuse(args: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory(prefix="geoplan-bench-abuse-") as tmp:
         port = free_port()
-        proc = start_serve(port, Path(tmp), Path(args.code).resolve())
+        proc = start_serve(port, Path(tmp), Path(args.code).resolve(), args.compute)
         try:
             r = asyncio.run(abuse_async(f"http://127.0.0.1:{port}", args.jobs, args.map_readers))
         finally:
@@ -275,9 +282,9 @@ def abuse(args: argparse.Namespace) -> str:
             proc.wait(timeout=60)
     codes = ", ".join(f"{n}× {k}" for k, n in sorted(r["submit"].items()))
     mcodes = ", ".join(f"{n}× {k}" for k, n in sorted(r["maps"].items()))
-    return (f"| {args.code} | {r['idle_p50']:.1f} / {r['idle_p95']:.1f} | {r['health_n']} | {r['health_p50']:.1f} | {r['health_p95']:.1f} | {r['health_p99']:.1f} "
+    return (f"| {args.code} ({args.compute}) | {r['idle_p50']:.1f} / {r['idle_p95']:.1f} | {r['health_n']} | {r['health_p50']:.1f} | {r['health_p95']:.1f} | {r['health_p99']:.1f} "
             f"| {r['health_max']:.1f} | {codes} ({r['flood_s']:.1f} s) | {r['other_s']:.2f} | {mcodes} "
-            f"| {r['map_p50']:.0f} / {r['map_p95']:.0f} |")
+            f"| {r['map_p50']:.0f} / {r['map_p95']:.0f} | {r['submit_p50']:.0f} / {r['submit_p95']:.0f} |")
 
 
 def main() -> None:
@@ -290,11 +297,13 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=300)
     ap.add_argument("--map-readers", type=int, default=8)
     ap.add_argument("--code", default=str(ROOT), help="checkout to serve in --abuse mode")
+    ap.add_argument("--compute", choices=("process", "thread"), default="process",
+                    help="GEOPLAN_COMPUTE of the served code in --abuse mode")
     args = ap.parse_args()
     if args.abuse:
         print("| code | /health idle p50 / p95 ms | /health probes under attack | p50 ms | p95 ms | p99 ms | max ms | county planner's 300 submissions "
-              "| other county's budget-3 scenario, s | service map reads | map p50 / p95 ms |")
-        print("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|")
+              "| other county's budget-3 scenario, s | service map reads | map p50 / p95 ms | async submit p50 / p95 ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|")
         print(abuse(args))
         return
     with tempfile.TemporaryDirectory(prefix="geoplan-bench-api-") as tmp:
