@@ -115,3 +115,86 @@ def test_p_median_short_limits_keep_valid_bounds(seed):
     for limit in LIMITS:
         sol = p_median(D, 3, solver="auto", time_limit=limit)
         assert sol.bound <= opt * (1 + 1e-9) + 1e-9 <= sol.objective * (1 + 1e-9) + 2e-9
+
+
+class _Clock:
+    """A deterministic stand-in for ``time.perf_counter``: every reading
+    advances it by ``tick`` seconds, so a time limit becomes a work limit
+    (a number of clock readings: swap and subgradient iterations, phase
+    starts) that is the same on every run and every machine.
+    """
+
+    def __init__(self, tick: float = 1e-3) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def _on_clock(monkeypatch, solve):
+    clock = _Clock()
+    monkeypatch.setattr(time, "perf_counter", clock)
+    try:
+        return solve(), clock.now
+    finally:
+        monkeypatch.undo()
+
+
+# fake seconds at 1 ms a reading: from "the greedy route is cut off at once" to "everything finishes"
+WORK_LIMITS = (0.002, 0.01, 0.03, 0.1, 0.3, 3.0, 60.0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("limit", WORK_LIMITS)
+def test_auto_never_loses_to_greedy_in_the_same_work_limit(monkeypatch, seed, limit):
+    """The monotone rule at every limit: on the same (deterministic) clock,
+    ``auto`` returns at least greedy's answer and at most greedy's bound,
+    and both bounds are valid against the brute-force optimum."""
+    A, w = _instance(seed, 16, 10, 0.25)
+    p = 2 + seed % 3
+    opt = _brute_mclp(A.toarray(), w, p)
+    g, _ = _on_clock(monkeypatch, lambda: max_coverage(A, p, weights=w, solver="greedy", time_limit=limit))
+    a, _ = _on_clock(monkeypatch, lambda: max_coverage(A, p, weights=w, solver="auto", time_limit=limit))
+    for sol in (g, a):
+        assert sol.objective <= opt * (1 + 1e-9) + 1e-9
+        assert sol.bound >= opt * (1 - 1e-9) - 1e-9, "a bound better than the optimum"
+    assert a.objective >= g.objective - 1e-9, (limit, a, g)
+    assert a.bound <= g.bound + 1e-9, (limit, a, g)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("limit", WORK_LIMITS)
+def test_engine_auto_starts_from_the_greedy_route_on_the_same_clock(monkeypatch, seed, limit):
+    """On a model big enough for the greedy route to be cut off at short
+    limits: auto's answer and bound are never worse than the greedy route's,
+    and once that route finishes, auto's answer is at least its finished
+    answer (the deterministic local optimum + Lagrangian heuristic)."""
+    model = _model(seed)
+    g, _ = _on_clock(monkeypatch, lambda: engine.solve_model(model, "greedy", limit, seed, time.perf_counter()))
+    a, _ = _on_clock(monkeypatch, lambda: engine.solve_model(model, "auto", limit, seed, time.perf_counter()))
+    assert a.objective >= g.objective - 1e-9 and evaluate(model, a.selected) == pytest.approx(a.objective)
+    assert a.bound <= g.bound + 1e-9
+    full, _ = _on_clock(monkeypatch, lambda: engine.solve_model(model, "greedy", 1e6, seed, time.perf_counter()))
+    if limit >= 60:
+        assert g.objective == pytest.approx(full.objective) and g.bound == pytest.approx(full.bound)
+        assert a.objective >= full.objective - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("limit", WORK_LIMITS)
+def test_groups_and_attendance_keep_the_rule(monkeypatch, seed, limit):
+    """The same rule through the other front ends of the engine: group
+    minimums and caps (coverage) and the general benefit model (attendance)."""
+    rng = np.random.default_rng(seed)
+    A, w = _instance(seed, 30, 12, 0.2)
+    grp = rng.integers(0, 3, 12)
+    kw = dict(weights=w, groups=grp, min_per_group=1, group_caps=2, time_limit=limit)
+    g, _ = _on_clock(monkeypatch, lambda: max_coverage(A, 4, solver="greedy", **kw))
+    a, _ = _on_clock(monkeypatch, lambda: max_coverage(A, 4, solver="auto", **kw))
+    if g.status != "infeasible" and np.isfinite(g.objective):
+        assert a.objective >= g.objective - 1e-9 and a.bound <= g.bound + 1e-9
+    C = sp.csr_matrix((rng.random(A.nnz) * 2500, A.indices, A.indptr), shape=A.shape)
+    g, _ = _on_clock(monkeypatch, lambda: max_attendance(C, 3, weights=w, solver="greedy", time_limit=limit))
+    a, _ = _on_clock(monkeypatch, lambda: max_attendance(C, 3, weights=w, solver="auto", time_limit=limit))
+    assert a.objective >= g.objective - 1e-9 and a.bound <= g.bound + 1e-9

@@ -47,21 +47,24 @@ class EngineResult(NamedTuple):
     bound_by: str = ""  # the phase whose bound is reported (see Solution.bound_by)
 
 
-GREEDY_SHARE = 0.5  # under "auto", the share of the time limit the greedy route (of solver="greedy") gets first
+# The greedy route's phases end at these shares of the time limit at the
+# latest (each normally ends much earlier, at its own work limit: swap at a
+# local optimum, the subgradient at its iteration cap or convergence).
+SWAP_SHARE, SUBGRADIENT_SHARE, HEURISTIC_SHARE, RESUME_SHARE = 0.35, 0.7, 0.85, 0.95
 
 
 def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, t0: float) -> EngineResult:
     """Solve a reduced benefit model within ``t0 + time_limit``.
 
-    Anytime and monotone under ``"auto"``: it first runs the whole
-    ``solver="greedy"`` route (greedy, swap, Lagrangian bound and heuristic)
-    in the first ``GREEDY_SHARE`` of the time, then the exact phases from
-    that incumbent; every later phase may only replace the incumbent by a
-    better one, and the reported bound is the smallest valid bound any
-    phase produced.  So a MIP started and cut off by the time limit never
-    makes the answer or the bound worse than the greedy route's, and
-    whenever the greedy route finishes within its share (small and medium
-    models) ``auto`` is never worse than ``solver="greedy"``.
+    Anytime and monotone under ``"auto"``: it first runs exactly the route
+    of ``solver="greedy"`` with the same time limit (greedy, swap,
+    Lagrangian bound and heuristic; :func:`_greedy_route`, the same code on
+    the same clock), and only the time that route leaves goes to the exact
+    phases, started from its incumbent.  Every later phase may only replace
+    the incumbent by a better one, and the reported bound is the smallest
+    valid bound any phase produced.  So, whatever the limit, ``auto`` is
+    never worse than ``solver="greedy"`` in the same limit, neither in its
+    answer nor in its bound, and a MIP cut off by the limit changes neither.
     """
     empty = np.zeros(0, np.int64)
     if (model.p <= 0 or model.m == 0) and model.feasible(empty):
@@ -75,11 +78,7 @@ def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, 
         g = np.zeros(0, np.int64)
     if solver == "highs":
         return _solve_exact(model, g, t0 + time_limit, seed)
-    window = time_limit if solver == "greedy" else GREEDY_SHARE * time_limit
-    s = swap_search(model, g, t0 + 0.5 * window) if len(g) else g
-    lb = evaluate(model, s) if len(s) else -np.inf
-    by = "swap" if len(s) and lb > evaluate(model, g) else "greedy"
-    lag = _lagrangian_phase(model, s, lb, by, t0, window)
+    lag = _greedy_route(model, g, t0, time_limit)
     first = EngineResult(lag.s, lag.lb, max(lag.ub, lag.lb), "feasible", "greedy+swap", lag.by, "Lagrangian")
     if len(lag.s) and model.rel_gap(lag.lb, lag.ub) <= OPT_GAP:
         return first._replace(bound=lag.ub, status="optimal")
@@ -94,14 +93,28 @@ def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, 
         if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
             # nothing exact fits in the time left (or the LP did not finish):
             # spend it on the bound, resuming the subgradient from its best multipliers
-            ub2 = subgradient(model, lag.s, lag.lb, t0 + 0.95 * time_limit, u0=lag.u, lam0=1.0)[0]
-            if ub2 < first.bound:
-                first = first._replace(bound=max(ub2, lag.lb))
+            if deadline - time.perf_counter() > 0.1 * time_limit:
+                ub2 = subgradient(model, lag.s, lag.lb, t0 + RESUME_SHARE * time_limit, u0=lag.u, lam0=1.0)[0]
+                if ub2 < first.bound:
+                    first = first._replace(bound=max(ub2, lag.lb))
             if model.rel_gap(first.objective, first.bound) <= OPT_GAP:
                 first = first._replace(status="optimal")
             return first
         out = _finish_with_mip(model, lag.s, lag.lb, lag.by, lag.ub, lag.fix0, lag.fix1, deadline, seed)
     return _best_of(first, out, model) if len(lag.s) else out
+
+
+def _greedy_route(model: Model, g: np.ndarray, t0: float, time_limit: float) -> _Lagrangian:
+    """The whole ``solver="greedy"`` route from the greedy selection ``g``:
+    swap to a local optimum, subgradient bound and fixing, Lagrangian
+    heuristic.  Each phase stops at its own work limit or, at the latest, at
+    its share of ``[t0, t0 + time_limit]``; both solvers call this with the
+    same arguments, which is what makes ``auto`` monotone.
+    """
+    s = swap_search(model, g, t0 + SWAP_SHARE * time_limit) if len(g) else g
+    lb = evaluate(model, s) if len(s) else -np.inf
+    by = "swap" if len(s) and lb > evaluate(model, g) else "greedy"
+    return _lagrangian_phase(model, s, lb, by, t0, time_limit)
 
 
 def _best_of(first: EngineResult, later: EngineResult, model: Model) -> EngineResult:
@@ -153,9 +166,10 @@ def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: fl
     the relaxation's site set) with refixing; phases end at fixed shares of
     ``[start, start + window]``.
     """
-    ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0, start + 0.9 * window)
+    ub, fix0, fix1, top, u = subgradient(model, s, lb if np.isfinite(lb) else 0.0,
+                                         start + SUBGRADIENT_SHARE * window)
     if len(s) and not model.constrained and len(top) and model.rel_gap(lb, ub) > OPT_GAP:
-        s2 = swap_search(model, top, start + 0.7 * window)
+        s2 = swap_search(model, top, start + HEURISTIC_SHARE * window)
         lb2 = evaluate(model, s2)
         if lb2 > lb + model.tol(lb) * 1e-3:
             s, lb, by = s2, lb2, "Lagrangian heuristic"
@@ -163,7 +177,8 @@ def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: fl
             # far, then along a short, small-step resumed subgradient run
             # (restarting from scratch fixed half as many sites on p-median)
             _, f0, f1, _, _ = bound_from_multipliers(model, u, lb)
-            ub2, g0, g1, _, _ = subgradient(model, s, lb, start + 0.8 * window, max_iter=150, u0=u, lam0=0.5)
+            ub2, g0, g1, _, _ = subgradient(model, s, lb, start + RESUME_SHARE * window, max_iter=150, u0=u,
+                                            lam0=0.5)
             ub, fix0, fix1 = min(ub, ub2), fix0 | f0 | g0, fix1 | f1 | g1
     return _Lagrangian(s, lb, by, ub, fix0, fix1, u)
 
