@@ -33,6 +33,7 @@ MIP_SMALL_NNZ = 50_000
 # much smaller model that is left.
 LP_MAX_NNZ = 1_000_000
 KERNEL_FACTOR = 2  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
+KERNEL_SHARE = 0.1  # its time cap: this share of the limit (at least 1 s), at most 0.3 of what is left
 
 
 class EngineResult(NamedTuple):
@@ -85,10 +86,16 @@ def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, 
     if solver == "greedy":
         return first
     deadline = t0 + time_limit
+    if model.coverage and len(lag.s):
+        lag = _kernel_from_multipliers(model, lag, time_limit, deadline, seed)
+        first = first._replace(selected=lag.s, objective=lag.lb, incumbent_by=lag.by,
+                               route="greedy+swap+highs" if lag.by == "kernel MIP" else first.route)
+        if model.rel_gap(lag.lb, lag.ub) <= OPT_GAP:
+            return first._replace(bound=max(lag.ub, lag.lb), status="optimal")
     out: EngineResult | None = None
     if (model.coverage and len(lag.s) and model.B.nnz <= LP_MAX_NNZ
             and deadline - time.perf_counter() > 0.25 * time_limit):  # else no time to build the LP
-        out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0)
+        out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0, lag.fix0, lag.fix1)
     if out is None:
         if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
             # nothing exact fits in the time left (or the LP did not finish):
@@ -115,6 +122,30 @@ def _greedy_route(model: Model, g: np.ndarray, t0: float, time_limit: float) -> 
     lb = evaluate(model, s) if len(s) else -np.inf
     by = "swap" if len(s) and lb > evaluate(model, g) else "greedy"
     return _lagrangian_phase(model, s, lb, by, t0, time_limit)
+
+
+def _kernel_from_multipliers(model: Model, lag: _Lagrangian, time_limit: float, deadline: float,
+                             seed: int) -> _Lagrangian:
+    """The kernel MIP (:func:`_kernel_incumbent`) guided by the greedy route's
+    Lagrangian multipliers, before any LP: on the spread 20,000 × 40,000
+    tuning instance it finds in 1.4 s the incumbent the LP-guided kernel
+    finds only after an 8-14 s LP, and the better incumbent then fixes far
+    more sites (1,154 -> 8,600 of 25,949 at the same multipliers).  Returns
+    the route's result with the better incumbent and the added fixing.
+    """
+    _, f0, f1, v, _ = bound_from_multipliers(model, lag.u, lag.lb)
+    ks = _kernel_incumbent(model, lag.s, lag.fix0 | f0, lag.fix1 | f1, v, np.zeros(model.m), time_limit,
+                           deadline, seed)
+    if ks is None:
+        return lag
+    kv = evaluate(model, ks)
+    if not kv > lag.lb + model.tol(lag.lb) * 1e-3:
+        return lag
+    # fixing against a better incumbent stays valid with the earlier fixing
+    # (every solution better than kv is better than the old lb)
+    ub, g0, g1, _, _ = bound_from_multipliers(model, lag.u, kv)
+    return lag._replace(s=ks, lb=kv, by="kernel MIP", ub=min(lag.ub, max(ub, kv)), fix0=lag.fix0 | f0 | g0,
+                        fix1=lag.fix1 | f1 | g1)
 
 
 def _best_of(first: EngineResult, later: EngineResult, model: Model) -> EngineResult:
@@ -222,21 +253,27 @@ def _finish_with_mip(model: Model, s: np.ndarray, lb: float, by: str, ub: float,
     return EngineResult(sel, obj, bound, status, label, by, bound_by)
 
 
-def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit: float, seed: int, t0: float
-                    ) -> EngineResult | None:
+def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit: float, seed: int, t0: float,
+                    prior0: np.ndarray | None = None, prior1: np.ndarray | None = None) -> EngineResult | None:
     """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
     Returns None (the caller falls back to the subgradient route) if the LP
     does not finish in its share of the time: at most 0.3 × the time limit
     and half of what is left, so that the fallback keeps the other half.
+    ``prior0`` / ``prior1``: sites already fixed closed / open against an
+    incumbent no better than ``lb`` (kept: still valid).
     """
+    z = np.zeros(model.m, bool)
+    prior0 = z if prior0 is None else prior0
+    prior1 = z if prior1 is None else prior1
     deadline = t0 + time_limit
     lp = coverage_lp(model, min(0.3 * time_limit, 0.5 * (deadline - time.perf_counter())))
     if lp is None:
         return None
     u, ylp = lp
-    label = "greedy+swap"
+    label = "greedy+swap+highs" if by == "kernel MIP" else "greedy+swap"
     ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
+    fix0, fix1 = fix0 | (prior0 & ~fix1), fix1 | (prior1 & ~fix0)
     if model.rel_gap(lb, ub) <= OPT_GAP:
         return EngineResult(s, lb, ub, "optimal", label, by, "LP")
     ks = _kernel_incumbent(model, s, fix0, fix1, v, ylp, time_limit, deadline, seed)
@@ -245,7 +282,8 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit:
         if kv > lb + model.tol(lb) * 1e-3:
             s, lb, by = ks, kv, "kernel MIP"
             label = "greedy+swap+highs"
-            ub, fix0, fix1, v, _ = bound_from_multipliers(model, u, lb)
+            ub, f0, f1, v, _ = bound_from_multipliers(model, u, lb)
+            fix0, fix1 = fix0 | (f0 & ~fix1), fix1 | (f1 & ~fix0)
     if model.rel_gap(lb, ub) <= OPT_GAP:
         return EngineResult(s, lb, max(ub, lb), "optimal", label, by, "LP")
     if not (~(fix0 | fix1)).any():
@@ -294,7 +332,7 @@ def _kernel_incumbent(model: Model, s: np.ndarray, fix0: np.ndarray, fix1: np.nd
     kernel[ylp > 1e-6] = True
     kernel[s] = True
     kernel &= ~fix0
-    cap = min(max(0.05 * time_limit, 1.0), max(deadline - time.perf_counter(), 0.0) * 0.25)
+    cap = min(max(KERNEL_SHARE * time_limit, 1.0), max(deadline - time.perf_counter(), 0.0) * 0.3)
     if cap <= 0.05:
         return None
     ks = _solve_restricted(model, ~kernel, fix1, s, cap, seed)[0]

@@ -33,6 +33,8 @@ class Model:
     cost_offset: float | None = None   # if set, real objective = cost_offset - value (minimise)
     _Bc: sp.csc_matrix | None = field(default=None, repr=False)
     _rows: np.ndarray | None = field(default=None, repr=False)
+    _P: sp.csr_matrix | None = field(default=None, repr=False)
+    _PT: sp.csr_matrix | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -58,6 +60,19 @@ class Model:
         if self._rows is None:
             self._rows = np.repeat(np.arange(self.n), np.diff(self.B.indptr))
         return self._rows
+
+    @property
+    def pattern(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The 0/1 pattern of ``B`` and its transpose, both CSR (built once).
+
+        For coverage models ``B_ij = w_i`` on the pattern, so per-site sums
+        of a per-row quantity are one sparse product with the transpose.
+        """
+        if self._P is None or self._PT is None:
+            B = self.B
+            self._P = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
+            self._PT = self._P.T.tocsr()
+        return self._P, self._PT
 
     @property
     def constrained(self) -> bool:
