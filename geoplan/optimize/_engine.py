@@ -26,6 +26,11 @@ MIP_MAX_NNZ = 4_000_000  # "small enough" for the exact MIP under solver="auto"
 # large MIP started with little time left overruns it; under solver="auto" the
 # MIP is only started with at least this much time left (or on small models).
 MIP_MIN_SECONDS = 5.0
+# ... plus this many seconds per million stored pairs left free: on the spread
+# 20,000 x 40,000 tuning instance a MIP over 260 k free pairs started with 8 s
+# left found and proved nothing, while the same seconds spent on the resumed
+# subgradient tighten the bound.
+MIP_SECONDS_PER_MNNZ = 20.0
 MIP_SMALL_NNZ = 50_000
 # coverage models up to this size take the LP route under solver="auto": exact
 # LP duals (dual simplex) instead of subgradient multipliers, an LP-guided
@@ -218,7 +223,8 @@ def _mip_pays(model: Model, fixed: np.ndarray, deadline: float) -> bool:
     """Whether the MIP on the non-fixed sites is small enough for the time left."""
     free_nnz = int(np.diff(model.Bc.indptr)[~fixed].sum())
     left = deadline - time.perf_counter()
-    return not (free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < MIP_MIN_SECONDS and free_nnz > MIP_SMALL_NNZ))
+    need = MIP_MIN_SECONDS + MIP_SECONDS_PER_MNNZ * free_nnz / 1e6
+    return not (free_nnz > MIP_MAX_NNZ or left < 0.05 or (left < need and free_nnz > MIP_SMALL_NNZ))
 
 
 def _finish_with_mip(model: Model, s: np.ndarray, lb: float, by: str, ub: float, fix0: np.ndarray,
@@ -258,8 +264,8 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit:
     """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
     Returns None (the caller falls back to the subgradient route) if the LP
-    does not finish in its share of the time: at most 0.3 × the time limit
-    and half of what is left, so that the fallback keeps the other half.
+    does not finish in its share of the time: at most 0.4 × the time limit
+    and 0.7 of what is left, so that the fallback keeps the rest.
     ``prior0`` / ``prior1``: sites already fixed closed / open against an
     incumbent no better than ``lb`` (kept: still valid).
     """
@@ -267,7 +273,7 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit:
     prior0 = z if prior0 is None else prior0
     prior1 = z if prior1 is None else prior1
     deadline = t0 + time_limit
-    lp = coverage_lp(model, min(0.3 * time_limit, 0.5 * (deadline - time.perf_counter())))
+    lp = coverage_lp(model, min(0.4 * time_limit, 0.7 * (deadline - time.perf_counter())))
     if lp is None:
         return None
     u, ylp = lp
