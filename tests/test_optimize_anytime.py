@@ -264,3 +264,23 @@ def test_exact_phases_after_a_weak_greedy_route_stay_valid(monkeypatch, seed):
     assert sol.objective <= opt * (1 + 1e-9) + 1e-9
     assert sol.status == "optimal" and sol.objective == pytest.approx(opt)
     assert float(w[A[:, sol.selected].toarray().any(axis=1)].sum()) == pytest.approx(sol.objective)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 100_000))
+def test_vectorised_coverage_greedy_is_the_lazy_greedy(seed):
+    """The coverage models' vectorised greedy picks what the lazy heap greedy
+    of the general form picks, ties (lowest index) and zero-gain fill included."""
+    from geoplan.optimize.greedy import _coverage_greedy
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(5, 60)), int(rng.integers(2, 25))
+    A = sp.random(n, m, density=rng.uniform(0.05, 0.5), format="csr", random_state=rng, data_rvs=np.ones)
+    w = rng.integers(1, 9, n).astype(float) if seed % 3 else rng.lognormal(1, 1, n)
+    bonus = np.zeros(m) if seed % 2 else rng.integers(0, 5, m).astype(float)
+    B = sp.csr_matrix(A.multiply(w[:, None]))
+    B.sort_indices()
+    p = int(rng.integers(1, m + 1))
+    fast = _coverage_greedy(Model(B=B, bonus=bonus, p=p, coverage=True, w=w))
+    heap = greedy(Model(B=B, bonus=bonus, p=p))  # the general (per-entry) form takes the heap
+    np.testing.assert_array_equal(fast, heap)
