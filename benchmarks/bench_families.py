@@ -180,10 +180,10 @@ def measure(A: sp.csr_matrix, w: np.ndarray, p: int, limits: tuple[int, int], hi
     for method in ("auto", "highs", "greedy"):
         res: dict[int, Run] = {}
         for tl in limits:
-            if tl == long_ and res[short].proven:
-                res[long_] = res[short]  # proven in the short limit: the same answer
+            if tl == long_ and (res[short].proven or (method == "highs" and long_ >= highs_cap >= short)):
+                res[long_] = res[short]  # proven in the short limit (or HiGHS capped to it): the same answer
                 continue
-            res[tl] = (run_plain_highs(A, w, p, min(tl, highs_cap)) if method == "highs"
+            res[tl] = (run_plain_highs(A, w, p, min(tl, max(highs_cap, short))) if method == "highs"
                        else run_auto(A, w, p, tl, method))
         out[method] = res
     t = time.perf_counter()
