@@ -82,12 +82,19 @@ def max_coverage(
     time_limit
         Seconds for the whole solve, honoured to about 10 % once it exceeds
         the minimum a call needs (input checks, reductions and the greedy
-        construction: about 1 s for 30,000 × 3,000 with 12 pairs per row on
-        the shared benchmark machine); with a shorter limit the call takes
-        about that minimum.  ``"auto"`` is anytime: whatever the limit, its
-        answer is never worse than its own greedy + swap incumbent and its
-        bound never looser than the best bound any phase produced (a MIP cut
-        off by the limit changes neither).
+        construction); with a shorter limit the call takes about that
+        minimum.  Measured on the shared 2-core benchmark machine (load 3-6,
+        ``benchmarks/README.md``): about 0.5 s at 20,000 × 40,000 with 8
+        pairs per row, 2-4 s with 30 and 6-8 s with 80, 8 s at 200,000 ×
+        400,000 with 8.  ``"auto"`` is anytime and monotone: it first runs
+        exactly the ``solver="greedy"`` route of the same limit, then the
+        exact phases in the time that route leaves, keeping the better
+        answer and the smaller bound; so at the same work it is never worse
+        than ``"greedy"`` in answer or bound, and a MIP cut off by the limit
+        changes neither.  The greedy route itself needs about 4 s to finish
+        at 20,000 × 40,000 with 8 pairs per row, 15-20 s with 30, 35 s at
+        200,000 × 400,000 with 8 (same machine); below that both solvers
+        return the route's answer so far with a valid, looser bound.
     seed
         HiGHS random seed (results are deterministic for a given seed).
 

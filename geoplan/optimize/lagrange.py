@@ -45,6 +45,30 @@ def round_bound(model: Model, ub: float) -> float:
     return float(ub)
 
 
+def _site_values(model: Model, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced site values ``v_j = bonus_j + Σ_i max(0, B_ij - u_i)`` and the
+    positive part per stored entry (general models) or per row (coverage).
+
+    Coverage models have ``B_ij = w_i`` on their pattern, so the positive
+    part depends on the row only and ``v`` is one product with the
+    transposed pattern: about 4x faster than the per-entry form, which is
+    what the subgradient spends its time on.
+    """
+    if model.coverage and model.w is not None:
+        r = np.maximum(model.w - u, 0.0)
+        return model.bonus + model.pattern[1] @ r, r > 0
+    red = model.B.data - u[model.rows]
+    pos = red > 0
+    return model.bonus + np.bincount(model.B.indices[pos], weights=red[pos], minlength=model.m), pos
+
+
+def _served_count(model: Model, pos: np.ndarray, intop: np.ndarray) -> np.ndarray:
+    """Per row, the number of open (``intop``) sites with a positive reduced benefit."""
+    if model.coverage and model.w is not None:
+        return np.where(pos, model.pattern[0] @ intop.astype(float), 0.0)
+    return np.bincount(model.rows[pos & intop[model.B.indices]], minlength=model.n).astype(float)
+
+
 def _top_with_minimums(v: np.ndarray, p: int, grp: np.ndarray, gmin: np.ndarray) -> np.ndarray:
     """The ``p`` sites of largest ``v`` with at least ``gmin[g]`` from each group ``g``."""
     m = len(v)
@@ -84,8 +108,7 @@ def subgradient(
     """
     # ~75 lines of code: one subgradient loop (bound, fixing and step share
     # the reduced values of each iteration), kept together to stay readable.
-    B, bonus, n, m = model.B, model.bonus, model.n, model.m
-    rows = model.rows
+    n, m = model.n, model.m
     p = min(model.p, m)
     fix0 = np.zeros(m, bool)
     fix1 = np.zeros(m, bool)
@@ -104,9 +127,7 @@ def subgradient(
     stall = 0
     use_min = model.grp is not None and model.gmin is not None and bool((model.gmin > 0).any())
     for it in range(max_iter):
-        red = B.data - u[rows]
-        pos = red > 0
-        v = bonus + np.bincount(B.indices[pos], weights=red[pos], minlength=m)
+        v, pos = _site_values(model, u)
         if p < m:
             part = np.argpartition(-v, p - 1)
             top = part[:p]
@@ -134,7 +155,8 @@ def subgradient(
             if not use_min and p < m:
                 # argpartition's choice among tied values is unspecified:
                 # pick ties by lowest index so the heuristic start is reproducible
-                top = np.lexsort((np.arange(m), -v))[:p]
+                above = np.flatnonzero(v > vp)
+                top = np.concatenate([above, np.flatnonzero(v == vp)[:p - len(above)]])
             best_top = np.sort(top).astype(np.int64)
             best_u = u
             stall = 0
@@ -145,10 +167,11 @@ def subgradient(
                 stall = 0
         if round_bound(model, best_L) - lb <= tol or lam < 1e-4 or time.perf_counter() > deadline:
             break
-        cnt = np.bincount(rows[pos & intop[B.indices]], minlength=n)
-        g = 1.0 - cnt
+        g = 1.0 - _served_count(model, pos, intop)
         g[(u <= 0) & (g > 0)] = 0.0
-        nrm = float(g @ g)
+        # einsum, not g @ g: BLAS's threads busy-wait on a loaded machine and
+        # made this one product 5 ms of a 10 ms iteration (0.3 ms with einsum)
+        nrm = float(np.einsum("i,i->", g, g))
         if nrm <= 0:
             break  # u is optimal for the dual
         step = lam * max(L - lb, 1e-9 * scale) / nrm
@@ -167,12 +190,10 @@ def bound_from_multipliers(model: Model, u: np.ndarray, lb: float
     values ``v`` and the subproblem's top-``p`` sites.  Group rules are
     dropped, which keeps every statement valid (a relaxation).
     """
-    B, m = model.B, model.m
+    m = model.m
     p = min(model.p, m)
     u = np.maximum(np.asarray(u, float), 0.0)
-    red = B.data - u[model.rows]
-    pos = red > 0
-    v = model.bonus + np.bincount(B.indices[pos], weights=red[pos], minlength=m)
+    v = _site_values(model, u)[0]
     order = np.argsort(-v, kind="stable")
     top = np.sort(order[:p]).astype(np.int64)
     L = float(u.sum() + v[order[:p]].sum())
