@@ -159,13 +159,29 @@ def run_geoplan(D: np.ndarray, w: np.ndarray, p: int, tl: float, solver: str) ->
     return Run(time.perf_counter() - t, sol.objective, sol.bound, sol.status == "optimal")
 
 
+def _silent_highs():  # type: ignore[no-untyped-def]
+    """A ``highspy.Highs`` whose one-time copyright banner (printed to fd 1
+    before any option can be set) does not end up in the markdown output."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def run_plain_highs(D: np.ndarray, w: np.ndarray, p: int, tl: float) -> Run:
     """The textbook p-median MIP (strong form, ``x_ij <= y_j``), HiGHS, one thread."""
     import highspy
 
     t = time.perf_counter()
     n = len(w)
-    h = highspy.Highs()
+    h = _silent_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 DENSE_MAX_ENTRIES = 4_000_000  # n·m up to which the dense bound is used (32 MB of float64)
+STALL = 30  # iterations without a better bound before the step factor is halved
 
 
 class DenseBound(NamedTuple):
@@ -79,6 +80,9 @@ def dense_subgradient(Bd: np.ndarray, p: int, u0: np.ndarray, lb: float, deadlin
     best_L, best_u = np.inf, u
     lam, stall, it = lam0, 0, 0
     scale = max(1.0, abs(lb))
+    # per-row preconditioner: rows move in proportion to their benefit scale
+    rs = Bd.max(axis=1) if m else np.ones(n)
+    rs = rs / rs.mean() if rs.mean() > 0 else np.ones(n)
     for it in range(1, max_iter + 1):  # noqa: B007 - ``it`` is reported
         u32 = u.astype(np.float32)
         np.subtract(B32, u32[:, None], out=buf)
@@ -90,7 +94,7 @@ def dense_subgradient(Bd: np.ndarray, p: int, u0: np.ndarray, lb: float, deadlin
             best_L, best_u, stall = L, u, 0
         else:
             stall += 1
-            if stall >= 10:
+            if stall >= STALL:
                 lam *= 0.5
                 stall = 0
         if best_L - lb <= tol or lam < 1e-5 or time.perf_counter() > deadline:
@@ -98,10 +102,11 @@ def dense_subgradient(Bd: np.ndarray, p: int, u0: np.ndarray, lb: float, deadlin
         # subgradient: 1 - (number of top sites that would serve row i)
         g = 1.0 - (buf[:, top] > 0).sum(axis=1)
         g[(u <= 0) & (g > 0)] = 0.0
-        nrm = float(g @ g)
+        d = rs * g
+        nrm = float(g @ d)
         if nrm <= 0:
             break  # u is optimal for the dual
-        u = np.maximum(u - lam * max(L - lb, 1e-9 * scale) / nrm * g, 0.0)
+        u = np.maximum(u - lam * max(L - lb, 1e-9 * scale) / nrm * d, 0.0)
     v = _values(Bd, best_u)  # exact, in float64
     order = np.argsort(-v, kind="stable")
     L = float(best_u.sum() + v[order[:p]].sum())
