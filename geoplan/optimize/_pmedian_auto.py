@@ -45,7 +45,7 @@ LAGRANGE_SHARE = 0.5  # the subgradient ends here (large radius models)
 # nothing (1,000 nodes, p = 333: 0 sites fixed; spending half the limit on it
 # left a 5 % gap where the MIP proves the optimum), so the subgradient only
 # gets ``SHORT_LAGRANGE_SHARE`` more and the MIP the rest.
-RADIUS_SMALL_LEVELS = 40_000
+RADIUS_SMALL_LEVELS = 20_000
 SHORT_LAGRANGE_SHARE = 0.05
 HEURISTIC_SHARE = 0.10  # the Lagrangian heuristic's swap search gets at most this much
 # HiGHS checks its time limit only between phases, so a radius MIP started
