@@ -86,7 +86,7 @@ def solve_pmedian_model(model: Model, time_limit: float, seed: int, t0: float) -
     else:
         ub, fix0, fix1, top, u = subgradient(model, s, lb, lag_end)
     ub = max(round_bound(model, ub), lb)
-    route = "greedy+swap+lagrange"
+    route = "greedy+swap"  # the Solution.solver labels of the shared engine
     if model.rel_gap(lb, ub) <= OPT_GAP:
         return EngineResult(s, lb, ub, "optimal", route, by, "Lagrangian")
     # Lagrangian heuristic: local search from the relaxation's site set
@@ -108,7 +108,7 @@ def solve_pmedian_model(model: Model, time_limit: float, seed: int, t0: float) -
     if left <= 0.05 or (left < MIP_MIN_SECONDS and model.B.nnz > MIP_SMALL_NNZ):
         return EngineResult(s, lb, ub, "feasible", route, by, "Lagrangian")
     sel, obj, bd, st = solve_highs(model, fix0, fix1, s, left, seed)
-    route = "greedy+swap+lagrange+highs"
+    route = "greedy+swap+highs"
     left = deadline - time.perf_counter()
     if st == "optimal" and sel is not None and model.rel_gap(evaluate(model, sel), bd) > OPT_GAP:
         st = "time_limit"  # "optimal" that its own numbers do not show: not a proof
