@@ -11,6 +11,7 @@ from geoplan.exceptions import InputError
 from geoplan.optimize import _validate as V
 from geoplan.optimize._benefit import solve_benefit
 from geoplan.optimize._helpers import candidates
+from geoplan.optimize._pmedian_auto import solve_pmedian
 from geoplan.optimize.solution import Solution, SolverName
 
 __all__ = ["p_median"]
@@ -99,5 +100,9 @@ def p_median(
             d[ok] = np.asarray(C[np.flatnonzero(ok), site[ok]]).ravel()
         return float((w * d).sum())
 
+    if args.solver == "auto" and cands.groups.grp is None:
+        # p-median's own time plan (fast dense Lagrangian, then the radius MIP
+        # on what fixing leaves): see geoplan/optimize/_pmedian_auto.py
+        return solve_pmedian(B, w, p, fx, cands.cand, args.time_limit, seed, t0, offset, cost_of)
     return solve_benefit(B, w, p, fx, np.zeros(m), cands, args.solver, args.time_limit, seed, t0,
                          offset=offset, cost_of=cost_of)
