@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from geoplan.exceptions import InputError
 from geoplan.optimize._engine import solve_model
-from geoplan.optimize._helpers import Candidates, certify, fill_to_p
+from geoplan.optimize._helpers import Candidates, certify, fill_to_p, floored
 from geoplan.optimize.greedy import Model, row_top2
 from geoplan.optimize.solution import Sense, Solution, SolverName
 
@@ -29,15 +29,7 @@ def solve_benefit(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, b
     n, m = Bfull.shape
     grp, rmin, gcap = cands.groups
     cand = cands.cand
-    floor = np.zeros(n)
-    if len(fx):
-        sub = Bfull[:, fx]
-        if sub.nnz:
-            floor = sub.max(axis=1).toarray().ravel()
-    Bc = sp.csr_matrix(Bfull[:, cand])
-    rows = np.repeat(np.arange(n), np.diff(Bc.indptr))
-    Bc.data = np.maximum(Bc.data - floor[rows], 0.0)
-    Bc.eliminate_zeros()
+    floor, Bc = floored(Bfull, fx, cand)
     b1 = bonus[cand]
     g1 = grp[cand] if grp is not None else None
     # drop columns that can never matter: empty, zero bonus, no group minimum

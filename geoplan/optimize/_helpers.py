@@ -168,3 +168,19 @@ def fill_to_p(selected: np.ndarray, allowed: np.ndarray, p: int, grp: np.ndarray
             assert cnt is not None, "cnt is set whenever grp is"
             cnt[grp[j]] += 1
     return np.array(sorted(sel), np.int64)
+
+
+def floored(Bfull: sp.csr_matrix, fixed: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """``(floor, B)``: each row's best benefit from the ``fixed`` sites, and the benefits of the
+    ``cand`` columns above that floor (explicit zeros dropped) — what a candidate can still add.
+    """
+    floor = np.zeros(Bfull.shape[0])
+    if len(fixed):
+        sub = Bfull[:, fixed]
+        if sub.nnz:
+            floor = sub.max(axis=1).toarray().ravel()
+    Bc = sp.csr_matrix(Bfull[:, cand])
+    rows = np.repeat(np.arange(Bfull.shape[0]), np.diff(Bc.indptr))
+    Bc.data = np.maximum(Bc.data - floor[rows], 0.0)
+    Bc.eliminate_zeros()
+    return floor, Bc

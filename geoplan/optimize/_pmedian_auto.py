@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from geoplan.optimize._engine import EngineResult
-from geoplan.optimize._helpers import OPT_GAP, certify, fill_to_p
+from geoplan.optimize._helpers import OPT_GAP, certify, fill_to_p, floored
 from geoplan.optimize._pmedian_lagrange import DENSE_MAX_ENTRIES, _values, dense_subgradient, fixing
 from geoplan.optimize.greedy import Model, evaluate, greedy, row_top2, swap_search
 from geoplan.optimize.lagrange import round_bound, subgradient
@@ -154,15 +154,7 @@ def solve_pmedian(Bfull: sp.csr_matrix, w: np.ndarray, p: int, fx: np.ndarray, c
     and the answer priced and certified on the full matrix.
     """
     n, m = Bfull.shape
-    floor = np.zeros(n)
-    if len(fx):
-        sub = Bfull[:, fx]
-        if sub.nnz:
-            floor = sub.max(axis=1).toarray().ravel()
-    Bc = sp.csr_matrix(Bfull[:, cand])
-    rows = np.repeat(np.arange(n), np.diff(Bc.indptr))
-    Bc.data = np.maximum(Bc.data - floor[rows], 0.0)
-    Bc.eliminate_zeros()
+    floor, Bc = floored(Bfull, fx, cand)
     cols = np.flatnonzero(np.bincount(Bc.indices, minlength=len(cand)) > 0)
     B = sp.csr_matrix(Bc[:, cols])
     B = sp.csr_matrix(B[np.diff(B.indptr) > 0])
