@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +20,9 @@ from api.planner import jsonable
 from geoplan.datasets import Dataset, StationEdit
 from geoplan.scenario import Scenario, review
 from geoplan.settings import STORAGE_CRS
+
+if TYPE_CHECKING:
+    from api.workers import Compute
 
 #: URL name → dataset layer of the public layers.
 PUBLIC_LAYERS: dict[str, str] = {
@@ -110,7 +113,7 @@ class View:
             return self.dataset
         return self.cache.get(("county", county_code), lambda: _warm(self.dataset.subset(county_code)))
 
-    def review_features(self, county_code: str | None, scenario: Scenario, compute: Any) -> list[dict[str, Any]]:
+    def review_features(self, county_code: str | None, scenario: Scenario, compute: Compute) -> list[dict[str, Any]]:
         """:func:`review_features` of the county (or city) under ``scenario``, computed once per scenario by
         ``compute`` (an :class:`api.workers.Compute`: in a worker process by default).
 

@@ -40,7 +40,7 @@ class AppContext:
     catalog: Catalog
     jobs: JobRunner
     solver: Compute  # solves (worker processes by default)
-    renderer: Compute  # map pages and assignments (worker processes of their own by default)
+    renderer: Compute  # map pages, assignments and reviews (worker processes of their own by default)
     reads: Offload  # expensive reads (maps, assignments): a bounded pool, single flight, memoised
     limiter: RateLimiter
     health_engine: Engine  # /health's own small pool: it never waits behind busy request threads

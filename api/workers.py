@@ -184,6 +184,9 @@ def _worker_main(conn: Connection, dataset_path: str, niceness: int) -> None:
     ``("done", result)``, ``("input", message)`` (an ``InputError``: the scenario is refused) or
     ``("error", message)``.
     """
+    from api.catalog import review_features
+    from geoplan.scenario import Scenario
+
     try:
         os.nice(niceness)  # the server's own process (requests, /health) gets the CPU first
     except OSError:
@@ -210,13 +213,8 @@ def _worker_main(conn: Connection, dataset_path: str, niceness: int) -> None:
         try:
             ds = state.dataset(job.version, job.edits, job.county)
             if job.kind == "plan":
-                from geoplan.scenario import Scenario
-
                 result: Any = _plan(ds, Scenario.model_validate_json(job.scenario_json), progress)
             elif job.kind == "review":
-                from api.catalog import review_features
-                from geoplan.scenario import Scenario
-
                 result = review_features(ds, Scenario.model_validate_json(job.scenario_json))
             elif job.kind == "map":
                 result = _map_page(ds, job.gpkg, job.lang)
