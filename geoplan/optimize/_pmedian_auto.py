@@ -53,13 +53,6 @@ HEURISTIC_SHARE = 0.10  # the Lagrangian heuristic's swap search gets at most th
 # graph, p = 333): a large model is only started with this much time left.
 MIP_MIN_SECONDS = 2.0
 MIP_SMALL_NNZ = 50_000
-# The radius MIP warm-started from the incumbent can stop at once with
-# status "optimal", a bound above the incumbent and the start as its answer
-# (seen on a 100-node road graph, p = 33: bound 53,473.8, answer 53,546.2,
-# optimum 53,496.2; the start can violate the MIP's own reduced-cost fixing).
-# Then, on models up to this size, it is run again without the start (which
-# proves the optimum there); the bound of the first run stays valid.
-COLD_RETRY_NNZ = 250_000
 # On large models the MIP may end without any bound (its LP phase cut off:
 # 1,000-node road graphs, p = 100, left the short subgradient's 33 % gap,
 # worse than solver="greedy"); the last ``RESERVE_SHARE`` of the limit is
@@ -122,15 +115,8 @@ def solve_pmedian_model(model: Model, time_limit: float, seed: int, t0: float) -
         else:
             ub2 = subgradient(model, s, lb, deadline, u0=u, lam0=0.5)[0]
         ub = min(ub, max(round_bound(model, ub2), lb))
-    left = deadline - time.perf_counter()
     if st == "optimal" and sel is not None and model.rel_gap(evaluate(model, sel), bd) > OPT_GAP:
         st = "time_limit"  # "optimal" that its own numbers do not show: not a proof
-    if st != "optimal" and sel is not None and model.B.nnz <= COLD_RETRY_NNZ and left > 0.05:
-        sel2, _, bd2, st2 = solve_highs(model, fix0, fix1, None, left, seed)
-        if sel2 is not None and model.feasible(sel2) and evaluate(model, sel2) > evaluate(model, sel):
-            sel = sel2
-        if np.isfinite(bd2) and (bd2 < bd or st2 == "optimal"):
-            bd, st = min(bd, bd2), st2
     if sel is None or not model.feasible(sel):
         return EngineResult(s, lb, ub, "feasible", route, by, "Lagrangian")
     obj = evaluate(model, sel)  # the exact value, not HiGHS's tolerance-laden objective
