@@ -164,7 +164,8 @@ def run_plain_highs(A: sp.csr_matrix, w: np.ndarray, p: int, tl: float) -> Run:
     model = Model(B=sp.csr_matrix(A2.multiply(w2[:, None])), bonus=np.zeros(A.shape[1]), p=p, coverage=True,
                   w=w2, integral=True)
     z = np.zeros(model.m, bool)
-    sel, obj, bound, st = solve_highs(model, z, z, None, max(tl - (time.perf_counter() - t), 0.05), 0)
+    # HiGHS's own defaults (options={}), not the tuned options geoplan's phases use
+    sel, obj, bound, st = solve_highs(model, z, z, None, max(tl - (time.perf_counter() - t), 0.05), 0, options={})
     took = time.perf_counter() - t
     if sel is None:
         return Run(took, float("inf"), False, float("nan"))

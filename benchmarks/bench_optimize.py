@@ -114,7 +114,7 @@ def bench_mclp(inst, rows, time_limit):
     if cov.nnz <= 3e7:
         t = time.perf_counter()
         z = np.zeros(cov.shape[1], bool)
-        sel, obj, bd, st = solve_highs(pm, z, z, None, PLAIN_HIGHS_CAP)
+        sel, obj, bd, st = solve_highs(pm, z, z, None, PLAIN_HIGHS_CAP, options={})  # HiGHS defaults
         res["plain HiGHS"] = (time.perf_counter() - t + t_cov, obj, bd,
                               (bd - obj) / bd if bd else None, f"{st}, capped {PLAIN_HIGHS_CAP:.0f}s")
     sp_res, why = run_spopt_mclp(inst, cov, PLAIN_HIGHS_CAP * 2)
