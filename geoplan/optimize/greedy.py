@@ -113,9 +113,17 @@ def evaluate(model: Model, sel: np.ndarray) -> float:
     sel = np.asarray(sel, np.int64)
     if len(sel) == 0:
         return 0.0
-    sub = model.B[:, sel]
-    best = sub.max(axis=1).toarray().ravel() if sub.nnz else np.zeros(model.n)
-    return float(best.sum() + model.bonus[sel].sum())
+    open_ = np.zeros(model.m, bool)
+    open_[sel] = True
+    B = model.B
+    idx = np.flatnonzero(open_[B.indices])  # entries in open columns, CSR (row) order
+    best = 0.0
+    if len(idx):
+        rows = model.rows[idx]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        # a row's value is its best open entry (benefits are >= 0), 0 without one
+        best = float(np.maximum(np.maximum.reduceat(B.data[idx], starts), 0.0).sum())
+    return float(best + model.bonus[sel].sum())
 
 
 def greedy(model: Model) -> np.ndarray:
@@ -218,7 +226,56 @@ def _coverage_greedy(model: Model) -> np.ndarray:
 
 
 def row_top2(model: Model, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: best value, its site (-1 if none) and second-best value over ``sel``."""
+    """Per row: best value, its site (-1 if none; ties: the lowest site
+    index) and second-best value over ``sel``."""
+    sel = np.asarray(sel, np.int64)
+    if len(sel) and len(np.unique(sel)) == len(sel):
+        open_ = np.zeros(model.m, bool)
+        open_[sel] = True
+        return _top2_open(model, open_)
+    return _top2_slice(model, sel)
+
+
+def _top2_open(model: Model, open_: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`row_top2` for the open sites ``open_`` (a mask): the entries of
+    ``B`` in open columns, taken in CSR order (rows ascending, columns
+    ascending within a row), give each row's best value by one segmented
+    maximum, its lowest-index site as the first entry equal to it, and the
+    second best by a segmented maximum over the other entries -- no column
+    slicing and no sort.
+    """
+    n, B = model.n, model.B
+    best1 = np.zeros(n)
+    best2 = np.zeros(n)
+    site1 = np.full(n, -1, np.int64)
+    keep = open_[B.indices]
+    idx = np.flatnonzero(keep)
+    if not len(idx):
+        return best1, site1, best2
+    rows, cols, vals = model.rows[idx], B.indices[idx], B.data[idx]
+    first = np.ones(len(rows), bool)
+    first[1:] = rows[1:] != rows[:-1]
+    starts = np.flatnonzero(first)
+    r = rows[starts]
+    top = np.maximum.reduceat(vals, starts)
+    best1[r] = top
+    # the first entry of each row equal to the row's maximum: the lowest site among ties
+    seg = np.cumsum(first) - 1
+    at_top = np.flatnonzero(vals == top[seg])
+    lead = np.ones(len(at_top), bool)
+    lead[1:] = seg[at_top[1:]] != seg[at_top[:-1]]
+    pick = at_top[lead]
+    site1[r] = cols[pick]
+    rest = vals.copy()
+    rest[pick] = -np.inf
+    second = np.maximum.reduceat(rest, starts)
+    has2 = np.diff(np.append(starts, len(rows))) > 1
+    best2[r[has2]] = second[has2]
+    return best1, site1, best2
+
+
+def _top2_slice(model: Model, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`row_top2` by slicing the columns of ``sel`` (repeated sites count twice)."""
     n = model.n
     best1 = np.zeros(n)
     best2 = np.zeros(n)
@@ -274,7 +331,7 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
         open_[sel] = True
         pos = np.full(m, -1, np.int64)
         pos[sel] = np.arange(len(sel))
-        best1, site1, best2 = row_top2(model, sel)
+        best1, site1, best2 = _top2_open(model, open_)
         # loss of closing j
         served = site1 >= 0
         loss = bonus[sel] + np.bincount(pos[site1[served]], weights=(best1 - best2)[served], minlength=len(sel))
@@ -295,9 +352,12 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
         cand_j = [Ec.row]
         cand_k = [Ec.col]
         # best non-interaction pairs: top gains × bottom losses
-        kk = np.argsort(-gain, kind="stable")[: (top if G else 1)]
+        if G:
+            kk = np.argsort(-gain, kind="stable")[:top]
+            jj = np.argsort(loss, kind="stable")[:top]
+        else:  # the first of a stable sort: the first maximum / minimum
+            kk, jj = np.array([np.argmax(gain)]), np.array([np.argmin(loss)])
         kk = kk[np.isfinite(gain[kk])]
-        jj = np.argsort(loss, kind="stable")[: (top if G else 1)]
         if len(kk) and len(jj):
             cj, ck = np.meshgrid(jj, kk, indexing="ij")
             cand_j.append(cj.ravel())
