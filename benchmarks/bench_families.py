@@ -68,6 +68,8 @@ FAMILIES = {
         Family("clustered·lognormal·5/row·p=5%", "clustered", "lognormal", 5, 0.05),
         Family("clustered·pareto·20/row·p=0.5%", "clustered", "pareto", 20, 0.005),
         Family("yancheng·25% venues·r=3km·p=150", "yancheng", "population", 0, 0.0, 0.25),
+        Family("yancheng·bundled venues·r=3km·p=100–200", "yancheng", "population", 0, 0.0, 1.0),
+        Family("yancheng·2×venues·r=3km·p=150", "yancheng", "population", 0, 0.0, 2.0),
         Family("yancheng·4×venues·r=3km·p=150", "yancheng", "population", 0, 0.0, 4.0),
     ],
     "M": [  # p = 600 in every family (the 20k x 40k target)
@@ -124,8 +126,10 @@ def _yancheng(fam: Family, seed: int) -> tuple[sp.csr_matrix, np.ndarray, int, s
     else:  # a denser venue list (an Amap-style export): jittered copies within 300 m
         k = int(fam.venue_factor)
         s = np.vstack([s0] + [s0 + rng.normal(0, 300, s0.shape) for _ in range(k - 1)])
+    # the bundled venues are one instance: there the seed draws p instead
+    p = int(rng.integers(100, 201)) if fam.venue_factor == 1 else 150
     A = access.coverage_matrix(d, s, 3000.0)
-    return A, w, 150, f"{A.shape[0]:,}×{A.shape[1]:,}"
+    return A, w, p, f"{A.shape[0]:,}×{A.shape[1]:,}"
 
 
 def instance(fam: Family, size: str, seed: int) -> tuple[sp.csr_matrix, np.ndarray, int, str]:
