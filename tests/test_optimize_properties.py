@@ -128,6 +128,36 @@ def test_reductions_preserve_max_coverage_optimum(seed, p):
     assert np.isclose(sol.objective, best(A, w, bonus, p))
 
 
+@PROP
+@given(st.integers(0, 10**6), st.integers(1, 3), st.sampled_from([1, 7, 60]))
+def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
+    """The blocked product (memory-bounded) removes exactly the sites the
+    whole product does, and every removed site has its required number of
+    dominators by the definition (brute force over pairs)."""
+    import geoplan.optimize.reduce as R
+
+    rng, A, w = coverage_instance(seed, n=14, m=9)
+    A = np.hstack([np.asarray(A), np.asarray(A)[:, :3]])  # identical columns: the tie-by-index rule
+    m = A.shape[1]
+    bonus = rng.integers(0, 3, m).astype(float) * (rng.random(m) < 0.3)
+    cls = rng.integers(0, 2, m)
+    a = sp.csr_matrix(A, dtype=float)
+    whole = dominated_sites(a, bonus, p, cls, bonus == 0)
+    old, R.DOMINANCE_BLOCK_PAIRS = R.DOMINANCE_BLOCK_PAIRS, block
+    try:
+        blocked = dominated_sites(a, bonus, p, cls, bonus == 0)
+    finally:
+        R.DOMINANCE_BLOCK_PAIRS = old
+    np.testing.assert_array_equal(whole, blocked)
+    D = A.astype(bool)
+    size = D.sum(axis=0)
+    for j in np.flatnonzero(whole):
+        above = [k for k in range(m) if k != j and cls[k] == cls[j] and bonus[k] >= bonus[j]
+                 and not (D[:, j] & ~D[:, k]).any()
+                 and (size[k] > size[j] or bonus[k] > bonus[j] or k < j)]
+        assert len(above) >= (1 if bonus[j] == 0 else p), (j, above)
+
+
 # --- set cover ------------------------------------------------------------------
 
 @PROP

@@ -26,7 +26,7 @@ from geoplan.optimize._helpers import (
 from geoplan.optimize._highs import run_highs
 from geoplan.optimize.capacitated import solve_capacitated
 from geoplan.optimize.greedy import Model
-from geoplan.optimize.reduce import dominated_sites, merge_rows
+from geoplan.optimize.reduce import dominance_pair_budget, dominated_sites, merge_rows
 from geoplan.optimize.solution import Solution, SolverName, Status
 
 __all__ = ["max_coverage", "set_cover"]
@@ -138,7 +138,7 @@ def max_coverage(
                                  seed, t0)
     deg = np.diff(A.indptr)
     fixcov = reached(A, fx)
-    model, cols = _reduced_model(A, w, p, fixcov, bonus, cands)
+    model, cols = _reduced_model(A, w, p, fixcov, bonus, cands, dominance_pair_budget(args.time_limit))
     res = solve_model(model, args.solver, args.time_limit, seed, t0)
     if res.status == "infeasible":
         raise InputError("min_per_group: the group minimums and caps cannot be met with p sites")
@@ -161,7 +161,7 @@ def max_coverage(
 
 
 def _reduced_model(A: sp.csr_matrix, w: np.ndarray, p: int, fixcov: np.ndarray, bonus: np.ndarray,
-                   cands: Candidates) -> tuple[Model, np.ndarray]:
+                   cands: Candidates, max_pairs: float) -> tuple[Model, np.ndarray]:
     """The benefit model of max coverage (rows not yet covered by the fixed
     sites, identical rows merged, dominated sites dropped) and, per model
     column, its position in ``cands.cand``.
@@ -181,7 +181,7 @@ def _reduced_model(A: sp.csr_matrix, w: np.ndarray, p: int, fixcov: np.ndarray, 
     if g1 is not None:
         assert rmin is not None, "Groups: grp, rmin and gcap are all set or all None"
         single &= rmin[g1] == 0
-    dom = dominated_sites(A2, b1, p, g1, single)
+    dom = dominated_sites(A2, b1, p, g1, single, max_pairs)
     cols = np.flatnonzero(~dom)
     A3 = sp.csr_matrix(A2[:, cols])
     rk = np.diff(A3.indptr) > 0
@@ -274,7 +274,8 @@ def set_cover(
     active = np.flatnonzero(~fixcov & (deg > 0) & (w > 0))
     A2, w2, _ = merge_rows(sp.csr_matrix(A[active][:, cand]), w[active])
     # dominated columns: cover(j) ⊆ cover(k) -> j never needed (unit costs)
-    dom = dominated_sites(A2, np.zeros(A2.shape[1]), 1, None, np.ones(A2.shape[1], bool))
+    dom = dominated_sites(A2, np.zeros(A2.shape[1]), 1, None, np.ones(A2.shape[1], bool),
+                          dominance_pair_budget(args.time_limit))
     cols = np.flatnonzero(~dom)
     A3 = sp.csr_matrix(A2[:, cols])
     n3, m3 = A3.shape

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from geoplan.optimize.greedy import Model, row_top2
 
-__all__ = ["merge_rows", "dominated_sites", "restrict"]
+__all__ = ["merge_rows", "dominated_sites", "dominance_pair_budget", "restrict"]
 
 _R1 = np.random.default_rng(0x5EED).integers(1, 2**63 - 1, size=1 << 20, dtype=np.uint64)
 
@@ -81,6 +81,16 @@ def merge_rows(a: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarr
     return sp.csr_matrix(a[first]), w2, inv.astype(np.int64)
 
 
+# Dominance compares every pair of sites that share a demand row: the work is
+# the number of such pairs, sum_i deg_i^2 over rows.  Measured on the 2-core
+# machine: about 14 ns per pair (Yancheng geography with 4x the venues: 87.6 M
+# pairs, 1.2 s, 28,105 of 30,940 sites removed, and the proof 3.3-5.6 s ->
+# 1.1-1.4 s).  The product is built in column blocks of at most this many
+# pairs, so memory stays bounded whatever the total.
+DOMINANCE_BLOCK_PAIRS = 20_000_000
+DOMINANCE_SECONDS_PER_PAIR = 14e-9
+
+
 def dominated_sites(
     a: sp.csr_matrix,
     bonus: np.ndarray,
@@ -93,7 +103,15 @@ def dominated_sites(
 
     ``single_ok[j]`` says one dominator suffices for site ``j`` (zero bonus and
     no remaining group minimum); otherwise ``p`` dominators are needed.
-    Returns all-False if the pair count would exceed ``max_pairs``.
+    Returns all-False if the pair count would exceed ``max_pairs`` (see
+    :func:`dominance_pair_budget`).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> a = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]]))
+    >>> dominated_sites(a, np.zeros(3), 1, None, np.ones(3, bool)).tolist()  # site 0 ⊆ site 1
+    [True, False, False]
     """
     n, m = a.shape
     if m == 0:
@@ -102,13 +120,22 @@ def dominated_sites(
     if float((deg * deg).sum()) > max_pairs:
         return np.zeros(m, bool)
     c = cls if cls is not None else np.zeros(m, np.int64)
-    size = np.asarray(a.sum(axis=0)).ravel()
     ac = sp.csr_matrix(a, dtype=np.int32)
-    M = (ac.T @ ac).tocoo()
-    j, k, cnt = M.row, M.col, M.data
-    cond = (j != k) & (cnt == size[j]) & (bonus[k] >= bonus[j]) & (c[j] == c[k])
-    cond &= (size[k] > size[j]) | (bonus[k] > bonus[j]) | (k < j)
-    ndom = np.bincount(j[cond], minlength=m).astype(np.int64)
+    acc = ac.tocsc()
+    size = np.diff(acc.indptr)
+    # pairs each column takes part in: sum of its rows' degrees
+    work = np.asarray(acc.T @ deg).ravel()
+    edges = np.searchsorted(np.cumsum(work), np.arange(1, int(work.sum() // DOMINANCE_BLOCK_PAIRS) + 1)
+                            * float(DOMINANCE_BLOCK_PAIRS))
+    ndom = np.zeros(m, np.int64)
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, m]):
+        if hi <= lo:
+            continue
+        M = (acc[:, lo:hi].T @ ac).tocoo()  # overlaps of columns lo..hi-1 with every column
+        j, k, cnt = M.row + lo, M.col, M.data
+        cond = (j != k) & (cnt == size[j]) & (bonus[k] >= bonus[j]) & (c[j] == c[k])
+        cond &= (size[k] > size[j]) | (bonus[k] > bonus[j]) | (k < j)
+        ndom += np.bincount(j[cond], minlength=m)
     empty = size == 0
     if empty.any():
         idx = np.arange(m)
@@ -122,6 +149,18 @@ def dominated_sites(
         ndom[empty] = greater[empty]
     thresh = np.where(single_ok, 1, max(int(p), 1))
     return ndom >= thresh
+
+
+def dominance_pair_budget(time_limit: float, share: float = 0.1) -> float:
+    """The ``max_pairs`` for :func:`dominated_sites` under a time limit: the
+    pair count it checks in about ``share`` of the limit (at least the 5e7
+    pairs it always checked, ~0.7 s), so that a short limit is not spent on
+    the reduction.
+
+    >>> round(dominance_pair_budget(60))
+    428571429
+    """
+    return max(5e7, share * float(time_limit) / DOMINANCE_SECONDS_PER_PAIR)
 
 
 def restrict(model: Model, fix0: np.ndarray, fix1: np.ndarray
