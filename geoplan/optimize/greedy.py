@@ -227,7 +227,8 @@ def _coverage_greedy(model: Model) -> np.ndarray:
 
 def row_top2(model: Model, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: best value, its site (-1 if none; ties: the lowest site
-    index) and second-best value over ``sel``."""
+    index) and second-best value over ``sel``.
+    """
     sel = np.asarray(sel, np.int64)
     if len(sel) and len(np.unique(sel)) == len(sel):
         open_ = np.zeros(model.m, bool)
