@@ -132,7 +132,8 @@ def test_reductions_preserve_max_coverage_optimum(seed, p):
 @given(st.integers(0, 10**6), st.integers(1, 3), st.sampled_from([1, 7, 60]))
 def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
     """The blocked product (memory-bounded) removes exactly the sites the
-    whole product does, and every removed site has its required number of
+    whole product does, a probe followed by the rest too, a probe alone a
+    subset of them, and every removed site has its required number of
     dominators by the definition (brute force over pairs)."""
     import geoplan.optimize.reduce as R
 
@@ -143,12 +144,19 @@ def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
     cls = rng.integers(0, 2, m)
     a = sp.csr_matrix(A, dtype=float)
     whole = dominated_sites(a, bonus, p, cls, bonus == 0)
-    old, R.DOMINANCE_BLOCK_PAIRS = R.DOMINANCE_BLOCK_PAIRS, block
+    saved = R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_PROBE_ABOVE, R.DOMINANCE_MIN_REMOVED
     try:
+        R.DOMINANCE_BLOCK_PAIRS = block
         blocked = dominated_sites(a, bonus, p, cls, bonus == 0)
+        R.DOMINANCE_PROBE_ABOVE, R.DOMINANCE_MIN_REMOVED = 0, 0.0  # probe, then always the rest
+        probed_all = dominated_sites(a, bonus, p, cls, bonus == 0)
+        R.DOMINANCE_MIN_REMOVED = 1.01  # probe only: a subset of the sample's sites
+        probe_only = dominated_sites(a, bonus, p, cls, bonus == 0)
     finally:
-        R.DOMINANCE_BLOCK_PAIRS = old
+        R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_PROBE_ABOVE, R.DOMINANCE_MIN_REMOVED = saved
     np.testing.assert_array_equal(whole, blocked)
+    np.testing.assert_array_equal(whole, probed_all)
+    assert not (probe_only & ~whole).any()
     D = A.astype(bool)
     size = D.sum(axis=0)
     for j in np.flatnonzero(whole):

@@ -89,6 +89,15 @@ def merge_rows(a: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarr
 # pairs, so memory stays bounded whatever the total.
 DOMINANCE_BLOCK_PAIRS = 20_000_000
 DOMINANCE_SECONDS_PER_PAIR = 14e-9
+# Above this many pairs a sample of the sites (DOMINANCE_PROBE_SHARE of the
+# work, drawn with a fixed seed) is checked first, and the rest only if at
+# least DOMINANCE_MIN_REMOVED of the sample is dominated: on 50,000 x
+# 100,000 spread demand with 80 pairs per row the full check (320 M pairs)
+# took 4 s of a 30-s limit and removed 19 % of the sites, and the solve
+# ended with a wider gap (1.12 % against 0.92 % without it).
+DOMINANCE_PROBE_ABOVE = 5e7
+DOMINANCE_PROBE_SHARE = 0.05
+DOMINANCE_MIN_REMOVED = 0.5
 
 
 def dominated_sites(
@@ -104,7 +113,9 @@ def dominated_sites(
     ``single_ok[j]`` says one dominator suffices for site ``j`` (zero bonus and
     no remaining group minimum); otherwise ``p`` dominators are needed.
     Returns all-False if the pair count would exceed ``max_pairs`` (see
-    :func:`dominance_pair_budget`).
+    :func:`dominance_pair_budget`).  Above ``DOMINANCE_PROBE_ABOVE`` pairs
+    only a sample is checked unless it shows the check pays (module
+    constants); a site left unchecked is simply kept.
 
     Examples
     --------
@@ -117,25 +128,26 @@ def dominated_sites(
     if m == 0:
         return np.zeros(0, bool)
     deg = np.diff(a.indptr).astype(np.float64)
-    if float((deg * deg).sum()) > max_pairs:
+    total = float((deg * deg).sum())
+    if total > max_pairs:
         return np.zeros(m, bool)
     c = cls if cls is not None else np.zeros(m, np.int64)
     ac = sp.csr_matrix(a, dtype=np.int32)
     acc = ac.tocsc()
     size = np.diff(acc.indptr)
+    thresh = np.where(single_ok, 1, max(int(p), 1))
     # pairs each column takes part in: sum of its rows' degrees
     work = np.asarray(acc.T @ deg).ravel()
-    edges = np.searchsorted(np.cumsum(work), np.arange(1, int(work.sum() // DOMINANCE_BLOCK_PAIRS) + 1)
-                            * float(DOMINANCE_BLOCK_PAIRS))
     ndom = np.zeros(m, np.int64)
-    for lo, hi in zip(np.r_[0, edges], np.r_[edges, m]):
-        if hi <= lo:
-            continue
-        M = (acc[:, lo:hi].T @ ac).tocoo()  # overlaps of columns lo..hi-1 with every column
-        j, k, cnt = M.row + lo, M.col, M.data
-        cond = (j != k) & (cnt == size[j]) & (bonus[k] >= bonus[j]) & (c[j] == c[k])
-        cond &= (size[k] > size[j]) | (bonus[k] > bonus[j]) | (k < j)
-        ndom += np.bincount(j[cond], minlength=m)
+    todo = np.arange(m)
+    if total > DOMINANCE_PROBE_ABOVE:
+        order = np.random.default_rng(0).permutation(m)
+        k = int(np.searchsorted(np.cumsum(work[order]), DOMINANCE_PROBE_SHARE * total)) + 1
+        probe, todo = np.sort(order[:k]), np.sort(order[k:])
+        _count_dominators(acc, ac, probe, work, size, bonus, c, ndom)
+        if (ndom[probe] >= thresh[probe]).mean() < DOMINANCE_MIN_REMOVED:
+            todo = todo[:0]
+    _count_dominators(acc, ac, todo, work, size, bonus, c, ndom)
     empty = size == 0
     if empty.any():
         idx = np.arange(m)
@@ -147,8 +159,28 @@ def dominated_sites(
         greater = np.empty(m, np.int64)
         greater[order] = end - start - 1 - rank
         ndom[empty] = greater[empty]
-    thresh = np.where(single_ok, 1, max(int(p), 1))
     return ndom >= thresh
+
+
+def _count_dominators(acc: sp.csc_matrix, ac: sp.csr_matrix, cols: np.ndarray, work: np.ndarray,
+                      size: np.ndarray, bonus: np.ndarray, c: np.ndarray, ndom: np.ndarray) -> None:
+    """Add to ``ndom[j]``, for every ``j`` in ``cols``, the number of sites
+    above ``j`` in the dominance order, by the overlap product in blocks of
+    about ``DOMINANCE_BLOCK_PAIRS`` pairs."""
+    if not len(cols):
+        return
+    cum = np.cumsum(work[cols])
+    edges = np.searchsorted(cum, np.arange(1, int(cum[-1] // DOMINANCE_BLOCK_PAIRS) + 1)
+                            * float(DOMINANCE_BLOCK_PAIRS))
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(cols)]):
+        if hi <= lo:
+            continue
+        blk = cols[lo:hi]
+        M = (acc[:, blk].T @ ac).tocoo()  # overlaps of the block's columns with every column
+        j, k, cnt = blk[M.row], M.col, M.data
+        cond = (j != k) & (cnt == size[j]) & (bonus[k] >= bonus[j]) & (c[j] == c[k])
+        cond &= (size[k] > size[j]) | (bonus[k] > bonus[j]) | (k < j)
+        ndom += np.bincount(j[cond], minlength=len(ndom))
 
 
 def dominance_pair_budget(time_limit: float, share: float = 0.3) -> float:
