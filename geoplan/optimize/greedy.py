@@ -423,7 +423,8 @@ def _independent_swaps(model: Model, cand_out: np.ndarray, cand_in: np.ndarray, 
                        j_out: int, k_in: int) -> tuple[list[int], list[int]]:
     """Further improving swaps ``cand_out[t] -> cand_in[t]`` (best first, ties
     by lowest (in, out)) whose sites' rows are disjoint from those of the
-    swaps accepted before them, starting from the accepted ``j_out -> k_in``."""
+    swaps accepted before them, starting from the accepted ``j_out -> k_in``.
+    """
     Bc = model.Bc
     good = np.flatnonzero(delta > tol)
     good = good[np.lexsort((cand_out[good], cand_in[good], -delta[good]))][:SWAP_BATCH_CANDIDATES]

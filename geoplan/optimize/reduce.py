@@ -166,7 +166,8 @@ def _count_dominators(acc: sp.csc_matrix, ac: sp.csr_matrix, cols: np.ndarray, w
                       size: np.ndarray, bonus: np.ndarray, c: np.ndarray, ndom: np.ndarray) -> None:
     """Add to ``ndom[j]``, for every ``j`` in ``cols``, the number of sites
     above ``j`` in the dominance order, by the overlap product in blocks of
-    about ``DOMINANCE_BLOCK_PAIRS`` pairs."""
+    about ``DOMINANCE_BLOCK_PAIRS`` pairs.
+    """
     if not len(cols):
         return
     cum = np.cumsum(work[cols])
