@@ -144,16 +144,16 @@ def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
     cls = rng.integers(0, 2, m)
     a = sp.csr_matrix(A, dtype=float)
     whole = dominated_sites(a, bonus, p, cls, bonus == 0)
-    saved = R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_PROBE_ABOVE, R.DOMINANCE_MIN_REMOVED
+    saved = R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED
     try:
         R.DOMINANCE_BLOCK_PAIRS = block
         blocked = dominated_sites(a, bonus, p, cls, bonus == 0)
-        R.DOMINANCE_PROBE_ABOVE, R.DOMINANCE_MIN_REMOVED = 0, 0.0  # probe, then always the rest
+        R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED = 0, 0.0  # probe, then always the rest
         probed_all = dominated_sites(a, bonus, p, cls, bonus == 0)
         R.DOMINANCE_MIN_REMOVED = 1.01  # probe only: a subset of the sample's sites
         probe_only = dominated_sites(a, bonus, p, cls, bonus == 0)
     finally:
-        R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_PROBE_ABOVE, R.DOMINANCE_MIN_REMOVED = saved
+        R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED = saved
     np.testing.assert_array_equal(whole, blocked)
     np.testing.assert_array_equal(whole, probed_all)
     assert not (probe_only & ~whole).any()

@@ -1,6 +1,7 @@
 """Swap (vertex substitution) local search: the batched rounds used on large
 models end at a true local optimum, every applied swap improves, and the
-search reports whether it reached one (``stats``)."""
+search reports whether it reached one (``stats``).
+"""
 from __future__ import annotations
 
 import time
@@ -44,7 +45,7 @@ def test_batched_rounds_end_at_a_local_optimum(monkeypatch, seed, coverage):
     monkeypatch.setattr(G, "SWAP_BATCH_NNZ", 0)  # batch on this small model
     stats: dict = {}
     batched = swap_search(model, g, time.perf_counter() + 60, stats=stats)
-    assert stats["local_optimum"] and stats["rounds"] >= 1
+    assert stats["local_optimum"]
     assert len(batched) == len(g) == len(np.unique(batched))
     assert evaluate(model, batched) >= evaluate(model, g)
     assert _best_single_swap(model, batched) <= 1e-9 * evaluate(model, batched)
@@ -64,17 +65,18 @@ def test_every_batched_round_improves_by_its_computed_gain(monkeypatch, seed):
     stats: dict = {}
     many = swap_search(model, g, time.perf_counter() + 60, max_iter=1, stats=stats)
     assert evaluate(model, many) >= evaluate(model, one) - 1e-9
-    assert stats["rounds"] == 1
+    assert not stats["local_optimum"] or np.array_equal(many, g)  # one round: a local optimum only if nothing moved
 
 
 def test_stats_say_when_the_search_was_cut_off():
     model = _model(1, n=800, m=200, p=20)
     g = greedy(model)
     stats: dict = {}
-    swap_search(model, g, time.perf_counter() + 60, max_iter=1, stats=stats)
+    one = swap_search(model, g, time.perf_counter() + 60, max_iter=1, stats=stats)
     full: dict = {}
-    swap_search(model, g, time.perf_counter() + 60, stats=full)
+    best = swap_search(model, g, time.perf_counter() + 60, stats=full)
     assert full["local_optimum"]
-    assert stats["rounds"] == 1 and stats["local_optimum"] == (full["rounds"] == 1)
+    assert not np.array_equal(one, g) and not stats["local_optimum"]  # the round swapped: not known optimal
+    assert evaluate(model, best) >= evaluate(model, one)
     swap_search(model, g, time.perf_counter() - 1, stats=stats)  # past its deadline
-    assert stats == {"rounds": 0, "local_optimum": False}
+    assert stats == {"local_optimum": False}

@@ -115,15 +115,22 @@ def evaluate(model: Model, sel: np.ndarray) -> float:
         return 0.0
     open_ = np.zeros(model.m, bool)
     open_[sel] = True
-    B = model.B
-    idx = np.flatnonzero(open_[B.indices])  # entries in open columns, CSR (row) order
-    best = 0.0
-    if len(idx):
-        rows = model.rows[idx]
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        # a row's value is its best open entry (benefits are >= 0), 0 without one
-        best = float(np.maximum(np.maximum.reduceat(B.data[idx], starts), 0.0).sum())
+    idx, starts = _open_segments(model, open_)
+    # a row's value is its best open entry (benefits are >= 0), 0 without one
+    best = float(np.maximum(np.maximum.reduceat(model.B.data[idx], starts), 0.0).sum()) if len(idx) else 0.0
     return float(best + model.bonus[sel].sum())
+
+
+def _open_segments(model: Model, open_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in ``B``'s stored entries of those in open columns, in
+    CSR order (rows ascending, columns ascending within a row), and where
+    each row's run of them starts -- for segmented maxima per row without
+    column slicing or sorting.
+    """
+    idx = np.flatnonzero(open_[model.B.indices])
+    rows = model.rows[idx]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(idx) else np.zeros(0, np.int64)
+    return idx, starts
 
 
 def greedy(model: Model) -> np.ndarray:
@@ -249,14 +256,12 @@ def _top2_open(model: Model, open_: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     best1 = np.zeros(n)
     best2 = np.zeros(n)
     site1 = np.full(n, -1, np.int64)
-    keep = open_[B.indices]
-    idx = np.flatnonzero(keep)
+    idx, starts = _open_segments(model, open_)
     if not len(idx):
         return best1, site1, best2
     rows, cols, vals = model.rows[idx], B.indices[idx], B.data[idx]
-    first = np.ones(len(rows), bool)
-    first[1:] = rows[1:] != rows[:-1]
-    starts = np.flatnonzero(first)
+    first = np.zeros(len(rows), bool)
+    first[starts] = True
     r = rows[starts]
     top = np.maximum.reduceat(vals, starts)
     best1[r] = top
@@ -313,15 +318,14 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
     that ``delta(j -> k) = gain[k] - loss[j] + E[j, k]`` for all pairs.
     On models above ``SWAP_BATCH_NNZ`` stored pairs an iteration also
     applies further improving swaps independent of the best one (see
-    there).  ``stats``, if given, receives ``rounds`` (iterations that
-    computed the deltas) and ``local_optimum`` (False if the deadline or
-    ``max_iter`` stopped the search).
+    there).  ``stats``, if given, receives ``local_optimum`` (False if the
+    deadline or ``max_iter`` stopped the search).
     """
     sel = np.asarray(sorted(sel), np.int64)
     m = model.m
     if len(sel) == 0 or len(sel) >= m:
         if stats is not None:
-            stats.update(rounds=0, local_optimum=True)
+            stats.update(local_optimum=True)
         return sel
     B, bonus = model.B, model.bonus
     rows = model.rows
@@ -332,10 +336,9 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
     if grp is not None:
         assert gmin is not None and gcap is not None, "Model invariant: gmin, gcap accompany grp"
         G = len(gmin)
-    rounds, local_opt = 0, False
-    for rounds in range(1, max_iter + 1):
+    local_opt = False
+    for _ in range(max_iter):
         if time.perf_counter() > deadline:
-            rounds -= 1
             break
         open_ = np.zeros(m, bool)
         open_[sel] = True
@@ -402,8 +405,8 @@ def swap_search(model: Model, sel: np.ndarray, deadline: float, max_iter: int = 
             outs += more_out
             ins += more_in
         sel = np.sort(np.concatenate([sel[~np.isin(sel, outs)], ins]))
-    if stats is not None:  # the rounds that computed deltas, and whether the search ended at a local optimum
-        stats.update(rounds=rounds, local_optimum=local_opt)
+    if stats is not None:
+        stats.update(local_optimum=local_opt)
     return sel
 
 

@@ -89,13 +89,14 @@ def merge_rows(a: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarr
 # pairs, so memory stays bounded whatever the total.
 DOMINANCE_BLOCK_PAIRS = 20_000_000
 DOMINANCE_SECONDS_PER_PAIR = 14e-9
-# Above this many pairs a sample of the sites (DOMINANCE_PROBE_SHARE of the
+# Up to this many pairs the check always runs in full (about 0.7 s).
+DOMINANCE_ALWAYS_PAIRS = 5e7
+# Above it a sample of the sites (DOMINANCE_PROBE_SHARE of the
 # work, drawn with a fixed seed) is checked first, and the rest only if at
 # least DOMINANCE_MIN_REMOVED of the sample is dominated: on 50,000 x
 # 100,000 spread demand with 80 pairs per row the full check (320 M pairs)
 # took 4 s of a 30-s limit and removed 19 % of the sites, and the solve
 # ended with a wider gap (1.12 % against 0.92 % without it).
-DOMINANCE_PROBE_ABOVE = 5e7
 DOMINANCE_PROBE_SHARE = 0.05
 DOMINANCE_MIN_REMOVED = 0.5
 
@@ -106,14 +107,14 @@ def dominated_sites(
     p: int,
     cls: np.ndarray | None,
     single_ok: np.ndarray,
-    max_pairs: float = 5e7,
+    max_pairs: float = DOMINANCE_ALWAYS_PAIRS,
 ) -> np.ndarray:
     """Boolean mask of columns of ``a`` (0/1, demand × site) that may be removed.
 
     ``single_ok[j]`` says one dominator suffices for site ``j`` (zero bonus and
     no remaining group minimum); otherwise ``p`` dominators are needed.
     Returns all-False if the pair count would exceed ``max_pairs`` (see
-    :func:`dominance_pair_budget`).  Above ``DOMINANCE_PROBE_ABOVE`` pairs
+    :func:`dominance_pair_budget`).  Above ``DOMINANCE_ALWAYS_PAIRS`` pairs
     only a sample is checked unless it shows the check pays (module
     constants); a site left unchecked is simply kept.
 
@@ -140,7 +141,7 @@ def dominated_sites(
     work = np.asarray(acc.T @ deg).ravel()
     ndom = np.zeros(m, np.int64)
     todo = np.arange(m)
-    if total > DOMINANCE_PROBE_ABOVE:
+    if total > DOMINANCE_ALWAYS_PAIRS:
         order = np.random.default_rng(0).permutation(m)
         k = int(np.searchsorted(np.cumsum(work[order]), DOMINANCE_PROBE_SHARE * total)) + 1
         probe, todo = np.sort(order[:k]), np.sort(order[k:])
@@ -186,8 +187,8 @@ def _count_dominators(acc: sp.csc_matrix, ac: sp.csr_matrix, cols: np.ndarray, w
 
 def dominance_pair_budget(time_limit: float, share: float = 0.3) -> float:
     """The ``max_pairs`` for :func:`dominated_sites` under a time limit: the
-    pair count it checks in about ``share`` of the limit (at least the 5e7
-    pairs it always checked, ~0.7 s), so that a short limit is not spent on
+    pair count it checks in about ``share`` of the limit (at least
+    ``DOMINANCE_ALWAYS_PAIRS``), so that a short limit is not spent on
     the reduction.  The share is large because the reduction usually pays
     for itself many times over (the Yancheng example above: a 1.2-s
     reduction turns a 5-s limit without a proof into a 1-s proof).
@@ -195,7 +196,7 @@ def dominance_pair_budget(time_limit: float, share: float = 0.3) -> float:
     >>> round(dominance_pair_budget(60))
     1285714286
     """
-    return max(5e7, share * float(time_limit) / DOMINANCE_SECONDS_PER_PAIR)
+    return max(DOMINANCE_ALWAYS_PAIRS, share * float(time_limit) / DOMINANCE_SECONDS_PER_PAIR)
 
 
 def restrict(model: Model, fix0: np.ndarray, fix1: np.ndarray
