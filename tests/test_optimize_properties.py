@@ -132,9 +132,10 @@ def test_reductions_preserve_max_coverage_optimum(seed, p):
 @given(st.integers(0, 10**6), st.integers(1, 3), st.sampled_from([1, 7, 60]))
 def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
     """The blocked product (memory-bounded) removes exactly the sites the
-    whole product does, a probe followed by the rest too, a probe alone a
-    subset of them, and every removed site has its required number of
-    dominators by the definition (brute force over pairs)."""
+    whole product does, so does the product over one column per group of
+    identical columns, a probe followed by the rest too, a probe alone a
+    subset of them, and a site is removed exactly when it has its required
+    number of dominators by the definition (brute force over pairs)."""
     import geoplan.optimize.reduce as R
 
     rng, A, w = coverage_instance(seed, n=14, m=9)
@@ -143,9 +144,12 @@ def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
     bonus = rng.integers(0, 3, m).astype(float) * (rng.random(m) < 0.3)
     cls = rng.integers(0, 2, m)
     a = sp.csr_matrix(A, dtype=float)
-    whole = dominated_sites(a, bonus, p, cls, bonus == 0)
-    saved = R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED
+    saved = R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED, R.DOMINANCE_DEDUP_PAIRS
     try:
+        R.DOMINANCE_DEDUP_PAIRS = np.inf  # every column on its own
+        whole = dominated_sites(a, bonus, p, cls, bonus == 0)
+        R.DOMINANCE_DEDUP_PAIRS = 0.0  # identical columns grouped (the default on large models)
+        grouped = dominated_sites(a, bonus, p, cls, bonus == 0)
         R.DOMINANCE_BLOCK_PAIRS = block
         blocked = dominated_sites(a, bonus, p, cls, bonus == 0)
         R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED = 0, 0.0  # probe, then always the rest
@@ -153,17 +157,18 @@ def test_dominance_in_column_blocks_is_the_one_block_answer(seed, p, block):
         R.DOMINANCE_MIN_REMOVED = 1.01  # probe only: a subset of the sample's sites
         probe_only = dominated_sites(a, bonus, p, cls, bonus == 0)
     finally:
-        R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED = saved
+        R.DOMINANCE_BLOCK_PAIRS, R.DOMINANCE_ALWAYS_PAIRS, R.DOMINANCE_MIN_REMOVED, R.DOMINANCE_DEDUP_PAIRS = saved
+    np.testing.assert_array_equal(whole, grouped)
     np.testing.assert_array_equal(whole, blocked)
     np.testing.assert_array_equal(whole, probed_all)
     assert not (probe_only & ~whole).any()
     D = A.astype(bool)
     size = D.sum(axis=0)
-    for j in np.flatnonzero(whole):
+    for j in range(m):
         above = [k for k in range(m) if k != j and cls[k] == cls[j] and bonus[k] >= bonus[j]
                  and not (D[:, j] & ~D[:, k]).any()
                  and (size[k] > size[j] or bonus[k] > bonus[j] or k < j)]
-        assert len(above) >= (1 if bonus[j] == 0 else p), (j, above)
+        assert whole[j] == (len(above) >= (1 if bonus[j] == 0 else p)), (j, above)
 
 
 # --- set cover ------------------------------------------------------------------
