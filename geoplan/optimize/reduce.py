@@ -133,18 +133,19 @@ def dominated_sites(
     n, m = a.shape
     if m == 0:
         return np.zeros(0, bool)
-    c = cls if cls is not None else np.zeros(m, np.int64)
-    acc_all = sp.csc_matrix(a, dtype=np.int32)
-    acc_all.sort_indices()
-    # identical columns (same pattern, bonus and class) first: each is
-    # dominated by the lower-indexed ones, so the overlap product only needs
-    # one column per group, each overlap counting as the group's size
-    # (Yancheng geography with 4x the venues: 30,940 sites, 11,185 distinct)
     deg_all = np.diff(sp.csr_matrix(a).indptr).astype(np.float64)
     pairs = float((deg_all * deg_all).sum())
     if pairs > max_pairs:  # the budget counts every column, so a short limit stays short
         return np.zeros(m, bool)
+    c = cls if cls is not None else np.zeros(m, np.int64)
+    acc_all = sp.csc_matrix(a, dtype=np.int32)
+    acc_all.sort_indices()
     if pairs > DOMINANCE_DEDUP_PAIRS:
+        # identical columns (same pattern, bonus and class) first: each is
+        # dominated by the lower-indexed ones, so the overlap product only
+        # needs one column per group, each overlap counting as the group's
+        # size (Yancheng geography with 4x the venues: 30,940 sites, 11,185
+        # distinct; the check 0.93 -> 0.31 s)
         rep, group, rank, mult = _identical_columns(acc_all, bonus, c)
         acc = sp.csc_matrix(acc_all[:, rep])
     else:  # grouping costs more than it saves
