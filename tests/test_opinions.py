@@ -230,6 +230,19 @@ def test_city_and_county_reports_of_the_bundled_year(tmp_path: Path, yancheng: D
         quarterly_report(ops, yancheng, "2026Q2", county="999999")
 
 
+def test_a_font_installed_after_matplotlib_cached_its_list_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The missing-font error asks the user to install one; matplotlib's cached font list
+    predates it, so the lookup must scan the system fonts again rather than repeat the error."""
+    from matplotlib import font_manager as fm
+
+    def stale(*args: object, **kwargs: object) -> str:
+        raise ValueError("not in the cached list")
+
+    monkeypatch.setattr(fm.fontManager, "findfont", stale)
+    path = opinion_reports.cjk_font_path()
+    assert Path(path).is_file() and ("wqy" in path.lower() or "noto" in path.lower())
+
+
 # -- planning weights -------------------------------------------------------------------------------
 def test_opinion_weights_follow_unresolved_opinions_per_head() -> None:
     codes = np.array(["A", "A", "B", "C"])
