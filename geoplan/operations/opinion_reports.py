@@ -266,17 +266,20 @@ def cjk_font_path() -> str:
     """Path of an installed CJK font for the charts; :class:`InputError` with the fix if none is."""
     from matplotlib import font_manager as fm
 
+    def find(manager: fm.FontManager) -> str | None:
+        for family in _FONT_FAMILIES:
+            try:
+                return str(manager.findfont(fm.FontProperties(family=family), fallback_to_default=False))
+            except ValueError:
+                continue
+        return None
+
     # matplotlib's cached font list predates a font installed after its first
     # run (what the error below asks the user to do), so on a miss the
     # system fonts are scanned again before giving up
-    for manager in (fm.fontManager, None):
-        manager = manager or fm.FontManager()
-        for family in _FONT_FAMILIES:
-            try:
-                path = manager.findfont(fm.FontProperties(family=family), fallback_to_default=False)
-            except ValueError:
-                continue
-            return str(path)
+    path = find(fm.fontManager) or find(fm.FontManager())
+    if path is not None:
+        return path
     raise InputError("report: no Chinese font found for the charts; install one, e.g. "
                      "`apt-get install fonts-wqy-microhei` (Debian) or Noto Sans CJK")
 
