@@ -284,3 +284,23 @@ def test_vectorised_coverage_greedy_is_the_lazy_greedy(seed):
     fast = _coverage_greedy(Model(B=B, bonus=bonus, p=p, coverage=True, w=w))
     heap = greedy(Model(B=B, bonus=bonus, p=p))  # the general (per-entry) form takes the heap
     np.testing.assert_array_equal(fast, heap)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 7])  # models whose best greedy-route answer is the heuristic's
+def test_a_capped_heuristic_resumed_after_the_exact_phases_ends_where_greedy_ends(monkeypatch, seed):
+    """``auto`` caps the Lagrangian heuristic's swap search and resumes it
+    after the exact phases: with the cap at 0 iterations and exact phases
+    that find nothing, the resumed search (deterministic: each step depends
+    on the current set only) reaches ``solver="greedy"``'s uncapped answer."""
+    model = _model(seed)
+    ref = engine.solve_model(model, "greedy", 60, 0, time.perf_counter())
+    monkeypatch.setattr(engine, "HEURISTIC_MIN_ROUNDS", 0)
+    calls = []
+    real = engine._finish_heuristic
+    monkeypatch.setattr(engine, "_finish_heuristic", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(engine, "solve_highs", lambda m, f0, f1, warm, tl, seed: (None, np.nan, np.inf, "time_limit"))
+    monkeypatch.setattr(engine, "coverage_lp", lambda m, tl: None)
+    res = engine.solve_model(model, "auto", 60, 0, time.perf_counter())
+    assert ref.incumbent_by == "Lagrangian heuristic" and calls, "the capped search was not resumed"
+    assert res.objective >= ref.objective - 1e-9
+    np.testing.assert_array_equal(res.selected, ref.selected)

@@ -58,6 +58,15 @@ def certify(objective: float, bound: float, sense: Sense, status: Status) -> Cer
     return Certificate(b, gap, status)
 
 
+def gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stored column indices of ``rows`` of a CSR pattern, and the position in ``rows`` of each."""
+    lens = indptr[rows + 1] - indptr[rows]
+    total = int(lens.sum())
+    owner = np.repeat(np.arange(len(rows)), lens)
+    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    return indices[indptr[rows][owner] + offs], owner
+
+
 def is_integral(*arrays: np.ndarray) -> bool:
     """Whether every value is an integer (then bounds may be rounded)."""
     return all(np.all(a == np.round(a)) for a in arrays)

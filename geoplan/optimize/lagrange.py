@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from geoplan.optimize._helpers import gather
 from geoplan.optimize.greedy import Model, row_top2
 
 __all__ = ["subgradient", "bound_from_multipliers", "round_bound"]
@@ -65,7 +66,11 @@ def _site_values(model: Model, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _served_count(model: Model, pos: np.ndarray, intop: np.ndarray) -> np.ndarray:
     """Per row, the number of open (``intop``) sites with a positive reduced benefit."""
     if model.coverage and model.w is not None:
-        return np.where(pos, model.pattern[0] @ intop.astype(float), 0.0)
+        # from the open sites' columns only (p of m; at 200,000 × 400,000 with
+        # p = 5,000 a 50th of the product over the whole pattern)
+        PT = model.pattern[1]
+        rows = gather(PT.indptr, PT.indices, np.flatnonzero(intop))[0]
+        return np.where(pos, np.bincount(rows, minlength=model.n).astype(float), 0.0)
     return np.bincount(model.rows[pos & intop[model.B.indices]], minlength=model.n).astype(float)
 
 
