@@ -304,3 +304,21 @@ def test_a_capped_heuristic_resumed_after_the_exact_phases_ends_where_greedy_end
     assert ref.incumbent_by == "Lagrangian heuristic" and calls, "the capped search was not resumed"
     assert res.objective >= ref.objective - 1e-9
     np.testing.assert_array_equal(res.selected, ref.selected)
+
+
+def test_an_lp_that_cannot_finish_in_its_share_is_not_started(monkeypatch):
+    """The LP route is skipped when its expected time (LP_SECONDS at
+    LP_REF_ROWS rows) is more than twice its share of the limit; the answer
+    is then still valid and at least the greedy route's."""
+    model = _model(4)
+    ref = engine.solve_model(model, "greedy", 5, 0, time.perf_counter())
+    calls = []
+    real = engine.coverage_lp
+    monkeypatch.setattr(engine, "coverage_lp", lambda m, tl: calls.append(tl) or real(m, tl))
+    engine.solve_model(model, "auto", 5, 0, time.perf_counter())
+    assert calls, "a small model's LP is started"
+    calls.clear()
+    monkeypatch.setattr(engine, "LP_SECONDS", 1e6)
+    res = engine.solve_model(model, "auto", 5, 0, time.perf_counter())
+    assert not calls
+    assert res.objective >= ref.objective - 1e-9 and res.bound <= ref.bound + 1e-9

@@ -37,6 +37,15 @@ MIP_SMALL_NNZ = 50_000
 # restricted MIP for the incumbent, reduced-cost fixing, then the MIP on the
 # much smaller model that is left.
 LP_MAX_NNZ = 1_000_000
+# ... and only when the LP can finish in the time it may take (0.4 of the
+# limit).  Interior point's time grows with the rows more than with the
+# stored pairs: 0.18-0.29 s at 2,400-2,500 rows (the S and Yancheng models),
+# 3.0-7.5 s at 17,600-19,800 rows (20,000 × 40,000: 47 k-407 k pairs) and
+# 85 s at 190,565 rows (200,000 × 400,000 clustered, where the attempt cost
+# the MIP 24 s of a 60-s limit).  LP_SECONDS · (n / LP_REF_ROWS) **
+# LP_EXPONENT covers them on the 2-core benchmark machine (above the small
+# ones); the LP is skipped when its share is below half of that.
+LP_SECONDS, LP_REF_ROWS, LP_EXPONENT = 5.0, 19_000, 1.2
 KERNEL_FACTOR = 2  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
 # ... skipped after the LP when the sites left free hold at most this many
 # stored pairs: the final MIP on them, warm-started, is then about as fast
@@ -45,6 +54,7 @@ KERNEL_FACTOR = 2  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR
 # the venues, seeds 0-4: median proof 0.28 -> 0.24 s, worst 0.32 -> 0.27 s).
 KERNEL_SKIP_NNZ = 50_000
 KERNEL_SHARE = 0.1  # its time cap: this share of the limit (at least 1 s), at most 0.3 of what is left
+KERNEL_LAST_SHARE = 0.5  # ... or this share of what is left when no LP or MIP can follow it
 
 
 class EngineResult(NamedTuple):
@@ -110,10 +120,7 @@ def solve_model(model: Model, solver: SolverName, time_limit: float, seed: int, 
         return first._replace(bound=lag.ub, status="optimal")
     if solver == "greedy":
         return first
-    res = _exact_phases(model, lag, first, time_limit, seed, t0)
-    if lag.pending is not None and res.status != "optimal":
-        res = _finish_heuristic(model, res, lag.pending, t0 + time_limit)
-    return res
+    return _exact_phases(model, lag, first, time_limit, seed, t0)
 
 
 def _exact_phases(model: Model, lag: _Lagrangian, first: EngineResult, time_limit: float, seed: int,
@@ -121,6 +128,9 @@ def _exact_phases(model: Model, lag: _Lagrangian, first: EngineResult, time_limi
     """``solver="auto"`` after the greedy route: kernel MIP from the
     multipliers, then the LP route or the MIP, or, if nothing exact fits
     in the time left, the resumed subgradient; never worse than ``first``.
+    The capped heuristic's search is resumed last, or, when no MIP follows,
+    before the resumed subgradient (at 200,000 × 400,000 that subgradient
+    gained 0.0004 % in 11 s; the search's answer is what ``greedy`` has).
     """
     deadline = t0 + time_limit
     if model.coverage and len(lag.s):
@@ -131,21 +141,29 @@ def _exact_phases(model: Model, lag: _Lagrangian, first: EngineResult, time_limi
             return first._replace(bound=max(lag.ub, lag.lb), status="optimal")
     out: EngineResult | None = None
     if (model.coverage and len(lag.s) and model.B.nnz <= LP_MAX_NNZ
-            and deadline - time.perf_counter() > 0.25 * time_limit):  # else no time to build the LP
+            and deadline - time.perf_counter() > 0.25 * time_limit  # else no time to build the LP
+            and 0.4 * time_limit >= 0.5 * _lp_seconds(model)):
         out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0, lag.fix0, lag.fix1)
     if out is None:
         if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
             # nothing exact fits in the time left (or the LP did not finish):
-            # spend it on the bound, resuming the subgradient from its best multipliers
+            # spend it on the capped heuristic's search and on the bound,
+            # resuming the subgradient from its best multipliers
+            if lag.pending is not None:
+                first = _finish_heuristic(model, first, lag.pending, t0 + RESUME_SHARE * time_limit)
             if deadline - time.perf_counter() > 0.1 * time_limit:
-                ub2 = subgradient(model, lag.s, lag.lb, t0 + RESUME_SHARE * time_limit, u0=lag.u, lam0=1.0)[0]
+                ub2 = subgradient(model, first.selected, first.objective, t0 + RESUME_SHARE * time_limit,
+                                  u0=lag.u, lam0=1.0)[0]
                 if ub2 < first.bound:
-                    first = first._replace(bound=max(ub2, lag.lb))
+                    first = first._replace(bound=max(ub2, first.objective))
             if model.rel_gap(first.objective, first.bound) <= OPT_GAP:
                 first = first._replace(status="optimal")
             return first
         out = _finish_with_mip(model, lag.s, lag.lb, lag.by, lag.ub, lag.fix0, lag.fix1, deadline, seed)
-    return _best_of(first, out, model) if len(lag.s) else out
+    res = _best_of(first, out, model) if len(lag.s) else out
+    if lag.pending is not None and res.status != "optimal":
+        res = _finish_heuristic(model, res, lag.pending, deadline)
+    return res
 
 
 def _finish_heuristic(model: Model, res: EngineResult, pending: np.ndarray, deadline: float) -> EngineResult:
@@ -192,8 +210,15 @@ def _kernel_from_multipliers(model: Model, lag: _Lagrangian, time_limit: float, 
     the route's result with the better incumbent and the added fixing.
     """
     _, f0, f1, v, _ = bound_from_multipliers(model, lag.u, lag.lb)
-    ks = _kernel_incumbent(model, lag.s, lag.fix0 | f0, lag.fix1 | f1, v, np.zeros(model.m), time_limit,
-                           deadline, seed)
+    fix0, fix1 = lag.fix0 | f0, lag.fix1 | f1
+    # the only exact phase when neither the LP route nor a MIP can follow:
+    # then it gets most of the time left (200,000 × 400,000 spread, tuning
+    # seeds: the kernel found 1.1257e8 in 14 s and 1.1210e8 in 6 s; the
+    # heuristic's search and the subgradient in the same seconds gain less)
+    last = (model.B.nnz > LP_MAX_NNZ or 0.4 * time_limit < 0.5 * _lp_seconds(model)) \
+        and _free_nnz(model, fix0 | fix1) > MIP_MAX_NNZ
+    ks = _kernel_incumbent(model, lag.s, fix0, fix1, v, np.zeros(model.m), time_limit, deadline, seed,
+                           KERNEL_LAST_SHARE if last else None)
     if ks is None:
         return lag
     kv = evaluate(model, ks)
@@ -285,6 +310,11 @@ def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: fl
                                             lam0=0.5)
             ub, fix0, fix1 = min(ub, ub2), fix0 | f0 | g0, fix1 | f1 | g1
     return _Lagrangian(s, lb, by, ub, fix0, fix1, u, pending)
+
+
+def _lp_seconds(model: Model) -> float:
+    """The LP relaxation's expected interior-point time (see :data:`LP_SECONDS`)."""
+    return LP_SECONDS * (model.n / LP_REF_ROWS) ** LP_EXPONENT
 
 
 def _free_nnz(model: Model, fixed: np.ndarray) -> int:
@@ -401,11 +431,13 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit:
 
 
 def _kernel_incumbent(model: Model, s: np.ndarray, fix0: np.ndarray, fix1: np.ndarray, v: np.ndarray,
-                      ylp: np.ndarray, time_limit: float, deadline: float, seed: int) -> np.ndarray | None:
+                      ylp: np.ndarray, time_limit: float, deadline: float, seed: int,
+                      left_share: float | None = None) -> np.ndarray | None:
     """Incumbent from an exact MIP over the sites the LP and the reduced
     values point at (a kernel / RENS-like neighbourhood), time-capped;
     None if there was no time or no feasible answer.  Reduced-cost fixing
     is strong only with a near-optimal incumbent, so this pays for itself.
+    ``left_share``: cap it at that share of the time left instead.
     """
     k = min(model.m, int(KERNEL_FACTOR * model.p))
     kernel = np.zeros(model.m, bool)
@@ -413,7 +445,8 @@ def _kernel_incumbent(model: Model, s: np.ndarray, fix0: np.ndarray, fix1: np.nd
     kernel[ylp > 1e-6] = True
     kernel[s] = True
     kernel &= ~fix0
-    cap = min(max(KERNEL_SHARE * time_limit, 1.0), max(deadline - time.perf_counter(), 0.0) * 0.3)
+    left = max(deadline - time.perf_counter(), 0.0)
+    cap = min(max(KERNEL_SHARE * time_limit, 1.0), left * 0.3) if left_share is None else left * left_share
     if cap <= 0.05:
         return None
     ks = _solve_restricted(model, ~kernel, fix1, s, cap, seed)[0]
