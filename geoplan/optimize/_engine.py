@@ -1,8 +1,9 @@
 """The solve pipeline shared by the benefit models (max coverage,
 attendance, p-median): greedy -> swap -> Lagrangian bound (+ fixing) ->
 warm-started HiGHS MIP when it pays.  Coverage models up to ``LP_MAX_NNZ``
-stored pairs take the LP route under ``solver="auto"`` instead: LP duals ->
-fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
+stored pairs whose LP can finish in its share of the limit take the LP
+route under ``solver="auto"`` instead: LP duals -> fixing -> restricted-MIP
+incumbent -> fixing -> MIP on what is left.
 
 Everything here works on a reduced :class:`~geoplan.optimize.greedy.Model`
 and returns an :class:`EngineResult` in its (reduced) site indices.
@@ -37,7 +38,7 @@ MIP_SMALL_NNZ = 50_000
 # restricted MIP for the incumbent, reduced-cost fixing, then the MIP on the
 # much smaller model that is left.
 LP_MAX_NNZ = 1_000_000
-# ... and only when the LP can finish in the time it may take (0.4 of the
+# ... and only when the LP can finish in the time it may take (LP_SHARE of the
 # limit).  Interior point's time grows with the rows more than with the
 # stored pairs: 0.18-0.29 s at 2,400-2,500 rows (the S and Yancheng models),
 # 3.0-7.5 s at 17,600-19,800 rows (20,000 × 40,000: 47 k-407 k pairs) and
@@ -46,6 +47,7 @@ LP_MAX_NNZ = 1_000_000
 # LP_EXPONENT covers them on the 2-core benchmark machine (above the small
 # ones); the LP is skipped when its share is below half of that.
 LP_SECONDS, LP_REF_ROWS, LP_EXPONENT = 5.0, 19_000, 1.2
+LP_SHARE = 0.4  # the LP's time cap: this share of the limit (at most 0.7 of what is left)
 KERNEL_FACTOR = 2  # restricted MIP: LP support + incumbent + best KERNEL_FACTOR·p sites by reduced value
 # ... skipped after the LP when the sites left free hold at most this many
 # stored pairs: the final MIP on them, warm-started, is then about as fast
@@ -128,9 +130,7 @@ def _exact_phases(model: Model, lag: _Lagrangian, first: EngineResult, time_limi
     """``solver="auto"`` after the greedy route: kernel MIP from the
     multipliers, then the LP route or the MIP, or, if nothing exact fits
     in the time left, the resumed subgradient; never worse than ``first``.
-    The capped heuristic's search is resumed last, or, when no MIP follows,
-    before the resumed subgradient (at 200,000 × 400,000 that subgradient
-    gained 0.0004 % in 11 s; the search's answer is what ``greedy`` has).
+    The capped heuristic's search is resumed last, in the time left.
     """
     deadline = t0 + time_limit
     if model.coverage and len(lag.s):
@@ -140,25 +140,22 @@ def _exact_phases(model: Model, lag: _Lagrangian, first: EngineResult, time_limi
         if model.rel_gap(lag.lb, lag.ub) <= OPT_GAP:
             return first._replace(bound=max(lag.ub, lag.lb), status="optimal")
     out: EngineResult | None = None
-    if (model.coverage and len(lag.s) and model.B.nnz <= LP_MAX_NNZ
-            and deadline - time.perf_counter() > 0.25 * time_limit  # else no time to build the LP
-            and 0.4 * time_limit >= 0.5 * _lp_seconds(model)):
+    if (model.coverage and len(lag.s) and _lp_fits(model, time_limit)
+            and deadline - time.perf_counter() > 0.25 * time_limit):  # else no time to build the LP
         out = _solve_lp_route(model, lag.s, lag.lb, lag.by, time_limit, seed, t0, lag.fix0, lag.fix1)
     if out is None:
         if len(lag.s) and not _mip_pays(model, lag.fix0 | lag.fix1, deadline):
             # nothing exact fits in the time left (or the LP did not finish):
-            # spend it on the capped heuristic's search and on the bound,
-            # resuming the subgradient from its best multipliers
-            if lag.pending is not None:
-                first = _finish_heuristic(model, first, lag.pending, t0 + RESUME_SHARE * time_limit)
+            # spend it on the bound, resuming the subgradient from its best
+            # multipliers, and then on the capped heuristic's search
             if deadline - time.perf_counter() > 0.1 * time_limit:
                 ub2 = subgradient(model, first.selected, first.objective, t0 + RESUME_SHARE * time_limit,
                                   u0=lag.u, lam0=1.0)[0]
                 if ub2 < first.bound:
                     first = first._replace(bound=max(ub2, first.objective))
             if model.rel_gap(first.objective, first.bound) <= OPT_GAP:
-                first = first._replace(status="optimal")
-            return first
+                return first._replace(status="optimal")
+            return _finish_heuristic(model, first, lag.pending, deadline) if lag.pending is not None else first
         out = _finish_with_mip(model, lag.s, lag.lb, lag.by, lag.ub, lag.fix0, lag.fix1, deadline, seed)
     res = _best_of(first, out, model) if len(lag.s) else out
     if lag.pending is not None and res.status != "optimal":
@@ -215,8 +212,7 @@ def _kernel_from_multipliers(model: Model, lag: _Lagrangian, time_limit: float, 
     # then it gets most of the time left (200,000 × 400,000 spread, tuning
     # seeds: the kernel found 1.1257e8 in 14 s and 1.1210e8 in 6 s; the
     # heuristic's search and the subgradient in the same seconds gain less)
-    last = (model.B.nnz > LP_MAX_NNZ or 0.4 * time_limit < 0.5 * _lp_seconds(model)) \
-        and _free_nnz(model, fix0 | fix1) > MIP_MAX_NNZ
+    last = not _lp_fits(model, time_limit) and _free_nnz(model, fix0 | fix1) > MIP_MAX_NNZ
     ks = _kernel_incumbent(model, lag.s, fix0, fix1, v, np.zeros(model.m), time_limit, deadline, seed,
                            KERNEL_LAST_SHARE if last else None)
     if ks is None:
@@ -312,9 +308,13 @@ def _lagrangian_phase(model: Model, s: np.ndarray, lb: float, by: str, start: fl
     return _Lagrangian(s, lb, by, ub, fix0, fix1, u, pending)
 
 
-def _lp_seconds(model: Model) -> float:
-    """The LP relaxation's expected interior-point time (see :data:`LP_SECONDS`)."""
-    return LP_SECONDS * (model.n / LP_REF_ROWS) ** LP_EXPONENT
+def _lp_fits(model: Model, time_limit: float) -> bool:
+    """Whether the LP route may run: a model up to ``LP_MAX_NNZ`` stored
+    pairs whose LP's expected interior-point time (see :data:`LP_SECONDS`)
+    is at most twice its share of the limit.
+    """
+    expected = LP_SECONDS * (model.n / LP_REF_ROWS) ** LP_EXPONENT
+    return model.B.nnz <= LP_MAX_NNZ and LP_SHARE * time_limit >= 0.5 * expected
 
 
 def _free_nnz(model: Model, fixed: np.ndarray) -> int:
@@ -367,7 +367,7 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit:
     """LP duals -> fixing -> restricted-MIP incumbent -> fixing -> MIP on what is left.
 
     Returns None (the caller falls back to the subgradient route) if the LP
-    does not finish in its share of the time: at most 0.4 × the time limit
+    does not finish in its share of the time: at most LP_SHARE × the time limit
     and 0.7 of what is left, so that the fallback keeps the rest.
     ``prior0`` / ``prior1``: sites already fixed closed / open against an
     incumbent no better than ``lb`` (kept: still valid).
@@ -376,7 +376,7 @@ def _solve_lp_route(model: Model, s: np.ndarray, lb: float, by: str, time_limit:
     prior0 = z if prior0 is None else prior0
     prior1 = z if prior1 is None else prior1
     deadline = t0 + time_limit
-    lp = coverage_lp(model, min(0.4 * time_limit, 0.7 * (deadline - time.perf_counter())))
+    lp = coverage_lp(model, min(LP_SHARE * time_limit, 0.7 * (deadline - time.perf_counter())))
     if lp is None:
         return None
     u, ylp = lp
