@@ -80,7 +80,8 @@ SWAP_SHARE, SUBGRADIENT_SHARE, HEURISTIC_SHARE, RESUME_SHARE = 0.35, 0.7, 0.85, 
 # applied (at least HEURISTIC_MIN_ROUNDS), and the exact phases the time it
 # leaves: where that search needs hundreds of iterations from a far start
 # (200,000 × 400,000 spread, 60 s), the kernel MIP finds a far better
-# incumbent in that time (0.68 % -> 0.022 % certified).  solver="greedy" has
+# incumbent in that time (benchmarks/README.md, run 6: auto certified
+# 0.025-0.14 %, greedy with the whole search 0.12-0.21 %).  solver="greedy" has
 # no exact phases to give the time to, and there the long search is what
 # finds its best incumbent, so it keeps the whole window; so do the other
 # benefit models, which have no kernel MIP.
