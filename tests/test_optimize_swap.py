@@ -77,6 +77,7 @@ def test_stats_say_when_the_search_was_cut_off():
     best = swap_search(model, g, time.perf_counter() + 60, stats=full)
     assert full["local_optimum"]
     assert not np.array_equal(one, g) and not stats["local_optimum"]  # the round swapped: not known optimal
+    assert stats["rounds"] == 1 and full["rounds"] >= 1
     assert evaluate(model, best) >= evaluate(model, one)
     swap_search(model, g, time.perf_counter() - 1, stats=stats)  # past its deadline
-    assert stats == {"local_optimum": False}
+    assert stats == {"local_optimum": False, "rounds": 0}
